@@ -1,0 +1,8 @@
+"""Fast weights (Ba et al., 2016) as a Keras 3 recurrent layer."""
+
+from keras_fastweights.layers import FastWeightsRNN
+from keras_fastweights.layers import FastWeightsRNNCell
+
+__version__ = "0.1.0"
+
+__all__ = ["FastWeightsRNN", "FastWeightsRNNCell", "__version__"]

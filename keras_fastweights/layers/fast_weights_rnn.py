@@ -1,0 +1,487 @@
+"""Fast-weights recurrent cell and layer (Ba et al., 2016)."""
+
+import numbers
+
+import keras
+from keras import ops
+
+PAPER_URL = "https://arxiv.org/abs/1610.06258"
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"`{name}` must be an integer >= {minimum}. "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
+    if value < minimum:
+        raise ValueError(
+            f"`{name}` must be an integer >= {minimum}. Received: {name}={value}"
+        )
+    return int(value)
+
+
+def _check_float(name, value, low, high=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be a real number. "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
+    value = float(value)
+    if not value >= low or (high is not None and not value <= high):
+        interval = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(
+            f"`{name}` must be in {interval}. Received: {name}={value}"
+        )
+    return value
+
+
+def _get_activation(activation):
+    try:
+        return keras.activations.get(activation)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Unknown activation. Received: activation={activation!r}"
+        ) from error
+
+
+@keras.saving.register_keras_serializable(package="keras_fastweights")
+class ScaledIdentity(keras.initializers.Identity):
+    """`keras.initializers.Identity` whose config keeps its `gain`.
+
+    Keras 3.15's `Identity` has no `get_config`, so a serialized
+    `Identity(gain=0.05)` comes back as `Identity(gain=1.0)`.
+    """
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+def _get_recurrent_initializer(initializer):
+    if initializer is None:
+        return ScaledIdentity(gain=0.05)
+    initializer = keras.initializers.get(initializer)
+    if type(initializer) is keras.initializers.Identity:
+        return ScaledIdentity(gain=initializer.gain)
+    return initializer
+
+
+@keras.saving.register_keras_serializable(package="keras_fastweights")
+class FastWeightsRNNCell(keras.layers.Layer):
+    """Cell of a recurrent network with a fast associative memory.
+
+    Implements equations (1)-(4) of Ba, Hinton, Mnih, Leibo and Ionescu,
+    *Using Fast Weights to Attend to the Recent Past* (NIPS 2016,
+    https://arxiv.org/abs/1610.06258). Besides the slow weights learned by
+    gradient descent (`C`, `W`, `b`), every sequence carries a fast-weight
+    matrix `A` that stores outer products of its recent hidden vectors and
+    decays over time. For each step, with input `x(t)` and previous output
+    `h(t)`:
+
+    ```
+    A(t)      = λ A(t-1) + η h(t) h(t)ᵀ                 (memory update)
+    z         = C x(t) + W h(t) + b                     (boundary condition)
+    h_0       = f(z)
+    h_{s+1}   = f(LN(z + A(t) h_s)),  s = 0 .. S-1      (inner loop)
+    h(t+1)    = h_S
+    ```
+
+    with `h(0) = 0`, `A(0) = 0` and `LN` the layer normalization of each
+    example over its hidden units. Because `A(t)` is a decayed sum of outer
+    products, `A(t) h_s = η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)`: an attention over
+    the sequence's past hidden states.
+
+    This class processes one step within the whole time sequence input,
+    whereas `keras_fastweights.FastWeightsRNN` processes the whole sequence.
+
+    Args:
+        units: Positive integer, dimensionality of the hidden state `h`.
+        decay_rate: Float in [0, 1], the decay λ of the fast memory.
+            Default: `0.95` (the paper's value).
+        fast_learning_rate: Non-negative float, the fast learning rate η.
+            Default: `0.5`.
+        inner_steps: Integer >= 1, the number S of inner-loop iterations.
+            Default: `1`.
+        activation: Activation function `f`. Default: `"relu"`.
+        use_layer_norm: Boolean, whether the inner loop applies layer
+            normalization (with learned `gamma` and `beta`). Default: `True`.
+        layer_norm_epsilon: Small positive float added to the variance in
+            layer normalization. Default: `1e-3`, as in
+            `keras.layers.LayerNormalization`.
+        use_bias: Boolean, whether the cell has the bias vector `b`.
+        kernel_initializer: Initializer of `kernel` (`C`), applied to the
+            inputs. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of `recurrent_kernel` (`W`).
+            Default: identity scaled by 0.05, as in the paper's reference
+            implementations.
+        bias_initializer: Initializer of `bias`. Default: `"zeros"`.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer:
+            Regularizers of `kernel`, `recurrent_kernel` and `bias`.
+        kernel_constraint, recurrent_constraint, bias_constraint:
+            Constraints of `kernel`, `recurrent_kernel` and `bias`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Dropout is not built into the cell: apply `keras.layers.Dropout` or
+    `keras.layers.SpatialDropout1D` to the sequence before the RNN.
+
+    Call arguments:
+        inputs: A 2D tensor of shape `(batch, features)`, one time step.
+        states: A list `[h, A]` of the previous output `h`, shape
+            `(batch, units)`, and the fast memory `A(t-1)` flattened
+            row-major to shape `(batch, units * units)`.
+        training: Unused; accepted for compatibility.
+
+    State layout: `state_size = [units, units * units]`; the first state is
+    the output `h`, the second the flattened fast-weight matrix `A`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras
+    >>> from keras_fastweights import FastWeightsRNNCell
+    >>> inputs = np.random.random((32, 10, 8)).astype("float32")
+    >>> rnn = keras.layers.RNN(FastWeightsRNNCell(4), return_state=True)
+    >>> output, h, memory = rnn(inputs)
+    >>> output.shape, h.shape, memory.shape
+    ((32, 4), (32, 4), (32, 16))
+    """
+
+    def __init__(
+        self,
+        units,
+        decay_rate=0.95,
+        fast_learning_rate=0.5,
+        inner_steps=1,
+        activation="relu",
+        use_layer_norm=True,
+        layer_norm_epsilon=1e-3,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer=None,
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = _check_int("units", units, 1)
+        self.decay_rate = _check_float("decay_rate", decay_rate, 0.0, 1.0)
+        self.fast_learning_rate = _check_float(
+            "fast_learning_rate", fast_learning_rate, 0.0
+        )
+        self.inner_steps = _check_int("inner_steps", inner_steps, 1)
+        self.activation = _get_activation(activation)
+        self.use_layer_norm = bool(use_layer_norm)
+        self.layer_norm_epsilon = _check_float(
+            "layer_norm_epsilon", layer_norm_epsilon, 0.0
+        )
+        self.use_bias = bool(use_bias)
+
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = _get_recurrent_initializer(
+            recurrent_initializer
+        )
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(
+            recurrent_regularizer
+        )
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
+
+        self.state_size = [self.units, self.units * self.units]
+        self.output_size = self.units
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                "FastWeightsRNNCell expects sequences of shape "
+                "(batch, timesteps, features), i.e. steps of shape "
+                f"(batch, features). Received a step of shape {input_shape}"
+            )
+        if input_shape[-1] is None:
+            raise ValueError(
+                "The last (feature) dimension of the inputs must be known. "
+                f"Received a step of shape {input_shape}"
+            )
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(input_shape[-1], self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.recurrent_kernel = self.add_weight(
+            name="recurrent_kernel",
+            shape=(self.units, self.units),
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        self.gamma = self.beta = None
+        if self.use_layer_norm:
+            self.gamma = self.add_weight(
+                name="gamma", shape=(self.units,), initializer="ones"
+            )
+            self.beta = self.add_weight(
+                name="beta", shape=(self.units,), initializer="zeros"
+            )
+
+    def call(self, inputs, states, training=False):
+        h, memory = states[0], states[1]
+        H = self.units
+        # Eq. 1, A(t) = λ A(t-1) + η h(t) h(t)ᵀ: the memory that computes
+        # h(t+1) already holds h(t).
+        A = self.decay_rate * ops.reshape(memory, (-1, H, H))
+        A = A + self.fast_learning_rate * ops.einsum("bi,bj->bij", h, h)
+        # Sustained boundary condition z = C x(t) + W h(t) + b.
+        z = ops.matmul(inputs, self.kernel)
+        z = z + ops.matmul(h, self.recurrent_kernel)
+        if self.use_bias:
+            z = z + self.bias
+        # Preliminary vector h_0 = f(z), then the inner loop of eq. 4
+        # (eq. 2 with layer normalization): h_{s+1} = f(LN(z + A(t) h_s)).
+        h_s = self.activation(z)
+        for _ in range(self.inner_steps):
+            h_s = self.activation(
+                self._layer_norm(z + ops.einsum("bij,bj->bi", A, h_s))
+            )
+        return h_s, [h_s, ops.reshape(A, (-1, H * H))]
+
+    def _layer_norm(self, x):
+        """Normalizes each example over its hidden units (not the batch)."""
+        if not self.use_layer_norm:
+            return x
+        # Statistics in float32 even under mixed precision, as
+        # keras.layers.LayerNormalization does.
+        dtype = x.dtype
+        x = ops.cast(x, "float32")
+        mean = ops.mean(x, axis=-1, keepdims=True)
+        variance = ops.var(x, axis=-1, keepdims=True)
+        x = (x - mean) * ops.rsqrt(variance + self.layer_norm_epsilon)
+        x = x * ops.cast(self.gamma, "float32") + ops.cast(self.beta, "float32")
+        return ops.cast(x, dtype)
+
+    def get_initial_state(self, batch_size=None):
+        """Returns `[h(0), A(0)]`: zeros of shape `(batch_size, size)`."""
+        return [
+            ops.zeros((batch_size, size), dtype=self.compute_dtype)
+            for size in self.state_size
+        ]
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "decay_rate": self.decay_rate,
+            "fast_learning_rate": self.fast_learning_rate,
+            "inner_steps": self.inner_steps,
+            "activation": keras.activations.serialize(self.activation),
+            "use_layer_norm": self.use_layer_norm,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(
+                self.kernel_initializer
+            ),
+            "recurrent_initializer": keras.initializers.serialize(
+                self.recurrent_initializer
+            ),
+            "bias_initializer": keras.initializers.serialize(
+                self.bias_initializer
+            ),
+            "kernel_regularizer": keras.regularizers.serialize(
+                self.kernel_regularizer
+            ),
+            "recurrent_regularizer": keras.regularizers.serialize(
+                self.recurrent_regularizer
+            ),
+            "bias_regularizer": keras.regularizers.serialize(
+                self.bias_regularizer
+            ),
+            "kernel_constraint": keras.constraints.serialize(
+                self.kernel_constraint
+            ),
+            "recurrent_constraint": keras.constraints.serialize(
+                self.recurrent_constraint
+            ),
+            "bias_constraint": keras.constraints.serialize(
+                self.bias_constraint
+            ),
+        }
+        return {**super().get_config(), **config}
+
+
+# The cell arguments that FastWeightsRNN forwards to its cell, in order.
+CELL_ARGUMENTS = (
+    "units",
+    "decay_rate",
+    "fast_learning_rate",
+    "inner_steps",
+    "activation",
+    "use_layer_norm",
+    "layer_norm_epsilon",
+    "use_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_fastweights")
+class FastWeightsRNN(keras.layers.RNN):
+    """Recurrent layer with fast weights (Ba et al., 2016).
+
+    The whole-sequence counterpart of `FastWeightsRNNCell`, as
+    `keras.layers.LSTM` is of `keras.layers.LSTMCell`:
+    `FastWeightsRNN(units, ...)` behaves like
+    `keras.layers.RNN(FastWeightsRNNCell(units, ...), ...)`.
+    Paper: https://arxiv.org/abs/1610.06258
+
+    Args:
+        units: Positive integer, dimensionality of the hidden state.
+        decay_rate, fast_learning_rate, inner_steps, activation,
+        use_layer_norm, layer_norm_epsilon, use_bias, kernel_initializer,
+        recurrent_initializer, bias_initializer, kernel_regularizer,
+        recurrent_regularizer, bias_regularizer, kernel_constraint,
+        recurrent_constraint, bias_constraint: as in `FastWeightsRNNCell`,
+            whose defaults are the paper's.
+        activity_regularizer: Regularizer applied to the layer's output.
+        return_sequences: Boolean, whether to return the whole output
+            sequence or only the last output. Default: `False`.
+        return_state: Boolean, whether to also return the last states
+            `h` and `A` (flattened to `units * units`). Default: `False`.
+        go_backwards: Boolean, whether to process the sequence backwards
+            and return the reversed sequence. Default: `False`.
+        stateful: Boolean, whether the last states of each batch are the
+            initial states of the next batch. Default: `False`.
+        unroll: Boolean, whether to unroll the time loop (faster for short
+            sequences, more memory). Default: `False`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        sequences: A 3D tensor of shape `(batch, timesteps, features)`.
+        mask: Optional boolean tensor of shape `(batch, timesteps)`: a
+            masked step leaves `h` and `A` unchanged.
+        training: Unused; accepted for compatibility.
+        initial_state: Optional list `[h, A]` of initial states.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_fastweights import FastWeightsRNN
+    >>> inputs = np.random.random((32, 10, 8)).astype("float32")
+    >>> FastWeightsRNN(4)(inputs).shape
+    (32, 4)
+    >>> whole, h, memory = FastWeightsRNN(
+    ...     4, return_sequences=True, return_state=True)(inputs)
+    >>> whole.shape, h.shape, memory.shape
+    ((32, 10, 4), (32, 4), (32, 16))
+    """
+
+    def __init__(
+        self,
+        units,
+        decay_rate=0.95,
+        fast_learning_rate=0.5,
+        inner_steps=1,
+        activation="relu",
+        use_layer_norm=True,
+        layer_norm_epsilon=1e-3,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer=None,
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        activity_regularizer=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        **kwargs,
+    ):
+        cell = FastWeightsRNNCell(
+            units,
+            decay_rate=decay_rate,
+            fast_learning_rate=fast_learning_rate,
+            inner_steps=inner_steps,
+            activation=activation,
+            use_layer_norm=use_layer_norm,
+            layer_norm_epsilon=layer_norm_epsilon,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="fast_weights_rnn_cell",
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+
+    def get_config(self):
+        cell_config = self.cell.get_config()
+        config = {name: cell_config[name] for name in CELL_ARGUMENTS}
+        config["activity_regularizer"] = keras.regularizers.serialize(
+            self.activity_regularizer
+        )
+        base_config = super().get_config()
+        del base_config["cell"]
+        return {**base_config, **config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _cell_property(name):
+    return property(
+        lambda self: getattr(self.cell, name),
+        doc=f"The cell's `{name}` (see `FastWeightsRNNCell`).",
+    )
+
+
+# Expose the cell's arguments (layer.units, layer.decay_rate, ...) as
+# keras.layers.LSTM exposes LSTMCell's.
+for _name in CELL_ARGUMENTS:
+    setattr(FastWeightsRNN, _name, _cell_property(_name))
+del _name
