@@ -1,0 +1,18 @@
+import os
+import sys
+
+import keras
+import pytest
+
+# Tests import the NumPy reference as `reference` from this folder.
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+@pytest.fixture(autouse=True)
+def _restore_keras_globals():
+    """Undoes set_floatx / set_dtype_policy calls of a test."""
+    floatx = keras.config.floatx()
+    policy = keras.config.dtype_policy()
+    yield
+    keras.config.set_floatx(floatx)
+    keras.config.set_dtype_policy(policy)
