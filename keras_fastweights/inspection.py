@@ -1,0 +1,354 @@
+"""Inspecting what the fast memory of a trained model attends to.
+
+The fast-weight matrix of `FastWeightsRNNCell` is a decayed sum of outer
+products of the sequence's past hidden vectors, so reading it is an
+attention over the past (Ba et al., 2016, https://arxiv.org/abs/1610.06258):
+
+```
+A(t) h_s = η Σ_{τ=1..t} λ^{t-τ} h(τ) (h(τ)ᵀ h_s)
+```
+
+`fast_weights_attention` returns the weights `η λ^{t-τ} h(τ)ᵀ h_s` of that
+sum for every step of an input sequence; `plot_attention` draws them.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_fastweights.layers.fast_weights_rnn import FastWeightsRNNCell
+
+
+def fast_weights_attention(
+    model: keras.Model | keras.layers.Layer,
+    inputs: Any,
+    *,
+    layer_name: str | None = None,
+    inner_step: int | None = -1,
+) -> np.ndarray:
+    """Attention weights of the fast memory over the past steps.
+
+    For each step of the sequence, the inner loop of the fast-weights cell
+    reads its memory with the query `h_s` (the preliminary vector
+    `h_0 = f(z)` for `s = 0`, then the inner-loop iterates):
+
+    ```
+    A(t) h_s = Σ_τ a(t, τ) h(τ),   a(t, τ) = η λ^{t-τ} h(τ)ᵀ h_s
+    ```
+
+    This function returns the weights `a(t, τ)`. It runs the layers of
+    `model` that precede the fast-weights recurrent layer, then replays that
+    layer's cell step by step (with the layer's own weights, so the outputs
+    are exactly the layer's) and records the queries of every inner step.
+
+    Indexing, with steps counted from 0 as in the input array: step `i`
+    reads input `x[:, i]` with the memory `A` of the outputs of steps
+    `0 .. i-1` (in the paper's notation it computes `h(i+1)` from `x(i)`,
+    and `A(i)` holds `h(1) .. h(i)`, where `h(j+1)` is the output of step
+    `j`). So
+
+    ```
+    weights[b, i, j] = η λ^(i-1-j) h(j+1)ᵀ h_s   for j < i,  else 0
+    ```
+
+    is how much the query of step `i` takes from the output of step `j`:
+    the weights are strictly lower triangular, and row 0 is zero because
+    the memory is empty at the first step. `Σ_j weights[b, i, j] h(j+1)`
+    equals `A(i) h_s` of the cell.
+
+    The weights are not normalized (unlike softmax attention): their scale
+    also tells how strongly the memory pulls the hidden state.
+
+    Not supported: masked steps (a model whose recurrent layer receives a
+    mask is accepted only if no step of `inputs` is masked), an
+    `initial_state` passed to the recurrent layer, and `go_backwards=True`.
+    A `stateful` layer is replayed from zero states, as for a new sequence.
+
+    Args:
+        model: A built functional or `Sequential` model containing a
+            `keras.layers.RNN` whose cell is a `FastWeightsRNNCell` (such as
+            a `FastWeightsRNN`), or that recurrent layer itself, or a built
+            `FastWeightsRNNCell`.
+        inputs: Inputs of `model` (for a model with several inputs, a list
+            in the order of `model.inputs`), or the sequences of shape
+            `(batch, timesteps, features)` fed to the recurrent layer or
+            cell.
+        layer_name: Name of the recurrent layer to inspect, needed only when
+            `model` has more than one fast-weights layer. Only the model's
+            own layers are searched, not those of nested models.
+        inner_step: Which query `h_s` to use, `0 <= s < inner_steps` (or a
+            negative index, as in Python lists). The default `-1` is the
+            query of the last inner iteration, which produces the step's
+            output. `None` returns the weights of every inner step.
+
+    Returns:
+        A float32 NumPy array `weights` of shape `(batch, timesteps,
+        timesteps)`, indexed `[b, i, j]` as above; with `inner_step=None`,
+        of shape `(batch, inner_steps, timesteps, timesteps)`, indexed
+        `[b, s, i, j]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras
+    >>> from keras_fastweights import FastWeightsRNNCell
+    >>> from keras_fastweights.inspection import fast_weights_attention
+    >>> model = keras.Sequential([
+    ...     keras.Input((None,), dtype="int32"),
+    ...     keras.layers.Embedding(37, 16),
+    ...     keras.layers.RNN(FastWeightsRNNCell(8), name="recurrent"),
+    ...     keras.layers.Dense(10),
+    ... ])
+    >>> tokens = np.array([[3, 12, 5, 20, 7, 1]])
+    >>> fast_weights_attention(model, tokens).shape
+    (1, 6, 6)
+    """
+    cell, sequences = _fast_weights_sequences(model, inputs, layer_name)
+    inner_steps = cell.inner_steps
+    if inner_step is not None:
+        if isinstance(inner_step, bool) or not isinstance(
+            inner_step, numbers.Integral
+        ):
+            raise TypeError(
+                "`inner_step` must be an integer or None. Received: "
+                f"inner_step={inner_step!r} "
+                f"(of type {type(inner_step).__name__})"
+            )
+        if not -inner_steps <= inner_step < inner_steps:
+            raise ValueError(
+                f"`inner_step` must be in [{-inner_steps}, {inner_steps - 1}]"
+                f" for a cell with inner_steps={inner_steps}. Received: "
+                f"inner_step={inner_step}"
+            )
+
+    outputs, queries = _replay(cell, sequences)
+    # scores[b, s, i, j] = h(j+1)ᵀ h_s at step i.
+    scores = ops.einsum("bish,bjh->bsij", queries, outputs)
+    timesteps = ops.shape(outputs)[1]
+    i = ops.expand_dims(ops.arange(timesteps), 1)
+    j = ops.expand_dims(ops.arange(timesteps), 0)
+    # λ^(i-1-j) only where j < i: the exponent is clipped at 0 so that the
+    # masked-out entries stay finite before `where` zeroes them.
+    exponent = ops.cast(ops.maximum(i - 1 - j, 0), "float32")
+    decay = ops.where(
+        j < i, ops.power(ops.convert_to_tensor(cell.decay_rate), exponent), 0
+    )
+    weights = cell.fast_learning_rate * decay * scores
+    weights = ops.convert_to_numpy(weights).astype("float32")
+    if inner_step is None:
+        return weights
+    return weights[:, inner_step]
+
+
+def _find_fast_weights_layer(model, layer_name):
+    """Returns the fast-weights `keras.layers.RNN` of `model`."""
+    candidates = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.RNN)
+        and isinstance(layer.cell, FastWeightsRNNCell)
+    ]
+    if layer_name is not None:
+        matches = [layer for layer in candidates if layer.name == layer_name]
+        if not matches:
+            raise ValueError(
+                f"Model {model.name!r} has no fast-weights recurrent layer "
+                f"named {layer_name!r}. Its fast-weights layers are "
+                f"{[layer.name for layer in candidates]}. Received: "
+                f"layer_name={layer_name!r}"
+            )
+        return matches[0]
+    if not candidates:
+        raise ValueError(
+            f"Model {model.name!r} has no fast-weights recurrent layer (a "
+            "`keras.layers.RNN` whose cell is a `FastWeightsRNNCell`, such "
+            "as `FastWeightsRNN`). Its layers are "
+            f"{[layer.name for layer in model.layers]}."
+        )
+    if len(candidates) > 1:
+        raise ValueError(
+            f"Model {model.name!r} has several fast-weights recurrent "
+            f"layers: {[layer.name for layer in candidates]}. Pass "
+            "`layer_name` to choose one. Received: layer_name=None"
+        )
+    return candidates[0]
+
+
+def _layer_sequences(model, layer, inputs):
+    """Runs the part of `model` before `layer` and returns its input."""
+    try:
+        layer_inputs = layer.input
+        model_inputs = model.inputs
+        if len(model_inputs) == 1:
+            model_inputs = model_inputs[0]
+        head = keras.Model(model_inputs, layer_inputs)
+    except (AttributeError, ValueError) as error:
+        raise ValueError(
+            f"Cannot read the inputs of layer {layer.name!r} in model "
+            f"{model.name!r}: the model must be a built functional or "
+            "`Sequential` model (with an `Input`) that calls the layer "
+            "once."
+        ) from error
+    values = head(inputs)
+    if not isinstance(layer_inputs, (list, tuple)):
+        return values
+    # The layer also received a mask (boolean, from e.g. `mask_zero=True`)
+    # or initial states; the replay below assumes neither.
+    sequences, *extras = values
+    for extra in extras:
+        if keras.backend.standardize_dtype(extra.dtype) != "bool":
+            raise ValueError(
+                f"Layer {layer.name!r} is called with an `initial_state`, "
+                "which `fast_weights_attention` does not support: it "
+                "replays the layer from zero states."
+            )
+        if not bool(ops.convert_to_numpy(ops.all(extra))):
+            raise ValueError(
+                f"Layer {layer.name!r} receives a mask that masks some "
+                "steps of these inputs; `fast_weights_attention` does not "
+                "support masked steps. Pass inputs without padding."
+            )
+    return sequences
+
+
+def _fast_weights_sequences(model, inputs, layer_name):
+    """Returns the cell to replay and the sequences it reads."""
+    if isinstance(model, FastWeightsRNNCell):
+        cell, layer = model, None
+    elif isinstance(model, keras.layers.RNN) and isinstance(
+        model.cell, FastWeightsRNNCell
+    ):
+        cell, layer = model.cell, model
+    elif isinstance(model, keras.Model):
+        layer = _find_fast_weights_layer(model, layer_name)
+        cell = layer.cell
+        inputs = _layer_sequences(model, layer, inputs)
+    else:
+        raise TypeError(
+            "`model` must be a keras.Model containing a fast-weights "
+            "recurrent layer, a `keras.layers.RNN` whose cell is a "
+            "`FastWeightsRNNCell`, or a `FastWeightsRNNCell`. Received: "
+            f"model={model!r} (of type {type(model).__name__})"
+        )
+    if layer is not None and layer.go_backwards:
+        raise ValueError(
+            f"Layer {layer.name!r} has go_backwards=True, which "
+            "`fast_weights_attention` does not support."
+        )
+    if not cell.built:
+        raise ValueError(
+            f"Cell {cell.name!r} is not built, so it has no weights to "
+            "inspect: call the model or layer on data first."
+        )
+    sequences = ops.convert_to_tensor(inputs, dtype=cell.compute_dtype)
+    if len(sequences.shape) != 3 or sequences.shape[1] == 0:
+        raise ValueError(
+            "The sequences read by the fast-weights layer must have shape "
+            "(batch, timesteps, features) with at least one step. "
+            f"Received: sequences of shape {tuple(sequences.shape)}"
+        )
+    return cell, sequences
+
+
+def _replay(cell, sequences):
+    """Runs `cell` over `sequences`, recording every inner-loop query.
+
+    Returns the outputs, shape `(batch, timesteps, units)`, and the queries
+    `h_0 .. h_{S-1}` of every step, shape `(batch, timesteps, S, units)`.
+    """
+    # The cell returns only the last inner iterate h_S, so each earlier
+    # iterate h_s (1 <= s < S) comes from a copy of the cell that stops after
+    # s iterations: same weights, same states, hence the same iterates.
+    truncated = []
+    for stop in range(1, cell.inner_steps):
+        truncated_cell = cell.__class__.from_config(
+            {**cell.get_config(), "inner_steps": stop}
+        )
+        truncated_cell.build((None, cell.kernel.shape[0]))
+        for target, source in zip(truncated_cell.weights, cell.weights):
+            target.assign(source)
+        truncated.append(truncated_cell)
+
+    batch_size = ops.shape(sequences)[0]
+    states = cell.get_initial_state(batch_size)
+    outputs, queries = [], []
+    for step in range(ops.shape(sequences)[1]):
+        x = sequences[:, step]
+        h = states[0]
+        # The preliminary vector h_0 = f(z), z = C x(t) + W h(t) + b, is the
+        # first query; the cell does not return it.
+        z = ops.matmul(x, ops.cast(cell.kernel, x.dtype))
+        z = z + ops.matmul(h, ops.cast(cell.recurrent_kernel, h.dtype))
+        if cell.use_bias:
+            z = z + ops.cast(cell.bias, z.dtype)
+        step_queries = [cell.activation(z)]
+        step_queries += [stop(x, states)[0] for stop in truncated]
+        output, states = cell(x, states)
+        outputs.append(ops.cast(output, "float32"))
+        queries.append(
+            ops.stack([ops.cast(q, "float32") for q in step_queries], axis=1)
+        )
+    return ops.stack(outputs, axis=1), ops.stack(queries, axis=1)
+
+
+def plot_attention(
+    weights: np.typing.ArrayLike,
+    tokens: Sequence[str],
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+) -> None:
+    """Draws the attention weights of one sequence and saves the figure.
+
+    Needs matplotlib (the `plots` extra), which is imported here only so
+    that the package itself does not depend on it.
+
+    Args:
+        weights: Array of shape `(timesteps, timesteps)`: one example of
+            the output of `fast_weights_attention`, `weights[i, j]` being the
+            weight of the output of step `j` in the query of step `i`.
+        tokens: The `timesteps` input tokens, as labels of both axes.
+        path: File to write; its extension picks the format (e.g. `.png`).
+        title: Optional title of the figure.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(
+            "plot_attention needs matplotlib: "
+            "pip install 'keras-fastweights[plots]'"
+        ) from error
+
+    weights = np.asarray(weights, dtype="float64")
+    tokens = [str(token) for token in tokens]
+    if weights.shape != (len(tokens), len(tokens)):
+        raise ValueError(
+            "`weights` must have shape (timesteps, timesteps) with one token "
+            f"per step. Received: weights of shape {weights.shape} and "
+            f"{len(tokens)} tokens"
+        )
+    # Blank out the entries above the diagonal: the future, which the
+    # memory cannot hold.
+    future = np.triu(np.ones(weights.shape, dtype=bool))
+    size = 2.0 + 0.45 * len(tokens)
+    # Figure without pyplot: no global backend state is touched.
+    figure = Figure(figsize=(size + 1.5, size))
+    axes = figure.subplots()
+    image = axes.imshow(np.ma.masked_array(weights, future), cmap="viridis")
+    figure.colorbar(image, ax=axes, label="η λ^(i-1-j) h(j+1)ᵀ h_s")
+    positions = np.arange(len(tokens))
+    axes.set_xticks(positions, [f"{j}:{t}" for j, t in enumerate(tokens)])
+    axes.set_yticks(positions, [f"{i}:{t}" for i, t in enumerate(tokens)])
+    axes.set_xlabel("memory: output of step j (after reading token j)")
+    axes.set_ylabel("query: step i (reading token i)")
+    if title is not None:
+        axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path)

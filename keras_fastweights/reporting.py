@@ -1,0 +1,91 @@
+"""Results tables laid out like Table 1 of Ba et al. (2016).
+
+Table 1 of https://arxiv.org/abs/1610.06258 reports the test error (%) on
+associative retrieval with K = 4 pairs: rows are models, columns the number
+R of recurrent hidden units.
+"""
+
+import csv
+import os
+from collections.abc import Iterable, Mapping, Sequence
+
+# Table 1 of the paper, test error in %, for K = 4 pairs (section 4.1).
+PAPER_TABLE1 = {
+    ("irnn", 20): 62.11,
+    ("irnn", 50): 60.23,
+    ("irnn", 100): 0.34,
+    ("lstm", 20): 60.81,
+    ("lstm", 50): 1.85,
+    ("lstm", 100): 0.0,
+    ("fast_weights", 20): 1.81,
+    ("fast_weights", 50): 0.0,
+    ("fast_weights", 100): 0.0,
+}
+MODEL_NAMES = {"fast_weights": "Fast weights", "irnn": "IRNN", "lstm": "LSTM"}
+
+
+def write_csv(
+    rows: Sequence[Mapping], path: str | os.PathLike, columns: Sequence[str]
+) -> None:
+    """Writes `rows` (dicts) to a CSV file with the given column order."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(columns))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({column: row.get(column) for column in columns})
+
+
+def read_csv(path: str | os.PathLike) -> list[dict]:
+    """Reads a results CSV back, with numbers as numbers."""
+
+    def number(text):
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text
+
+    with open(path, newline="") as file:
+        return [
+            {key: number(value) for key, value in row.items()}
+            for row in csv.DictReader(file)
+        ]
+
+
+def table1_markdown(
+    rows: Iterable[Mapping],
+    value: str = "test_error_percent",
+    paper: Mapping | None = None,
+    number_format: str = "{:.2f}",
+) -> str:
+    """Formats results as Markdown laid out like the paper's Table 1.
+
+    Args:
+        rows: Dicts with at least `model`, `units` and `value`.
+        value: The column shown in the cells.
+        paper: Optional `{(model, units): error}`, e.g. `PAPER_TABLE1`;
+            each cell then shows `ours (paper)`.
+        number_format: Format of the numbers, e.g. `"{:g}"`.
+
+    Returns:
+        A Markdown table: one row per model, one column per `R = units`.
+    """
+    rows = list(rows)
+    kinds = list(dict.fromkeys(row["model"] for row in rows))
+    units = sorted({int(row["units"]) for row in rows})
+    cells = {(row["model"], int(row["units"])): row[value] for row in rows}
+    header = "| Model | " + " | ".join(f"R = {u}" for u in units) + " |"
+    lines = [header, "|---|" + "---:|" * len(units)]
+    for kind in kinds:
+        entries = []
+        for u in units:
+            ours = cells.get((kind, u))
+            text = "–" if ours is None else number_format.format(ours)
+            if paper is not None and (kind, u) in paper:
+                text += " (" + number_format.format(paper[(kind, u)]) + ")"
+            entries.append(text)
+        name = MODEL_NAMES.get(kind, kind)
+        lines.append(f"| {name} | " + " | ".join(entries) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,340 @@
+"""Grid search over learning rate and hidden size with Keras Tuner.
+
+The paper (Ba et al., 2016, §4.1, https://arxiv.org/abs/1610.06258) chose
+each model's hyper-parameters by grid search on the validation split and
+reported the test error of the choice. This module is that protocol on
+`keras_tuner.GridSearch`: `RetrievalHyperModel` builds the paper's models
+with `keras_fastweights.models.build_retrieval_model` and trains them with
+the package's one training recipe (`keras_fastweights.training`);
+`results_table` picks the best learning rate per (model, units) on
+validation and evaluates it on the test split.
+
+Needs the `tuning` extra: `pip install "keras-fastweights[tuning]"`.
+The command-line tool is `tuning/grid_search.py`.
+"""
+
+import itertools
+import json
+import os
+import time
+import warnings
+from collections.abc import Sequence
+
+import keras
+import keras_tuner
+import numpy as np
+
+from keras_fastweights import models
+from keras_fastweights import training
+
+PROJECT_NAME = "associative_retrieval"
+OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
+TrialStatus = keras_tuner.engine.trial.TrialStatus
+# The grid each search was started with, to refuse resuming another grid.
+GRID_FILENAME = "grid.json"
+
+
+def check_grid(
+    kinds: Sequence[str],
+    units: Sequence[int],
+    learning_rates: Sequence[float],
+) -> dict:
+    """Validates a grid and returns it as `{"model", "units", ...}` lists.
+
+    Raises:
+        ValueError: an empty axis, an unknown model kind, a repeated value,
+            non-positive units or learning rates; the message names it.
+    """
+    grid = {
+        "model": list(kinds),
+        "units": list(units),
+        "learning_rate": list(learning_rates),
+    }
+    for name, values in grid.items():
+        if not values:
+            raise ValueError(f"The grid needs at least one {name}. Received: []")
+        if len(set(values)) != len(values):
+            raise ValueError(
+                f"The grid repeats a {name}. Received: {name}={values}"
+            )
+    for kind in grid["model"]:
+        if kind not in models.MODEL_KINDS:
+            raise ValueError(
+                f"Unknown model {kind!r}; expected one of {models.MODEL_KINDS}"
+            )
+    for value in grid["units"]:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(
+                f"units must be positive integers. Received: units={value!r}"
+            )
+    for value in grid["learning_rate"]:
+        if not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+            raise ValueError(
+                "learning rates must be positive numbers. "
+                f"Received: learning_rate={value!r}"
+            )
+    grid["learning_rate"] = [float(v) for v in grid["learning_rate"]]
+    return grid
+
+
+class RetrievalHyperModel(keras_tuner.HyperModel):
+    """The paper's models on the associative retrieval task, as a grid.
+
+    `build` chooses `hp.Choice("model", ...)`, `hp.Choice("units", ...)` and
+    `hp.Choice("learning_rate", ...)`; `fit` trains with the package's
+    recipe (`keras_fastweights.training`) and returns the best validation
+    accuracy with the number of epochs trained and the seconds it took, so
+    that these are kept in each trial's record.
+
+    Args:
+        grid: As returned by `check_grid`.
+        num_pairs: Key-value pairs per sequence, as in `load_data`.
+        epochs: The most epochs a trial trains (early stopping may end it
+            sooner).
+        patience: Early-stopping patience in epochs.
+        batch_size: Mini-batch size; default `training.BATCH_SIZE`.
+    """
+
+    def __init__(
+        self,
+        grid: dict,
+        num_pairs: int = 4,
+        epochs: int = training.DEFAULT_EPOCHS,
+        patience: int = training.DEFAULT_PATIENCE,
+        batch_size: int = training.BATCH_SIZE,
+    ):
+        super().__init__(name=PROJECT_NAME)
+        self.grid = grid
+        self.num_pairs = num_pairs
+        self.epochs = epochs
+        self.patience = patience
+        self.batch_size = batch_size
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        return models.build_retrieval_model(
+            hp.Choice("model", self.grid["model"]),
+            hp.Choice("units", self.grid["units"]),
+            learning_rate=hp.Choice("learning_rate", self.grid["learning_rate"]),
+            num_pairs=self.num_pairs,
+        )
+
+    def fit(self, hp, model, x, y, validation_data, callbacks=(), **kwargs):
+        # The tuner's callbacks (its progress and best-epoch checkpoint) run
+        # beside the recipe's early stopping.
+        callbacks = list(callbacks) + training.retrieval_callbacks(
+            patience=self.patience
+        )
+        start = time.perf_counter()
+        history = training.train_retrieval_model(
+            model,
+            (x, y),
+            validation_data,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            callbacks=callbacks,
+            verbose=kwargs.get("verbose", "auto"),
+        )
+        seconds = time.perf_counter() - start
+        val_accuracy = history.history["val_accuracy"]
+        best = int(np.argmax(val_accuracy))
+        return {
+            "val_accuracy": float(val_accuracy[best]),
+            "val_loss": float(history.history["val_loss"][best]),
+            "best_epoch": best + 1,
+            "epochs": len(val_accuracy),
+            "seconds": seconds,
+        }
+
+
+class GridOracle(keras_tuner.Oracle):
+    """A grid-search oracle that resumes from its saved trials.
+
+    Tries every combination of `grid` (a dict of name → values), in
+    `itertools.product` order, each once. What is left is derived from the
+    trials the oracle saves, so a search resumed after an interruption runs
+    only what did not finish (the trial that was running runs again).
+    keras-tuner 1.4.8's `GridSearchOracle` keeps its order in memory only and
+    fails on resume (keras-team/keras-tuner#1055).
+
+    Args:
+        grid: Dict of hyper-parameter name → list of values, as returned by
+            `check_grid`.
+        objective: The objective, e.g. `OBJECTIVE`.
+        **kwargs: Other `keras_tuner.Oracle` arguments.
+    """
+
+    def __init__(self, grid: dict, objective=OBJECTIVE, **kwargs):
+        super().__init__(objective=objective, **kwargs)
+        self.grid = grid
+
+    def _key(self, values):
+        return tuple(values.get(name) for name in self.grid)
+
+    def populate_space(self, trial_id):
+        tried = {
+            self._key(trial.hyperparameters.values)
+            for trial in self.trials.values()
+            if trial.trial_id != trial_id
+        }
+        for combination in itertools.product(*self.grid.values()):
+            if combination not in tried:
+                return {
+                    "status": TrialStatus.RUNNING,
+                    "values": dict(zip(self.grid, combination)),
+                }
+        # Nothing left to start; wait while other workers finish theirs.
+        if self.ongoing_trials:
+            return {"status": TrialStatus.IDLE, "values": None}
+        return {"status": TrialStatus.STOPPED, "values": None}
+
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        # keras-tuner 1.4 saves its state before it stops counting the trial
+        # as ongoing; resumed from that state, it would run the finished
+        # trial again.
+        self.save()
+
+
+class RetrievalGridSearch(keras_tuner.Tuner):
+    """Grid search over `RetrievalHyperModel`'s grid with a `GridOracle`.
+
+    Besides Keras Tuner's own display, it prints which grid point a trial
+    runs and how many of the grid are done.
+    """
+
+    def __init__(self, hypermodel: RetrievalHyperModel, **kwargs):
+        oracle = GridOracle(hypermodel.grid)
+        super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
+        grid = hypermodel.grid
+        self.grid_size = (
+            len(grid["model"]) * len(grid["units"]) * len(grid["learning_rate"])
+        )
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        values = trial.hyperparameters.values
+        done = len(completed_trials(self))
+        print(
+            f"[{done}/{self.grid_size} trials done] next: "
+            f"model={values['model']} units={values['units']} "
+            f"learning_rate={values['learning_rate']:g}",
+            flush=True,
+        )
+
+
+def make_tuner(
+    grid: dict,
+    directory: str | os.PathLike,
+    overwrite: bool = False,
+    **hypermodel_kwargs,
+) -> RetrievalGridSearch:
+    """Creates (or, without `overwrite`, resumes) the grid search.
+
+    The tuner keeps its state in `directory/associative_retrieval`: a rerun
+    of the same grid runs only the trials that did not finish. Resuming a
+    different grid would mix two searches, so it raises a `ValueError`
+    unless `overwrite=True`, which starts over.
+    """
+    project = os.path.join(directory, PROJECT_NAME)
+    grid_path = os.path.join(project, GRID_FILENAME)
+    if not overwrite and os.path.exists(grid_path):
+        with open(grid_path) as file:
+            saved = json.load(file)
+        if saved != grid:
+            raise ValueError(
+                f"{project} holds a search over another grid ({saved}); "
+                f"received {grid}. Pass --overwrite to start over, or "
+                "another --directory."
+            )
+    tuner = RetrievalGridSearch(
+        RetrievalHyperModel(grid, **hypermodel_kwargs),
+        directory=directory,
+        project_name=PROJECT_NAME,
+        overwrite=overwrite,
+    )
+    if not _is_worker():
+        os.makedirs(project, exist_ok=True)
+        with open(grid_path, "w") as file:
+            json.dump(grid, file)
+    return tuner
+
+
+def _is_worker():
+    """Whether this process is a worker of a distributed search."""
+    return os.environ.get("KERASTUNER_TUNER_ID", "chief") != "chief"
+
+
+def completed_trials(tuner: keras_tuner.Tuner) -> list:
+    """The tuner's completed trials, best validation accuracy first."""
+    return [
+        trial
+        for trial in tuner.oracle.get_best_trials(num_trials=10**6)
+        if trial.status == TrialStatus.COMPLETED
+    ]
+
+
+TABLE_COLUMNS = (
+    "model",
+    "units",
+    "learning_rate",
+    "val_error_percent",
+    "test_error_percent",
+    "epochs",
+    "best_epoch",
+    "seconds",
+    "trial_id",
+)
+
+
+def results_table(
+    tuner: keras_tuner.Tuner, x_test: np.ndarray, y_test: np.ndarray
+) -> list[dict]:
+    """One row per (model, units): the learning rate best on validation.
+
+    Ties in validation accuracy go to the lower validation loss. The chosen
+    trial's best-epoch weights are evaluated on `(x_test, y_test)`.
+
+    Returns:
+        Rows with the keys of `TABLE_COLUMNS`, ordered by model then units.
+    """
+    best = {}
+    for trial in completed_trials(tuner):
+        values = trial.hyperparameters.values
+        key = (values["model"], values["units"])
+        metrics = trial.metrics
+        rank = (
+            -metrics.get_best_value("val_accuracy"),
+            metrics.get_best_value("val_loss"),
+        )
+        if key not in best or rank < best[key][0]:
+            best[key] = (rank, trial)
+
+    kinds = tuner.hypermodel.grid["model"]
+    rows = []
+    for (kind, units), (_, trial) in sorted(
+        best.items(), key=lambda item: (kinds.index(item[0][0]), item[0][1])
+    ):
+        metrics = trial.metrics
+        with warnings.catch_warnings():
+            # The checkpoints hold the optimizer too; evaluation needs none.
+            warnings.filterwarnings("ignore", "Skipping variable loading")
+            model = tuner.load_model(trial)
+        rows.append(
+            {
+                "model": kind,
+                "units": units,
+                "learning_rate": trial.hyperparameters.values["learning_rate"],
+                "val_error_percent": round(
+                    100 * (1 - metrics.get_best_value("val_accuracy")), 4
+                ),
+                "test_error_percent": round(
+                    training.test_error_percent(model, x_test, y_test), 4
+                ),
+                "epochs": int(metrics.get_last_value("epochs")),
+                "best_epoch": int(metrics.get_last_value("best_epoch")),
+                "seconds": round(metrics.get_last_value("seconds"), 1),
+                "trial_id": trial.trial_id,
+            }
+        )
+        keras.backend.clear_session()
+    return rows

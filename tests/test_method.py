@@ -1,0 +1,342 @@
+"""Numerical checks of the claims in docs/method.md.
+
+Each test is named in the document next to the claim it checks. The pure
+NumPy tests check the mathematics; the others check that the real
+`FastWeightsRNNCell` behaves as the mathematics says.
+"""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_fastweights import FastWeightsRNNCell
+
+
+def unit_rows(rng, n, h):
+    """n random unit vectors of R^h, uniform on the sphere."""
+    keys = rng.normal(size=(n, h))
+    return keys / np.linalg.norm(keys, axis=1, keepdims=True)
+
+
+def run_cell(cell, sequences):
+    """Steps `cell` over `sequences`; returns the outputs (batch, T, H) and
+    the memories A(t) read at every step, (batch, T, H, H)."""
+    batch, timesteps, _ = sequences.shape
+    states = cell.get_initial_state(batch)
+    outputs, memories = [], []
+    for t in range(timesteps):
+        output, states = cell(sequences[:, t], states)
+        outputs.append(ops.convert_to_numpy(output).astype("float64"))
+        memories.append(ops.convert_to_numpy(states[1]).astype("float64"))
+    memories = np.stack(memories, axis=1)
+    return np.stack(outputs, axis=1), memories.reshape(
+        batch, timesteps, cell.units, cell.units
+    )
+
+
+# 1. Hebbian storage and recall.
+
+
+@pytest.mark.parametrize("stored", [1, 5, 16])
+def test_hebbian_recall_is_exact_for_orthonormal_keys(stored):
+    rng = np.random.default_rng(stored)
+    units = 16
+    keys = np.linalg.qr(rng.normal(size=(units, units)))[0][:, :stored].T
+    values = rng.normal(size=(stored, units))
+
+    hetero = values.T @ keys  # Σ_i v_i k_iᵀ
+    np.testing.assert_allclose(keys @ hetero.T, values, atol=1e-12)
+    auto = keys.T @ keys  # Σ_i k_i k_iᵀ
+    np.testing.assert_allclose(keys @ auto.T, keys, atol=1e-12)
+
+
+def test_crosstalk_matches_random_key_theory():
+    """rms ‖A k_j - k_j‖ = sqrt((N-1)/H + (N-1)(N-2)/H²) for random keys."""
+    rng = np.random.default_rng(0)
+    units, trials = 64, 100
+    measured = []
+    for stored in (2, 8, 32, 64, 128):
+        errors = []
+        for _ in range(trials):
+            keys = unit_rows(rng, stored, units)
+            recalled = keys @ (keys.T @ keys)  # rows: (A k_j)ᵀ, A symmetric
+            errors.append(np.sum((recalled - keys) ** 2, axis=1))
+        rms = np.sqrt(np.mean(errors))
+        theory = np.sqrt(
+            (stored - 1) / units + (stored - 1) * (stored - 2) / units**2
+        )
+        np.testing.assert_allclose(rms, theory, rtol=0.1)
+        measured.append(rms)
+    assert np.all(np.diff(measured) > 0)
+    # At N = H the crosstalk is larger than the recalled pattern itself.
+    assert measured[3] > 1.0
+
+
+def test_linear_memory_holds_at_most_h_arbitrary_associations():
+    rng = np.random.default_rng(1)
+    units = 8
+    # H pairs: the Hebbian matrix of orthonormal keys recalls all exactly.
+    keys = np.linalg.qr(rng.normal(size=(units, units)))[0].T
+    values = rng.normal(size=(units, units))
+    memory = values.T @ keys
+    np.testing.assert_allclose(keys @ memory.T, values, atol=1e-12)
+    # H + 1 pairs: even the best H x H matrix (least squares, not Hebbian)
+    # cannot recall all of them, as the keys are linearly dependent.
+    keys = rng.normal(size=(units + 1, units))
+    values = rng.normal(size=(units + 1, units))
+    best = np.linalg.lstsq(keys, values, rcond=None)[0]
+    residual = np.linalg.norm(keys @ best - values) / np.linalg.norm(values)
+    assert residual > 0.05
+
+
+# 2. The unrolled sum.
+
+
+@pytest.mark.parametrize("decay_rate", [0.0, 0.5, 0.95, 1.0])
+def test_unrolled_sum_equals_recursion(decay_rate):
+    rng = np.random.default_rng(2)
+    eta, units, timesteps = 0.5, 5, 12
+    hidden = rng.normal(size=(timesteps + 1, units))
+    hidden[0] = 0.0  # h(0) = 0
+    memory = np.zeros((units, units))  # A(0) = 0
+    for t in range(1, timesteps + 1):
+        memory = decay_rate * memory + eta * np.outer(hidden[t], hidden[t])
+        unrolled = eta * sum(
+            decay_rate ** (t - tau) * np.outer(hidden[tau], hidden[tau])
+            for tau in range(1, t + 1)
+        )
+        np.testing.assert_allclose(memory, unrolled, atol=1e-12)
+
+
+def test_cell_memory_equals_unrolled_sum_of_its_outputs():
+    """The memory state returned by a keras RNN after T steps is
+    η Σ_{τ=1..T-1} λ^(T-1-τ) h(τ) h(τ)ᵀ of its own output sequence."""
+    keras.utils.set_random_seed(3)
+    units, timesteps = 6, 10
+    cell = FastWeightsRNNCell(
+        units, decay_rate=0.9, fast_learning_rate=0.7, inner_steps=2
+    )
+    rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+    sequences = np.random.default_rng(3).normal(size=(3, timesteps, 4))
+    outputs, _, memory = rnn(sequences.astype("float32"))
+    outputs = ops.convert_to_numpy(outputs).astype("float64")
+    memory = ops.convert_to_numpy(memory).reshape(3, units, units)
+
+    # h(τ) is outputs[:, τ-1]; the last output h(T) is not yet stored.
+    unrolled = 0.7 * sum(
+        0.9 ** (timesteps - 1 - tau)
+        * np.einsum("bi,bj->bij", outputs[:, tau - 1], outputs[:, tau - 1])
+        for tau in range(1, timesteps)
+    )
+    np.testing.assert_allclose(memory, unrolled, rtol=1e-4, atol=1e-4)
+    assert np.abs(unrolled).max() > 0.1
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_cell_memory_is_positive_semidefinite_with_rank_at_most_t(activation):
+    keras.utils.set_random_seed(4)
+    units, timesteps = 6, 10
+    cell = FastWeightsRNNCell(units, decay_rate=0.95, activation=activation)
+    sequences = np.random.default_rng(4).normal(size=(2, timesteps, 4))
+    _, memories = run_cell(cell, sequences.astype("float32"))
+
+    for t in range(timesteps):
+        for memory in memories[:, t]:
+            np.testing.assert_allclose(memory, memory.T, atol=1e-6)
+            eigenvalues = np.linalg.eigvalsh(memory)[::-1]
+            scale = max(1.0, eigenvalues[0])
+            assert eigenvalues[-1] >= -1e-5 * scale
+            # A(t) is a sum of t outer products, so its rank is at most t:
+            # all but its t largest eigenvalues vanish.
+            assert np.all(np.abs(eigenvalues[t:]) <= 1e-5 * scale)
+        if t >= 1:
+            assert np.linalg.eigvalsh(memories[:, t]).max() > 0.1
+
+
+# 3. The attention reading of A(t) h.
+
+
+def test_attention_form_equals_matrix_form():
+    rng = np.random.default_rng(5)
+    eta, decay_rate, units, timesteps = 0.5, 0.9, 7, 11
+    hidden = rng.normal(size=(timesteps + 1, units))
+    query = rng.normal(size=units)
+    matrix = eta * sum(
+        decay_rate ** (timesteps - tau) * np.outer(hidden[tau], hidden[tau])
+        for tau in range(1, timesteps + 1)
+    )
+    weights = np.array(
+        [
+            eta * decay_rate ** (timesteps - tau) * hidden[tau] @ query
+            for tau in range(1, timesteps + 1)
+        ]
+    )
+    np.testing.assert_allclose(matrix @ query, weights @ hidden[1:], atol=1e-12)
+
+
+def test_attention_form_equals_matrix_form_in_the_cell():
+    """A(T-1) q from the real cell's state equals the attention over the
+    cell's own outputs, for any query q."""
+    keras.utils.set_random_seed(6)
+    units, timesteps = 6, 9
+    cell = FastWeightsRNNCell(units, decay_rate=0.8, fast_learning_rate=0.5)
+    sequences = np.random.default_rng(6).normal(size=(2, timesteps, 3))
+    outputs, memories = run_cell(cell, sequences.astype("float32"))
+    queries = np.random.default_rng(7).normal(size=(2, units))
+
+    t = timesteps - 1
+    matrix_form = np.einsum("bij,bj->bi", memories[:, t], queries)
+    # Step t reads A(t), which holds the outputs of steps 0 .. t-1.
+    decay = 0.8 ** (t - 1 - np.arange(t))
+    weights = 0.5 * decay * np.einsum("bjh,bh->bj", outputs[:, :t], queries)
+    attention_form = np.einsum("bj,bjh->bh", weights, outputs[:, :t])
+    np.testing.assert_allclose(attention_form, matrix_form, atol=1e-4)
+    assert np.abs(matrix_form).max() > 0.1
+
+
+# 4. The inner loop.
+
+
+def settling(stored, noise, inner_steps, batch=128, units=32, active=4):
+    """Mean cosine similarity between h_s and a stored pattern p, for
+    s = 0 .. inner_steps, when the memory holds `stored` sparse binary
+    patterns and the input is the cue p + noise.
+
+    The real cell is used with C = I, W = 0, b = 0, so z = cue, and with
+    the memory A = η Σ_i p_i p_iᵀ passed as its state. Returns an array of
+    shape (batch, inner_steps + 1).
+    """
+    rng = np.random.default_rng(stored)
+    patterns = np.zeros((batch, stored, units))
+    for example in patterns:
+        for pattern in example:
+            pattern[rng.choice(units, active, replace=False)] = 1.0
+    eta = 0.5
+    memory = eta * np.einsum("bni,bnj->bij", patterns, patterns)
+    target = patterns[:, 0]
+    cue = target + noise * rng.normal(size=target.shape)
+    # λ = 1 and h(t) = 0, so the cell's A(t) = λ A(t-1) + η h hᵀ = memory.
+    states = [
+        np.zeros((batch, units), dtype="float32"),
+        memory.reshape(batch, units * units).astype("float32"),
+    ]
+    iterates = [np.maximum(cue, 0.0)]  # h_0 = f(z) with z = cue
+    for stop in range(1, inner_steps + 1):
+        cell = FastWeightsRNNCell(
+            units,
+            decay_rate=1.0,
+            fast_learning_rate=eta,
+            inner_steps=stop,
+            kernel_initializer="identity",
+            recurrent_initializer="zeros",
+        )
+        output, _ = cell(cue.astype("float32"), states)
+        iterates.append(ops.convert_to_numpy(output).astype("float64"))
+    iterates = np.stack(iterates, axis=1)
+    norms = np.linalg.norm(iterates, axis=-1) * np.linalg.norm(
+        target, axis=-1, keepdims=True
+    )
+    return np.einsum("bsh,bh->bs", iterates, target) / np.maximum(norms, 1e-12)
+
+
+def test_inner_loop_recalls_a_single_stored_pattern():
+    cosine = settling(stored=1, noise=1.0, inner_steps=4)
+    # Every example moves monotonically towards the pattern ...
+    assert np.all(np.diff(cosine, axis=1) >= -1e-4)
+    # ... from a poor cue to a near-exact recall.
+    assert cosine[:, 0].mean() < 0.6
+    assert cosine[:, -1].mean() > 0.9
+
+
+def test_first_inner_step_cleans_up_a_cue_among_several_patterns():
+    cosine = settling(stored=4, noise=1.0, inner_steps=1)
+    assert cosine[:, 1].mean() > cosine[:, 0].mean() + 0.15
+    assert np.mean(cosine[:, 1] > cosine[:, 0]) > 0.85
+
+
+def test_further_inner_steps_drift_to_a_blend_of_many_patterns():
+    cosine = settling(stored=8, noise=0.5, inner_steps=5).mean(axis=0)
+    # The first step still helps, but later ones move away from the pattern.
+    assert cosine[1] > cosine[0]
+    assert cosine[5] < cosine[2] - 0.02
+
+
+# 5. Why layer normalization.
+
+
+def test_without_layer_norm_the_hidden_state_explodes():
+    keras.utils.set_random_seed(8)
+    sequences = np.random.default_rng(8).normal(size=(4, 40, 4))
+    cell = FastWeightsRNNCell(8, decay_rate=0.95, use_layer_norm=False)
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+    outputs = ops.convert_to_numpy(rnn(sequences.astype("float32")))
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.linalg.norm(outputs.astype("float64"), axis=-1)
+    # Starts small, then grows past any bound (or overflows float32).
+    assert np.all(norms[:, 0] < 10.0)
+    assert not np.all(np.isfinite(norms)) or norms.max() > 1e6
+
+
+@pytest.mark.parametrize("decay_rate", [0.5, 0.95])
+def test_layer_norm_bounds_hidden_state_and_memory(decay_rate):
+    keras.utils.set_random_seed(9)
+    units, timesteps, eta = 8, 60, 0.5
+    cell = FastWeightsRNNCell(
+        units, decay_rate=decay_rate, fast_learning_rate=eta
+    )
+    sequences = 3.0 * np.random.default_rng(9).normal(size=(4, timesteps, 4))
+    cell(sequences[:, 0].astype("float32"), cell.get_initial_state(4))
+    rng = np.random.default_rng(10)
+    cell.gamma.assign(rng.normal(size=units).astype("float32"))
+    cell.beta.assign(rng.normal(scale=0.5, size=units).astype("float32"))
+    outputs, memories = run_cell(cell, sequences.astype("float32"))
+
+    gamma = ops.convert_to_numpy(cell.gamma).astype("float64")
+    beta = ops.convert_to_numpy(cell.beta).astype("float64")
+    bound = np.abs(gamma).max() * np.sqrt(units) + np.linalg.norm(beta)
+    norms = np.linalg.norm(outputs, axis=-1)
+    assert norms.max() <= bound * (1 + 1e-5)
+    largest = np.linalg.eigvalsh(memories).max()
+    assert largest <= eta * bound**2 / (1 - decay_rate) * (1 + 1e-5)
+    # The bounds are not vacuous: the norms come within a factor 3.
+    assert norms.max() > bound / 3
+
+
+# 6. Capacity and 7. cost.
+
+
+@pytest.mark.parametrize("units", [1, 4, 50])
+def test_memory_state_is_quadratic_in_units(units):
+    cell = FastWeightsRNNCell(units)
+    assert cell.state_size == [units, units * units]
+
+
+def naive_flops(subscripts, *operands):
+    """NumPy's own count of floating-point operations of an einsum."""
+    report = np.einsum_path(subscripts, *operands, optimize=False)[1]
+    return float(re.search(r"Naive FLOP count:\s*(\S+)", report).group(1))
+
+
+@pytest.mark.parametrize("units, steps", [(64, 10), (100, 60), (512, 20)])
+def test_cost_of_matrix_form_and_attention_form(units, steps):
+    rng = np.random.default_rng(units)
+    memory = rng.normal(size=(units, units))
+    hidden = rng.normal(size=(steps, units))
+    query = rng.normal(size=units)
+    scores = hidden @ query
+    # Matrix form: one read A h_s is 2H² operations; one outer product H².
+    matrix = naive_flops("ij,j->i", memory, query)
+    np.testing.assert_allclose(matrix, 2 * units**2, rtol=1e-3)
+    outer = naive_flops("i,j->ij", query, query)
+    np.testing.assert_allclose(outer, units**2, rtol=1e-3)
+    # Attention form over t past steps: scores h(τ)ᵀ h_s, then the weighted
+    # sum of the h(τ); 2tH each.
+    attention = naive_flops("tj,j->t", hidden, query) + naive_flops(
+        "t,tj->j", scores, hidden
+    )
+    np.testing.assert_allclose(attention, 4 * steps * units, rtol=1e-3)
+    # So reading the memory is cheaper in the attention form while t < H/2.
+    assert (attention < matrix) == (steps < units / 2)

@@ -1,0 +1,277 @@
+"""Grid search over learning rate and hidden size, as in Ba et al. (2016).
+
+For each model kind, Keras Tuner's `GridSearch` trains the paper's model
+(`keras_fastweights.models.build_retrieval_model`) with the package's
+training recipe for every (units, learning rate), keeps its state in
+`--directory`, and then writes a results table: for every (model, units),
+the learning rate best on the validation split, evaluated on the test split.
+
+Single machine (a rerun of the same command resumes; finished trials are
+kept and not run again):
+
+    python tuning/grid_search.py --models fast_weights --units 8 16 \\
+        --learning-rates 0.001 0.01 --epochs 1 --num-train 1000 \\
+        --directory runs/grid
+
+One chief and N worker processes on this machine (Keras Tuner's chief/worker
+mode on 127.0.0.1; each worker single-threaded):
+
+    python tuning/grid_search.py ... --workers 2
+
+Several machines: start the same command on each with Keras Tuner's
+variables, a chief (`KERASTUNER_TUNER_ID=chief`) and workers
+(`KERASTUNER_TUNER_ID=tuner0`, `tuner1`, ...), all with
+`KERASTUNER_ORACLE_IP=<chief's address>` and `KERASTUNER_ORACLE_PORT=<port>`,
+and a `--directory` on a file system they share. The chief writes the table.
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+
+DEFAULT_LEARNING_RATES = (3e-4, 1e-3, 3e-3)
+DEFAULT_UNITS = (20, 50, 100)
+ORACLE_VARIABLES = (
+    "KERASTUNER_TUNER_ID",
+    "KERASTUNER_ORACLE_IP",
+    "KERASTUNER_ORACLE_PORT",
+)
+# Environment that keeps a worker process on one CPU thread, whatever the
+# backend (TensorFlow, XLA for JAX, and OpenMP for torch).
+SINGLE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false "
+    "intra_op_parallelism_threads=1",
+}
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def non_negative_int(text):
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0: {text!r}")
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["fast_weights", "irnn", "lstm"],
+        choices=["fast_weights", "irnn", "lstm"],
+        help="model kinds to search",
+    )
+    parser.add_argument(
+        "--units",
+        nargs="+",
+        type=positive_int,
+        default=list(DEFAULT_UNITS),
+        help="numbers R of recurrent hidden units",
+    )
+    parser.add_argument(
+        "--learning-rates",
+        nargs="+",
+        type=positive_float,
+        default=list(DEFAULT_LEARNING_RATES),
+        help="Adam learning rates",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help="most epochs per trial (early stopping may end it sooner); "
+        "default: the training recipe's",
+    )
+    parser.add_argument(
+        "--patience",
+        type=positive_int,
+        default=None,
+        help="early-stopping patience; default: the training recipe's",
+    )
+    parser.add_argument("--num-pairs", type=positive_int, default=4)
+    parser.add_argument("--num-train", type=positive_int, default=100_000)
+    parser.add_argument("--num-val", type=positive_int, default=10_000)
+    parser.add_argument("--num-test", type=positive_int, default=20_000)
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="data seed; every process of a distributed search needs the same",
+    )
+    parser.add_argument(
+        "--directory",
+        default=os.path.join("runs", "grid_search"),
+        help="where the tuner keeps its state (and the table by default)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start over; without it a rerun resumes the search",
+    )
+    parser.add_argument(
+        "--table",
+        default=None,
+        help="path of the results table without extension (.csv and .md "
+        "are written); default: DIRECTORY/table1",
+    )
+    parser.add_argument(
+        "--workers",
+        type=non_negative_int,
+        default=0,
+        help="run one chief and this many single-threaded worker processes "
+        "on this machine (0: one ordinary process)",
+    )
+    parser.add_argument(
+        "--verbose", type=int, choices=[0, 1, 2], default=1,
+        help="Keras verbosity during training",
+    )
+    args = parser.parse_args(argv)
+    from keras_fastweights import tuning
+
+    try:
+        args.grid = tuning.check_grid(
+            args.models, args.units, args.learning_rates
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    if args.workers and any(v in os.environ for v in ORACLE_VARIABLES):
+        parser.error("--workers starts its own chief: unset KERASTUNER_*")
+    return args
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch_local(args, argv):
+    """Runs one chief and `args.workers` workers on 127.0.0.1; waits."""
+    command = [sys.executable, os.path.abspath(__file__)]
+    # The same flags, without --workers (each child is one tuner).
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            command.append(arg)
+    oracle = {
+        "KERASTUNER_ORACLE_IP": "127.0.0.1",
+        "KERASTUNER_ORACLE_PORT": str(free_port()),
+    }
+    chief = subprocess.Popen(
+        command, env={**os.environ, **oracle, "KERASTUNER_TUNER_ID": "chief"}
+    )
+    # Give the chief's oracle server a moment to listen.
+    time.sleep(3)
+    workers = [
+        subprocess.Popen(
+            command,
+            env={
+                **os.environ,
+                **oracle,
+                **SINGLE_THREAD_ENV,
+                "KERASTUNER_TUNER_ID": f"tuner{i}",
+            },
+        )
+        for i in range(args.workers)
+    ]
+    try:
+        codes = [worker.wait() for worker in workers]
+        codes.append(chief.wait())
+    except KeyboardInterrupt:
+        for process in [chief, *workers]:
+            process.terminate()
+        raise
+    return max(codes, key=abs)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.workers:
+        return launch_local(args, argv)
+
+    from keras_fastweights import reporting
+    from keras_fastweights import training
+    from keras_fastweights import tuning
+    from keras_fastweights.datasets import associative_retrieval
+
+    (x_train, y_train), val_data, (x_test, y_test) = (
+        associative_retrieval.load_data(
+            num_pairs=args.num_pairs,
+            num_train=args.num_train,
+            num_val=args.num_val,
+            num_test=args.num_test,
+            seed=args.seed,
+        )
+    )
+    tuner = tuning.make_tuner(
+        args.grid,
+        args.directory,
+        overwrite=args.overwrite,
+        num_pairs=args.num_pairs,
+        epochs=args.epochs or training.DEFAULT_EPOCHS,
+        patience=args.patience or training.DEFAULT_PATIENCE,
+    )
+    start = time.perf_counter()
+    tuner.search(
+        x_train, y_train, validation_data=val_data, verbose=args.verbose
+    )
+    if os.environ.get("KERASTUNER_TUNER_ID", "chief") != "chief":
+        return 0  # A worker: the chief writes the table.
+
+    rows = tuning.results_table(tuner, x_test, y_test)
+    table = args.table or os.path.join(args.directory, "table1")
+    reporting.write_csv(rows, table + ".csv", tuning.TABLE_COLUMNS)
+    with open(table + ".md", "w") as file:
+        file.write("Test error (%) of the learning rate best on validation\n\n")
+        file.write(reporting.table1_markdown(rows))
+        file.write("\nChosen learning rates\n\n")
+        file.write(
+            reporting.table1_markdown(
+                rows, value="learning_rate", number_format="{:g}"
+            )
+        )
+    trials = len(tuning.completed_trials(tuner))
+    print(
+        f"{trials} trials complete ({time.perf_counter() - start:.0f} s this "
+        f"run); table written to {table}.csv and {table}.md"
+    )
+    print(reporting.table1_markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
