@@ -39,16 +39,22 @@ def check_grid(
     units: Sequence[int],
     learning_rates: Sequence[float],
 ) -> dict:
-    """Validates a grid and returns it as `{"model", "units", ...}` lists.
+    """Validates a grid; returns `{"learning_rate", "model", "units"}` lists.
+
+    The search tries the grid in this key order, the learning rate
+    outermost, each axis in the order given.
 
     Raises:
         ValueError: an empty axis, an unknown model kind, a repeated value,
             non-positive units or learning rates; the message names it.
     """
+    # The order of the keys is the order of enumeration, outermost first:
+    # one learning rate for every (model, units) before the next, so that a
+    # search stopped early already covers every cell of the table.
     grid = {
+        "learning_rate": list(learning_rates),
         "model": list(kinds),
         "units": list(units),
-        "learning_rate": list(learning_rates),
     }
     for name, values in grid.items():
         if not values:
@@ -150,7 +156,7 @@ class GridOracle(keras_tuner.Oracle):
     """A grid-search oracle that resumes from its saved trials.
 
     Tries every combination of `grid` (a dict of name → values), in
-    `itertools.product` order, each once. What is left is derived from the
+    `itertools.product` order (the first key outermost), each once. What is left is derived from the
     trials the oracle saves, so a search resumed after an interruption runs
     only what did not finish (the trial that was running runs again).
     keras-tuner 1.4.8's `GridSearchOracle` keeps its order in memory only and
@@ -283,6 +289,7 @@ TABLE_COLUMNS = (
     "best_epoch",
     "seconds",
     "trial_id",
+    "learning_rates_tried",
 )
 
 
@@ -295,12 +302,16 @@ def results_table(
     trial's best-epoch weights are evaluated on `(x_test, y_test)`.
 
     Returns:
-        Rows with the keys of `TABLE_COLUMNS`, ordered by model then units.
+        Rows with the keys of `TABLE_COLUMNS`, ordered by model then units;
+        `learning_rates_tried` lists the learning rates of the cell's
+        completed trials (fewer than the grid's if the search is partial).
     """
     best = {}
+    tried = {}
     for trial in completed_trials(tuner):
         values = trial.hyperparameters.values
         key = (values["model"], values["units"])
+        tried.setdefault(key, []).append(values["learning_rate"])
         metrics = trial.metrics
         rank = (
             -metrics.get_best_value("val_accuracy"),
@@ -334,6 +345,9 @@ def results_table(
                 "best_epoch": int(metrics.get_last_value("best_epoch")),
                 "seconds": round(metrics.get_last_value("seconds"), 1),
                 "trial_id": trial.trial_id,
+                "learning_rates_tried": " ".join(
+                    f"{rate:g}" for rate in sorted(tried[(kind, units)])
+                ),
             }
         )
         keras.backend.clear_session()

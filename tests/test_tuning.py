@@ -71,6 +71,8 @@ def test_grid_enumerates_models_units_and_learning_rates(tmp_path):
     )
     assert len(log) == len(expected) == 12
     assert set(log) == expected
+    # One learning rate for the whole table before the next, in order.
+    assert [rate for _, _, rate in log] == [1e-3] * 4 + [1e-2] * 4 + [3e-2] * 4
 
 
 def test_interrupted_search_resumes_without_running_a_trial_twice(tmp_path):
@@ -199,6 +201,7 @@ def check_table(directory, grid):
         )
         assert 0 <= float(row["test_error_percent"]) <= 100
         assert int(row["epochs"]) == 1
+        assert len(row["learning_rates_tried"].split()) == len(candidates)
     markdown = (directory / "table1.md").read_text()
     assert "| Fast weights |" in markdown and "R = 8" in markdown
 
