@@ -1,8 +1,10 @@
 """Fast-weights recurrent cell and layer (Ba et al., 2016)."""
 
+import math
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
 PAPER_URL = "https://arxiv.org/abs/1610.06258"
@@ -249,9 +251,10 @@ class FastWeightsRNNCell(keras.layers.Layer):
         # h(t+1) already holds h(t).
         A = self.decay_rate * ops.reshape(memory, (-1, H, H))
         A = A + self.fast_learning_rate * ops.einsum("bi,bj->bij", h, h)
-        # Sustained boundary condition z = C x(t) + W h(t) + b.
-        z = ops.matmul(inputs, self.kernel)
-        z = z + ops.matmul(h, self.recurrent_kernel)
+        # Sustained boundary condition z = C x(t) + W h(t) + b. (einsum, as
+        # ops.matmul computes float64 in float32 on the torch backend.)
+        z = ops.einsum("bi,ij->bj", inputs, self.kernel)
+        z = z + ops.einsum("bi,ij->bj", h, self.recurrent_kernel)
         if self.use_bias:
             z = z + self.bias
         # Preliminary vector h_0 = f(z), then the inner loop of eq. 4
@@ -267,14 +270,20 @@ class FastWeightsRNNCell(keras.layers.Layer):
         """Normalizes each example over its hidden units (not the batch)."""
         if not self.use_layer_norm:
             return x
-        # Statistics in float32 even under mixed precision, as
+        # Statistics in at least float32 under mixed precision, as
         # keras.layers.LayerNormalization does.
-        dtype = x.dtype
-        x = ops.cast(x, "float32")
-        mean = ops.mean(x, axis=-1, keepdims=True)
-        variance = ops.var(x, axis=-1, keepdims=True)
-        x = (x - mean) * ops.rsqrt(variance + self.layer_norm_epsilon)
-        x = x * ops.cast(self.gamma, "float32") + ops.cast(self.beta, "float32")
+        dtype = keras.backend.standardize_dtype(x.dtype)
+        stats_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
+        # Sums rather than ops.mean/ops.var, which compute in float32 on JAX
+        # even for float64 inputs.
+        x = ops.cast(x, stats_dtype)
+        mean = ops.sum(x, axis=-1, keepdims=True) / self.units
+        centered = x - mean
+        variance = ops.sum(ops.square(centered), axis=-1, keepdims=True)
+        variance = variance / self.units
+        x = centered * ops.rsqrt(variance + self.layer_norm_epsilon)
+        x = x * ops.cast(self.gamma, stats_dtype)
+        x = x + ops.cast(self.beta, stats_dtype)
         return ops.cast(x, dtype)
 
     def get_initial_state(self, batch_size=None):
@@ -324,6 +333,15 @@ class FastWeightsRNNCell(keras.layers.Layer):
         }
         return {**super().get_config(), **config}
 
+
+# The ways FastWeightsRNN can run the recurrence; see its docstring.
+IMPLEMENTATIONS = ("auto", "cell", "attention", "checkpointed")
+# "auto" takes the attention form for sequences up to this long: its work
+# grows with T² H per example, the matrix form's with T H².
+ATTENTION_MAX_STEPS = 32
+# "auto" checkpoints the loop when backprop would otherwise keep more than
+# this many floats of fast memory per example (T H²; 64 MiB at batch 32).
+CHECKPOINT_MIN_MEMORY = 2**19
 
 # The cell arguments that FastWeightsRNN forwards to its cell, in order.
 CELL_ARGUMENTS = (
@@ -376,6 +394,23 @@ class FastWeightsRNN(keras.layers.RNN):
             initial states of the next batch. Default: `False`.
         unroll: Boolean, whether to unroll the time loop (faster for short
             sequences, more memory). Default: `False`.
+        implementation: How to run the recurrence; all give the same
+            result up to float rounding. `"cell"`: `keras.layers.RNN`'s
+            loop over `FastWeightsRNNCell`, which keeps `A(t)` of every
+            step for backprop (`batch * T * units²` floats).
+            `"attention"`: equations 3-4, `A(t) h_s` as an attention over
+            the past outputs, in a loop unrolled over the (static) number
+            of steps, computing the final `A` only for `return_state`;
+            cheapest while `T` is small beside `units`. It needs `A(0) = 0`
+            and no mask, and runs as `"cell"` with a mask, an
+            `initial_state`, `stateful=True` or an unknown `T`.
+            `"checkpointed"`: the cell loop in chunks of about `√T` steps,
+            each recomputed in the backward pass (`keras.remat`), so that
+            backprop keeps `A` only at chunk boundaries; about a third
+            slower than `"cell"`. Runs as `"cell"` for an unknown `T`.
+            `"auto"` (default): `"attention"` where it applies and
+            `T <= 32`, else `"checkpointed"` where `T * units²` exceeds
+            2¹⁹, else `"cell"`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -423,8 +458,14 @@ class FastWeightsRNN(keras.layers.RNN):
         go_backwards=False,
         stateful=False,
         unroll=False,
+        implementation="auto",
         **kwargs,
     ):
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(
+                f"`implementation` must be one of {IMPLEMENTATIONS}. "
+                f"Received: implementation={implementation!r}"
+            )
         cell = FastWeightsRNNCell(
             units,
             decay_rate=decay_rate,
@@ -457,10 +498,149 @@ class FastWeightsRNN(keras.layers.RNN):
             activity_regularizer=activity_regularizer,
             **kwargs,
         )
+        self.implementation = implementation
+        self._memory_starts_at_zero = False
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        # Whether A(0) = 0, which the attention form assumes.
+        self._memory_starts_at_zero = initial_state is None and not (
+            self.stateful
+        )
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        implementation = self._resolve_implementation(sequences, mask)
+        if implementation == "attention":
+            return self._attention_loop(sequences, initial_state[0])
+        if implementation == "checkpointed":
+            return self._checkpointed_loop(
+                sequences, initial_state, mask, training
+            )
+        return super().inner_loop(
+            sequences, initial_state, mask, training=training
+        )
+
+    def _resolve_implementation(self, sequences, mask):
+        timesteps = sequences.shape[1]
+        if timesteps is None or self.implementation == "cell":
+            return "cell"
+        attention_applies = mask is None and self._memory_starts_at_zero
+        if self.implementation == "auto":
+            if attention_applies and timesteps <= ATTENTION_MAX_STEPS:
+                return "attention"
+            if timesteps * self.units**2 > CHECKPOINT_MIN_MEMORY:
+                return "checkpointed"
+            return "cell"
+        if self.implementation == "attention" and not attention_applies:
+            return "cell"
+        return self.implementation
+
+    def _attention_loop(self, sequences, h):
+        """Equations 3-4 with a history of past outputs, unrolled over T."""
+        cell = self.cell
+        timesteps = sequences.shape[1]
+        decay, eta = cell.decay_rate, cell.fast_learning_rate
+        if self.go_backwards:
+            sequences = ops.flip(sequences, axis=1)
+        # C x(t) + b of all steps in one product, outside the loop.
+        projected = ops.matmul(sequences, cell.kernel)
+        if cell.use_bias:
+            projected = projected + cell.bias
+        history = ops.expand_dims(h, axis=1)  # h(0), ..., h(t): (B, t+1, H)
+        outputs = []
+        for t in range(timesteps):
+            # η λ^{t-τ} for τ = 0 .. t.
+            weights = ops.convert_to_tensor(
+                eta * decay ** np.arange(t, -1, -1), dtype=h.dtype
+            )
+            z = projected[:, t] + ops.matmul(h, cell.recurrent_kernel)
+            h_s = cell.activation(z)
+            for _ in range(cell.inner_steps):
+                # A(t) h_s = η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)    (eq. 3)
+                scores = ops.squeeze(
+                    ops.matmul(history, ops.expand_dims(h_s, -1)), -1
+                )
+                recall = ops.squeeze(
+                    ops.matmul(ops.expand_dims(scores * weights, 1), history),
+                    1,
+                )
+                h_s = cell.activation(cell._layer_norm(z + recall))
+            h = h_s
+            outputs.append(h)
+            history = ops.concatenate(
+                [history, ops.expand_dims(h, axis=1)], axis=1
+            )
+        units = self.units
+        if self.return_state:
+            # A(T) = η Σ_τ λ^{T-1-τ} h(τ) h(τ)ᵀ over τ = 0 .. T-1.
+            past = history[:, :-1]
+            memory = ops.matmul(
+                ops.transpose(past * ops.expand_dims(weights, -1), (0, 2, 1)),
+                past,
+            )
+            memory = ops.reshape(memory, (-1, units * units))
+        else:
+            memory = ops.zeros((ops.shape(h)[0], units * units), h.dtype)
+        if self.return_sequences:
+            outputs = ops.stack(outputs, axis=1)
+        else:
+            outputs = ops.expand_dims(h, axis=1)
+        return h, outputs, [h, memory]
+
+    def _checkpointed_loop(self, sequences, initial_state, mask, training):
+        """The cell loop in chunks whose work the backward pass redoes."""
+        timesteps = sequences.shape[1]
+        length = math.ceil(math.sqrt(timesteps))
+        starts = list(range(0, timesteps, length))
+        if self.go_backwards:
+            starts.reverse()
+        loop = super().inner_loop
+
+        def chunk(sequences, h, memory, *mask):
+            last, outputs, states = loop(
+                sequences, [h, memory], mask[0] if mask else None, training
+            )
+            return (last, outputs, *states)
+
+        chunk = keras.remat(chunk)
+        h, memory = initial_state
+        all_outputs = []
+        for start in starts:
+            window = slice(start, start + length)
+            if mask is None:
+                last, outputs, new_h, memory = chunk(
+                    sequences[:, window], h, memory
+                )
+            else:
+                window_mask = mask[:, window]
+                last, outputs, new_h, memory = chunk(
+                    sequences[:, window], h, memory, window_mask
+                )
+                if start != starts[0] and not self.zero_output_for_mask:
+                    # Keras's loop repeats the previous output on a masked
+                    # step, and starts each chunk from zeros; continue from
+                    # the previous chunk's output instead.
+                    if self.go_backwards:
+                        window_mask = ops.flip(window_mask, axis=1)
+                    seen = ops.cumsum(ops.cast(window_mask, "int32"), 1) > 0
+                    previous = ops.expand_dims(h, axis=1)
+                    if self.return_sequences:
+                        outputs = ops.where(
+                            ops.expand_dims(seen, -1), outputs, previous
+                        )
+                    last = ops.where(seen[:, -1:], last, h)
+            h = new_h
+            all_outputs.append(outputs)
+        return last, ops.concatenate(all_outputs, axis=1), [h, memory]
 
     def get_config(self):
         cell_config = self.cell.get_config()
         config = {name: cell_config[name] for name in CELL_ARGUMENTS}
+        config["implementation"] = self.implementation
         config["activity_regularizer"] = keras.regularizers.serialize(
             self.activity_regularizer
         )

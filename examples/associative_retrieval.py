@@ -1,0 +1,272 @@
+"""
+Title: Associative retrieval with fast weights
+Author: keras-fastweights contributors
+Description: Trains the fast-weights RNN of Ba et al. (2016), or an IRNN or
+    LSTM baseline, to recall the digit stored under a key.
+Accelerator: None (CPU)
+Time: about 4 minutes on a 2-core CPU with JAX (defaults; see Results)
+
+## Introduction
+
+Section 4.1 of *Using Fast Weights to Attend to the Recent Past*
+(https://arxiv.org/abs/1610.06258) tests short-term memory with sequences
+such as
+
+```
+c9k8j3f1??c  ->  9
+```
+
+four letter keys, each followed by a digit, then `??` and one of the keys:
+the network must answer the digit that followed that key. An RNN has to keep
+all four bindings in its hidden state; a fast-weights RNN can store them in
+its fast associative memory `A(t)`, a decayed sum of outer products of its
+past hidden states, and retrieve the right one when the query arrives.
+
+With R=50 hidden units the paper reports 0 % test error for fast weights
+(Table 1).
+
+## Results
+
+With the defaults (fast weights, R=50, Adam at 1e-3, seed 0), our run
+reached **0.47 % test error** (94 of 20,000 sequences wrong). The validation
+accuracy sat near 38 % for seven epochs, passed 99 % in epoch 36 and peaked
+at 99.63 % in epoch 56; early stopping ended training after epoch 71 and
+restored epoch 56. Training and evaluation took 229 s (240 s for the whole
+script) with `KERAS_BACKEND=jax` on a 2-core CPU shared with other jobs
+(load average about 5), so an idle machine should be faster. Halving the
+learning rate on plateaus (`keras.callbacks.ReduceLROnPlateau`) gave the
+same validation accuracy by epoch 60, so the recipe keeps a constant rate.
+
+## Usage
+
+```
+python examples/associative_retrieval.py                  # fast weights, R=50
+python examples/associative_retrieval.py --model lstm --units 20
+python examples/associative_retrieval.py --num-train 5000 --epochs 3  # quick
+```
+
+Any Keras backend works (`KERAS_BACKEND=jax|tensorflow|torch`); on a CPU,
+JAX is the fastest. Outputs go to `--output-dir`
+(default `runs/associative_retrieval/<model>_<units>`): the best model
+(`model.keras`), the per-epoch history (`history.csv`) and a plot of the
+training and validation error (`history.png`).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import keras
+
+from keras_fastweights import models
+from keras_fastweights import training
+from keras_fastweights.datasets import associative_retrieval
+
+"""
+## Command-line flags
+
+Every flag has a default that does the real job: the paper's data set sizes,
+batch size and model sizes. An invalid value ends the script with a one-line
+error and exit code 2.
+"""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose errors are one line, without the usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _number_type(convert, name, minimum, inclusive):
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not (
+            value >= minimum if inclusive else value > minimum
+        ):
+            bound = f">= {minimum}" if inclusive else f"> {minimum}"
+            raise argparse.ArgumentTypeError(
+                f"must be {name} {bound}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+positive_int = _number_type(int, "an integer", 1, inclusive=True)
+non_negative_int = _number_type(int, "an integer", 0, inclusive=True)
+positive_float = _number_type(float, "a number", 0.0, inclusive=False)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog="associative_retrieval.py",
+        description="Train a fast-weights RNN, IRNN or LSTM on the "
+        "associative retrieval task of Ba et al. (2016), section 4.1.",
+    )
+    parser.add_argument(
+        "--model",
+        choices=models.MODEL_KINDS,
+        default="fast_weights",
+        help="the recurrent layer (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--units",
+        type=positive_int,
+        default=50,
+        help="number R of recurrent hidden units (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=1e-3,
+        help="Adam's learning rate (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=training.DEFAULT_EPOCHS,
+        help="most epochs; training stops earlier when the validation "
+        "accuracy stops improving or reaches 100 %% (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=positive_int,
+        default=training.DEFAULT_PATIENCE,
+        help="epochs without a better validation accuracy before stopping (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=training.BATCH_SIZE,
+        help="mini-batch size (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-pairs",
+        type=positive_int,
+        default=4,
+        help="key-value pairs per sequence (at most 26) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-train",
+        type=positive_int,
+        default=100_000,
+        help="training examples (use fewer for a quick look) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-val",
+        type=positive_int,
+        default=10_000,
+        help="validation examples (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-test",
+        type=positive_int,
+        default=20_000,
+        help="test examples (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of the data and of the weight initialization (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default=None,
+        help="where to write model.keras, history.csv and history.png "
+        "(default: runs/associative_retrieval/<model>_<units>)",
+    )
+    return parser
+
+
+"""
+## Training
+
+The package holds the data set, the paper's models and the one training
+recipe (batch size 128, early stopping on validation accuracy, test error in
+percent), which the tuner uses too; this script only wires them together.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    output_dir = args.output_dir or os.path.join(
+        "runs", "associative_retrieval", f"{args.model}_{args.units}"
+    )
+
+    # Settings that only the package can judge (such as --num-pairs 27)
+    # surface as its ValueError; report them like any other bad flag.
+    try:
+        train, val, (x_test, y_test) = associative_retrieval.load_data(
+            num_pairs=args.num_pairs,
+            num_train=args.num_train,
+            num_val=args.num_val,
+            num_test=args.num_test,
+            seed=args.seed,
+        )
+        keras.utils.set_random_seed(args.seed)
+        model = models.build_retrieval_model(
+            args.model,
+            args.units,
+            learning_rate=args.learning_rate,
+            num_pairs=args.num_pairs,
+        )
+        os.makedirs(output_dir, exist_ok=True)
+    except (ValueError, TypeError, OSError) as error:
+        parser.error(str(error))
+
+    print(
+        f"{model.name}: {model.count_params():,} parameters, "
+        f"{len(train[0]):,} training sequences such as "
+        f"{associative_retrieval.decode(train[0][0])} -> {train[1][0]}"
+    )
+    start = time.perf_counter()
+    history = training.train_retrieval_model(
+        model,
+        train,
+        val,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        callbacks=training.retrieval_callbacks(
+            output_dir, patience=args.patience
+        ),
+    )
+
+    # EarlyStopping has restored the best epoch's weights, the ones that
+    # ModelCheckpoint saved.
+    error = training.test_error_percent(model, x_test, y_test)
+    seconds = time.perf_counter() - start
+    training.plot_history(
+        history, os.path.join(output_dir, training.PLOT_FILENAME)
+    )
+
+    # A few decoded test sequences show what the numbers mean.
+    answers = training.predict_digits(model, x_test[:5])
+    print("\nTest examples (sequence -> answer, target):")
+    for sequence, answer, target in zip(x_test[:5], answers, y_test[:5]):
+        mark = "ok" if answer == target else "WRONG"
+        print(
+            f"  {associative_retrieval.decode(sequence)} -> {answer}"
+            f"  (target {target}, {mark})"
+        )
+    written = (
+        training.MODEL_FILENAME,
+        training.HISTORY_FILENAME,
+        training.PLOT_FILENAME,
+    )
+    print(f"\nWrote {', '.join(written)} to {output_dir}")
+    print(
+        f"test error: {error:.2f} %  ({args.model}, R={args.units}, "
+        f"{len(history.epoch)} epochs, {seconds:.0f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

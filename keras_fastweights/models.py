@@ -1,0 +1,122 @@
+"""The models that Ba et al. (2016) compare on associative retrieval.
+
+*Using Fast Weights to Attend to the Recent Past*, section 4.1,
+https://arxiv.org/abs/1610.06258
+"""
+
+import numbers
+
+import keras
+
+from keras_fastweights.datasets import associative_retrieval
+from keras_fastweights.layers.fast_weights_rnn import FastWeightsRNN
+from keras_fastweights.layers.fast_weights_rnn import _check_int
+
+MODEL_KINDS = ("fast_weights", "irnn", "lstm")
+
+
+def _check_learning_rate(learning_rate):
+    if isinstance(learning_rate, bool) or not isinstance(
+        learning_rate, numbers.Real
+    ):
+        raise TypeError(
+            "`learning_rate` must be a positive number. "
+            f"Received: learning_rate={learning_rate!r} "
+            f"(of type {type(learning_rate).__name__})"
+        )
+    if not learning_rate > 0 or learning_rate == float("inf"):
+        raise ValueError(
+            "`learning_rate` must be a positive number. "
+            f"Received: learning_rate={learning_rate}"
+        )
+    return float(learning_rate)
+
+
+def _recurrent_layer(kind, units):
+    if kind == "fast_weights":
+        # The cell's defaults are the paper's: λ=0.95, η=0.5, S=1, with LN.
+        return FastWeightsRNN(units, name="recurrent")
+    if kind == "irnn":
+        # Le et al. (2015): ReLU units with an identity recurrent matrix.
+        return keras.layers.SimpleRNN(
+            units,
+            activation="relu",
+            recurrent_initializer=keras.initializers.Identity(),
+            name="recurrent",
+        )
+    return keras.layers.LSTM(units, name="recurrent")
+
+
+def build_retrieval_model(
+    kind: str,
+    units: int,
+    learning_rate: float = 1e-3,
+    num_pairs: int = 4,
+    embedding_dim: int = 100,
+    hidden_dim: int = 100,
+) -> keras.Model:
+    """Builds and compiles one of the paper's associative retrieval models.
+
+    The architecture of section 4.1: token ids → `Embedding(37, 100)` →
+    recurrent layer with `units` (R) hidden units → `Dense(100, "relu")` →
+    `Dense(10)` logits over the answer digit. It is compiled with Adam,
+    sparse categorical cross-entropy on the logits, and accuracy.
+
+    The recurrent layer is named `"recurrent"` and is, by `kind`:
+
+    - `"fast_weights"`: `FastWeightsRNN(units)`, i.e.
+      `keras.layers.RNN(FastWeightsRNNCell(units))` with the paper's
+      λ=0.95, η=0.5, one inner step and layer normalization;
+    - `"irnn"`: `keras.layers.SimpleRNN(units, activation="relu")` with an
+      identity recurrent initializer (Le et al., 2015);
+    - `"lstm"`: `keras.layers.LSTM(units)`.
+
+    Args:
+        kind: One of `MODEL_KINDS`: `"fast_weights"`, `"irnn"`, `"lstm"`.
+        units: Positive integer, the number R of recurrent hidden units.
+        learning_rate: Positive float, Adam's learning rate.
+        num_pairs: Integer from 1 to 26, the number of key-value pairs of
+            the sequences, which fixes their length `2 * num_pairs + 3`.
+        embedding_dim: Positive integer, the size of the token embedding.
+        hidden_dim: Positive integer, the number of ReLU units between the
+            recurrent layer and the logits.
+
+    Returns:
+        A compiled `keras.Model` named `f"{kind}_{units}"` that maps int
+        token ids of shape `(batch, 2 * num_pairs + 3)` to logits of shape
+        `(batch, 10)`.
+
+    Example:
+
+    >>> model = build_retrieval_model("fast_weights", 20)
+    >>> model.name, model.output_shape
+    ('fast_weights_20', (None, 10))
+    >>> type(model.get_layer("recurrent")).__name__
+    'FastWeightsRNN'
+    """
+    if kind not in MODEL_KINDS:
+        raise ValueError(
+            f"`kind` must be one of {MODEL_KINDS}. Received: kind={kind!r}"
+        )
+    units = _check_int("units", units, 1)
+    learning_rate = _check_learning_rate(learning_rate)
+    length = associative_retrieval.sequence_length(num_pairs)
+    embedding_dim = _check_int("embedding_dim", embedding_dim, 1)
+    hidden_dim = _check_int("hidden_dim", hidden_dim, 1)
+
+    tokens = keras.Input(shape=(length,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(
+        associative_retrieval.VOCABULARY_SIZE, embedding_dim, name="embedding"
+    )(tokens)
+    x = _recurrent_layer(kind, units)(x)
+    x = keras.layers.Dense(hidden_dim, activation="relu", name="hidden")(x)
+    logits = keras.layers.Dense(
+        associative_retrieval.NUM_CLASSES, name="logits"
+    )(x)
+    model = keras.Model(tokens, logits, name=f"{kind}_{units}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model

@@ -1,0 +1,144 @@
+"""examples/associative_retrieval.py, end to end on tiny data."""
+
+import csv
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from keras_fastweights import training
+from keras_fastweights.datasets import associative_retrieval
+
+SCRIPT = os.path.join(
+    os.path.dirname(__file__), "..", "examples", "associative_retrieval.py"
+)
+TINY = {"num_train": 300, "num_val": 50, "num_test": 60, "seed": 3}
+EXAMPLE_LINE = re.compile(
+    r"^  ([a-z0-9?]+) -> (\d)  \(target (\d), (ok|WRONG)\)$", re.MULTILINE
+)
+FINAL_LINE = re.compile(
+    r"^test error: (\d+\.\d\d) %  \(fast_weights, R=8, 1 epochs, \d+ s\)$"
+)
+
+
+@pytest.fixture(scope="module")
+def example():
+    """The script as a module, to call its `main` in this process."""
+    spec = importlib.util.spec_from_file_location("example", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_runs_end_to_end(tmp_path):
+    output_dir = tmp_path / "run"
+    command = [sys.executable, SCRIPT, "--units", "8", "--epochs", "1"]
+    command += ["--output-dir", str(output_dir)]
+    for name, value in TINY.items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    result = subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=540
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    stdout = result.stdout
+
+    # Keras's progress bar, then five decoded test sequences that follow
+    # the task's rule, then the final line.
+    assert re.search(r"3/3\S* \S*━+", stdout), stdout[:500]
+    examples = EXAMPLE_LINE.findall(stdout)
+    assert len(examples) == 5
+    for text, answer, target, mark in examples:
+        keys, digits, query = text[0:-3:2], text[1:-3:2], text[-1]
+        assert len(text) == 11 and text[-3:-1] == "??"
+        assert target == digits[keys.index(query)]
+        assert mark == ("ok" if answer == target else "WRONG")
+    final = FINAL_LINE.match(stdout.strip().splitlines()[-1])
+    assert final, stdout[-500:]
+
+    assert sorted(os.listdir(output_dir)) == [
+        "history.csv",
+        "history.png",
+        "model.keras",
+    ]
+    with open(output_dir / "history.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 1
+    assert {"epoch", "accuracy", "loss", "val_accuracy", "val_loss"} <= set(
+        rows[0]
+    )
+    with open(output_dir / "history.png", "rb") as file:
+        assert file.read(8) == b"\x89PNG\r\n\x1a\n"
+
+    # The saved model is the evaluated one: it reproduces the printed error.
+    model = keras.saving.load_model(output_dir / "model.keras")
+    assert model.name == "fast_weights_8"
+    _, _, (x_test, y_test) = associative_retrieval.load_data(**TINY)
+    error = training.test_error_percent(model, x_test, y_test)
+    assert f"{error:.2f}" == final.group(1)
+
+
+def test_help_lists_every_flag(example, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        example.main(["--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    for flag in (
+        "--model",
+        "--units",
+        "--learning-rate",
+        "--epochs",
+        "--patience",
+        "--batch-size",
+        "--num-pairs",
+        "--num-train",
+        "--num-val",
+        "--num-test",
+        "--seed",
+        "--output-dir",
+    ):
+        assert flag in help_text
+
+
+@pytest.mark.parametrize(
+    "argv, mentioned",
+    [
+        (["--units", "-5"], "'-5'"),
+        (["--units", "ten"], "'ten'"),
+        (["--learning-rate", "0"], "'0'"),
+        (["--epochs", "0"], "'0'"),
+        (["--batch-size", "1.5"], "'1.5'"),
+        (["--num-train", "-100"], "'-100'"),
+        (["--seed", "-1"], "'-1'"),
+        (["--model", "gru"], "'gru'"),
+        (["--num-pairs", "27"], "num_pairs=27"),
+        (["--frobnicate"], "--frobnicate"),
+    ],
+)
+def test_invalid_flags_give_a_one_line_error(argv, mentioned, example, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        example.main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("associative_retrieval.py: error:")
+    assert mentioned in lines[0]
+
+
+def test_output_dir_that_is_a_file_gives_a_one_line_error(
+    example, capsys, tmp_path
+):
+    path = tmp_path / "taken"
+    path.write_text("")
+    argv = ["--output-dir", str(path / "run"), "--model", "lstm"]
+    argv += ["--num-train", "10", "--num-val", "10", "--num-test", "10"]
+    with pytest.raises(SystemExit) as exit_info:
+        example.main(argv)
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and str(path) in lines[0]
