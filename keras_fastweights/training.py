@@ -250,7 +250,9 @@ def test_error_percent(
 test_error_percent.__test__ = False
 
 
-def _read_history(history_or_csv):
+def read_history(history_or_csv) -> dict:
+    """A training history as `{metric: [value per epoch]}`, from a `History`,
+    its `.history` dict, or the CSV file of `keras.callbacks.CSVLogger`."""
     if isinstance(history_or_csv, keras.callbacks.History):
         return history_or_csv.history
     if isinstance(history_or_csv, dict):
@@ -297,7 +299,7 @@ def plot_history(
             "pip install 'keras-fastweights[plots]'"
         ) from error
 
-    history = _read_history(history_or_csv)
+    history = read_history(history_or_csv)
     curves = {
         "training": history.get("accuracy"),
         "validation": history.get("val_accuracy"),

@@ -216,6 +216,17 @@ class RetrievalGridSearch(keras_tuner.Tuner):
             len(grid["model"]) * len(grid["units"]) * len(grid["learning_rate"])
         )
 
+    def run_trial(self, trial, *args, **kwargs):
+        # Each trial's per-epoch history, beside its record: the tuner keeps
+        # only the best values (e.g. for learning curves like the paper's
+        # Figure 2, read them back with `trial_history`).
+        path = os.path.join(
+            self.get_trial_dir(trial.trial_id), training.HISTORY_FILENAME
+        )
+        callbacks = list(kwargs.pop("callbacks", []))
+        callbacks.append(keras.callbacks.CSVLogger(path))
+        return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
+
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         values = trial.hyperparameters.values
@@ -277,6 +288,14 @@ def completed_trials(tuner: keras_tuner.Tuner) -> list:
         for trial in tuner.oracle.get_best_trials(num_trials=10**6)
         if trial.status == TrialStatus.COMPLETED
     ]
+
+
+def trial_history(tuner: keras_tuner.Tuner, trial) -> dict:
+    """A trial's per-epoch history, `{metric: [value per epoch]}`."""
+    path = os.path.join(
+        tuner.get_trial_dir(trial.trial_id), training.HISTORY_FILENAME
+    )
+    return training.read_history(path)
 
 
 TABLE_COLUMNS = (
