@@ -547,7 +547,7 @@ class FastWeightsRNN(keras.layers.RNN):
         if self.go_backwards:
             sequences = ops.flip(sequences, axis=1)
         # C x(t) + b of all steps in one product, outside the loop.
-        projected = ops.matmul(sequences, cell.kernel)
+        projected = ops.einsum("bti,ij->btj", sequences, cell.kernel)
         if cell.use_bias:
             projected = projected + cell.bias
         history = ops.expand_dims(h, axis=1)  # h(0), ..., h(t): (B, t+1, H)
@@ -557,17 +557,14 @@ class FastWeightsRNN(keras.layers.RNN):
             weights = ops.convert_to_tensor(
                 eta * decay ** np.arange(t, -1, -1), dtype=h.dtype
             )
-            z = projected[:, t] + ops.matmul(h, cell.recurrent_kernel)
+            z = projected[:, t] + ops.einsum(
+                "bi,ij->bj", h, cell.recurrent_kernel
+            )
             h_s = cell.activation(z)
             for _ in range(cell.inner_steps):
                 # A(t) h_s = η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)    (eq. 3)
-                scores = ops.squeeze(
-                    ops.matmul(history, ops.expand_dims(h_s, -1)), -1
-                )
-                recall = ops.squeeze(
-                    ops.matmul(ops.expand_dims(scores * weights, 1), history),
-                    1,
-                )
+                scores = ops.einsum("bti,bi->bt", history, h_s)
+                recall = ops.einsum("bt,bti->bi", scores * weights, history)
                 h_s = cell.activation(cell._layer_norm(z + recall))
             h = h_s
             outputs.append(h)
@@ -578,9 +575,8 @@ class FastWeightsRNN(keras.layers.RNN):
         if self.return_state:
             # A(T) = η Σ_τ λ^{T-1-τ} h(τ) h(τ)ᵀ over τ = 0 .. T-1.
             past = history[:, :-1]
-            memory = ops.matmul(
-                ops.transpose(past * ops.expand_dims(weights, -1), (0, 2, 1)),
-                past,
+            memory = ops.einsum(
+                "bti,btj->bij", past * ops.expand_dims(weights, -1), past
             )
             memory = ops.reshape(memory, (-1, units * units))
         else:
