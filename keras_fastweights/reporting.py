@@ -7,7 +7,11 @@ R of recurrent hidden units.
 
 import csv
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+import numpy as np
 
 # Table 1 of the paper, test error in %, for K = 4 pairs (section 4.1).
 PAPER_TABLE1 = {
@@ -59,6 +63,8 @@ def table1_markdown(
     value: str = "test_error_percent",
     paper: Mapping | None = None,
     number_format: str = "{:.2f}",
+    column: str = "units",
+    column_label: str = "R",
 ) -> str:
     """Formats results as Markdown laid out like the paper's Table 1.
 
@@ -68,15 +74,19 @@ def table1_markdown(
         paper: Optional `{(model, units): error}`, e.g. `PAPER_TABLE1`;
             each cell then shows `ours (paper)`.
         number_format: Format of the numbers, e.g. `"{:g}"`.
+        column, column_label: The key whose values make the columns, and
+            its name in the header (`"R = 20"`, ...).
 
     Returns:
         A Markdown table: one row per model, one column per `R = units`.
     """
     rows = list(rows)
     kinds = list(dict.fromkeys(row["model"] for row in rows))
-    units = sorted({int(row["units"]) for row in rows})
-    cells = {(row["model"], int(row["units"])): row[value] for row in rows}
-    header = "| Model | " + " | ".join(f"R = {u}" for u in units) + " |"
+    units = sorted({int(row[column]) for row in rows})
+    cells = {(row["model"], int(row[column])): row[value] for row in rows}
+    header = (
+        "| Model | " + " | ".join(f"{column_label} = {u}" for u in units) + " |"
+    )
     lines = [header, "|---|" + "---:|" * len(units)]
     for kind in kinds:
         entries = []
@@ -89,3 +99,54 @@ def table1_markdown(
         name = MODEL_NAMES.get(kind, kind)
         lines.append(f"| {name} | " + " | ".join(entries) + " |")
     return "\n".join(lines) + "\n"
+
+
+def plot_learning_curves(
+    histories: Mapping[str, Mapping[str, Sequence[float]]],
+    path: str | os.PathLike,
+    updates_per_epoch: int,
+    title: str | None = None,
+):
+    """Validation log-likelihood and error against updates (the paper's Fig. 2).
+
+    Args:
+        histories: `{label: history}`, each history a dict of per-epoch
+            lists with `val_loss` (mean negative log-likelihood, in nats) and
+            `val_accuracy`, e.g. from `keras_fastweights.training.read_history`.
+        path: The image file to write.
+        updates_per_epoch: Mini-batch updates per epoch, which scale the
+            x axis (`ceil(num_train / batch_size)`).
+        title: Optional title of the figure.
+
+    Returns:
+        The `matplotlib.figure.Figure`.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(
+            "plot_learning_curves needs matplotlib: "
+            "pip install 'keras-fastweights[plots]'"
+        ) from error
+
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    likelihood_axes, error_axes = figure.subplots(1, 2)
+    for label, history in histories.items():
+        updates = updates_per_epoch * (1 + np.arange(len(history["val_loss"])))
+        likelihood_axes.plot(
+            updates, -np.asarray(history["val_loss"]), label=label
+        )
+        error = 100 * (1 - np.asarray(history["val_accuracy"]))
+        error_axes.plot(updates, error, label=label)
+    likelihood_axes.set_ylabel("validation log-likelihood (nats)")
+    error_axes.set_ylabel("validation error (%)")
+    error_axes.set_yscale("symlog", linthresh=1.0)
+    error_axes.set_ylim(0, 100)
+    for axes in (likelihood_axes, error_axes):
+        axes.set_xlabel("updates")
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+    if title:
+        figure.suptitle(title)
+    figure.savefig(path)
+    return figure

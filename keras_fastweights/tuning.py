@@ -30,8 +30,10 @@ from keras_fastweights import training
 PROJECT_NAME = "associative_retrieval"
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 TrialStatus = keras_tuner.engine.trial.TrialStatus
-# The grid each search was started with, to refuse resuming another grid.
+# The grid and the settings (data, epochs) a search was started with, to
+# refuse resuming it with others.
 GRID_FILENAME = "grid.json"
+SETTINGS_FILENAME = "settings.json"
 
 
 def check_grid(
@@ -58,7 +60,9 @@ def check_grid(
     }
     for name, values in grid.items():
         if not values:
-            raise ValueError(f"The grid needs at least one {name}. Received: []")
+            raise ValueError(
+                f"The grid needs at least one {name}. Received: []"
+            )
         if len(set(values)) != len(values):
             raise ValueError(
                 f"The grid repeats a {name}. Received: {name}={values}"
@@ -120,7 +124,9 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
         return models.build_retrieval_model(
             hp.Choice("model", self.grid["model"]),
             hp.Choice("units", self.grid["units"]),
-            learning_rate=hp.Choice("learning_rate", self.grid["learning_rate"]),
+            learning_rate=hp.Choice(
+                "learning_rate", self.grid["learning_rate"]
+            ),
             num_pairs=self.num_pairs,
         )
 
@@ -156,9 +162,10 @@ class GridOracle(keras_tuner.Oracle):
     """A grid-search oracle that resumes from its saved trials.
 
     Tries every combination of `grid` (a dict of name → values), in
-    `itertools.product` order (the first key outermost), each once. What is left is derived from the
-    trials the oracle saves, so a search resumed after an interruption runs
-    only what did not finish (the trial that was running runs again).
+    `itertools.product` order (the first key outermost), each once. What is
+    left is derived from the trials the oracle saves, so a search resumed
+    after an interruption runs only what did not finish (the trial that was
+    running runs again).
     keras-tuner 1.4.8's `GridSearchOracle` keeps its order in memory only and
     fails on resume (keras-team/keras-tuner#1055).
 
@@ -243,25 +250,30 @@ def make_tuner(
     grid: dict,
     directory: str | os.PathLike,
     overwrite: bool = False,
+    settings: dict | None = None,
     **hypermodel_kwargs,
 ) -> RetrievalGridSearch:
     """Creates (or, without `overwrite`, resumes) the grid search.
 
     The tuner keeps its state in `directory/associative_retrieval`: a rerun
-    of the same grid runs only the trials that did not finish. Resuming a
-    different grid would mix two searches, so it raises a `ValueError`
+    of the same grid runs only the trials that did not finish. Resuming with
+    another grid, or other `settings` (a JSON-able dict such as the data
+    sizes and epochs), would mix two searches, so it raises a `ValueError`
     unless `overwrite=True`, which starts over.
     """
     project = os.path.join(directory, PROJECT_NAME)
-    grid_path = os.path.join(project, GRID_FILENAME)
-    if not overwrite and os.path.exists(grid_path):
-        with open(grid_path) as file:
-            saved = json.load(file)
-        if saved != grid:
+    saved = {GRID_FILENAME: grid, SETTINGS_FILENAME: settings}
+    for filename, value in saved.items():
+        path = os.path.join(project, filename)
+        if value is None or overwrite or not os.path.exists(path):
+            continue
+        with open(path) as file:
+            before = json.load(file)
+        if before != json.loads(json.dumps(value)):
             raise ValueError(
-                f"{project} holds a search over another grid ({saved}); "
-                f"received {grid}. Pass --overwrite to start over, or "
-                "another --directory."
+                f"{project} holds a search with another {filename[:-5]} "
+                f"({before}); received {value}. Pass --overwrite to start "
+                "over, or another --directory."
             )
     tuner = RetrievalGridSearch(
         RetrievalHyperModel(grid, **hypermodel_kwargs),
@@ -271,9 +283,27 @@ def make_tuner(
     )
     if not _is_worker():
         os.makedirs(project, exist_ok=True)
-        with open(grid_path, "w") as file:
-            json.dump(grid, file)
+        for filename, value in saved.items():
+            if value is not None:
+                with open(os.path.join(project, filename), "w") as file:
+                    json.dump(value, file, indent=1)
     return tuner
+
+
+def load_settings(directory: str | os.PathLike) -> dict:
+    """The grid and settings a search in `directory` was started with."""
+    project = os.path.join(directory, PROJECT_NAME)
+    loaded = {}
+    for filename in (GRID_FILENAME, SETTINGS_FILENAME):
+        path = os.path.join(project, filename)
+        if not os.path.exists(path):
+            raise ValueError(
+                f"No {filename} in {project}: run tuning/grid_search.py with "
+                f"--directory {directory} (a finished search only resumes)."
+            )
+        with open(path) as file:
+            loaded[filename[:-5]] = json.load(file)
+    return loaded
 
 
 def _is_worker():

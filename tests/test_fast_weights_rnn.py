@@ -1,4 +1,4 @@
-"""FastWeightsRNNCell / FastWeightsRNN against an independent NumPy reference."""
+"""FastWeightsRNNCell and FastWeightsRNN against a NumPy reference."""
 
 import io
 import os
@@ -36,6 +36,7 @@ def randomize_weights(cell, seed=1, scale=0.5):
 
 def reference_kwargs(cell):
     """The cell's weights and hyper-parameters for numpy_fast_weights."""
+
     def numpy_or_none(weight):
         return None if weight is None else keras.ops.convert_to_numpy(weight)
 

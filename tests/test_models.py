@@ -26,7 +26,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def trained(data):
-    """One model of each kind and its logs of 15 steps on one batch.
+    """One model of each kind and its logs of 8 steps on one batch.
 
     Built once per kind because compiling a training step is the slow part.
     """
@@ -38,7 +38,7 @@ def trained(data):
         # train_on_batch reports the loss before its update.
         logs = [
             model.train_on_batch(x[:32], y[:32], return_dict=True)
-            for _ in range(15)
+            for _ in range(8)
         ]
         result[kind] = model, logs
     return result
@@ -131,7 +131,7 @@ def test_training_steps_lower_the_loss(kind, trained):
     assert sorted(logs[0]) == ["accuracy", "loss"]
     losses = [step["loss"] for step in logs]
     assert all(math.isfinite(loss) for loss in losses)
-    assert losses[-1] < losses[0] - 0.05, losses
+    assert losses[-1] < losses[0] - 0.1, losses
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)

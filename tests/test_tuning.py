@@ -9,9 +9,8 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 import keras_tuner
+import pytest
 
 from keras_fastweights import tuning
 
@@ -22,8 +21,16 @@ import grid_search  # noqa: E402
 
 # Tiny data: these tests check the search's bookkeeping, not learning.
 TINY = [
-    "--epochs", "1", "--num-train", "64", "--num-val", "32",
-    "--num-test", "32", "--verbose", "0",
+    "--epochs",
+    "1",
+    "--num-train",
+    "64",
+    "--num-val",
+    "32",
+    "--num-test",
+    "32",
+    "--verbose",
+    "0",
 ]
 
 
@@ -39,7 +46,9 @@ class BookkeepingSearch(tuning.RetrievalGridSearch):
         if self.stop_after is not None and len(self.log) == self.stop_after:
             raise KeyboardInterrupt  # as if Ctrl-C came during this trial
         values = trial.hyperparameters.values
-        self.log.append((values["model"], values["units"], values["learning_rate"]))
+        self.log.append(
+            (values["model"], values["units"], values["learning_rate"])
+        )
         return {
             "val_accuracy": values["units"] / 1000 + values["learning_rate"],
             "val_loss": 1.0,
@@ -185,19 +194,23 @@ def check_table(directory, grid):
     records = trial_records(directory)
     for row in rows:
         candidates = [
-            t for t in records
+            t
+            for t in records
             if t["hyperparameters"]["values"]["model"] == row["model"]
             and t["hyperparameters"]["values"]["units"] == int(row["units"])
         ]
         best = max(
-            t["metrics"]["metrics"]["val_accuracy"]["observations"][0]["value"][0]
+            t["metrics"]["metrics"]["val_accuracy"]["observations"][0]["value"][
+                0
+            ]
             for t in candidates
         )
         chosen = next(t for t in candidates if t["trial_id"] == row["trial_id"])
         value = chosen["metrics"]["metrics"]["val_accuracy"]
         assert value["observations"][0]["value"][0] == best
-        assert float(row["learning_rate"]) == (
-            chosen["hyperparameters"]["values"]["learning_rate"]
+        assert (
+            float(row["learning_rate"])
+            == (chosen["hyperparameters"]["values"]["learning_rate"])
         )
         assert 0 <= float(row["test_error_percent"]) <= 100
         assert int(row["epochs"]) == 1
@@ -209,15 +222,25 @@ def check_table(directory, grid):
 def test_command_line_search_writes_the_table_and_resumes(tmp_path):
     """The issue's command: 4 trials, a table, and a rerun with no trial."""
     args = [
-        "--models", "fast_weights", "--units", "8", "16",
-        "--learning-rates", "0.001", "0.01", "--directory", str(tmp_path),
+        "--models",
+        "fast_weights",
+        "--units",
+        "8",
+        "16",
+        "--learning-rates",
+        "0.001",
+        "0.01",
+        "--directory",
+        str(tmp_path),
         *TINY,
     ]
     first = run_script(args)
     assert first.returncode == 0, first.stderr[-3000:]
     assert first.stdout.count("trials done] next:") == 4
     assert "4 trials complete" in first.stdout
-    check_table(tmp_path, tuning.check_grid(["fast_weights"], [8, 16], [1e-3, 1e-2]))
+    check_table(
+        tmp_path, tuning.check_grid(["fast_weights"], [8, 16], [1e-3, 1e-2])
+    )
 
     second = run_script(args)
     assert second.returncode == 0, second.stderr[-3000:]
@@ -229,8 +252,17 @@ def test_command_line_search_writes_the_table_and_resumes(tmp_path):
 def test_killed_search_resumes(tmp_path):
     """SIGKILL in the middle: finished trials are kept and not run again."""
     args = [
-        "--models", "fast_weights", "lstm", "--units", "4", "8",
-        "--learning-rates", "0.01", "--directory", str(tmp_path), *TINY,
+        "--models",
+        "fast_weights",
+        "lstm",
+        "--units",
+        "4",
+        "8",
+        "--learning-rates",
+        "0.01",
+        "--directory",
+        str(tmp_path),
+        *TINY,
     ]
     process = subprocess.Popen(
         [sys.executable, SCRIPT, *args],
@@ -266,9 +298,19 @@ def test_killed_search_resumes(tmp_path):
 
 def test_one_chief_and_two_workers_on_loopback(tmp_path):
     args = [
-        "--models", "fast_weights", "lstm", "--units", "4", "8",
-        "--learning-rates", "0.01", "--directory", str(tmp_path), *TINY,
-        "--workers", "2",
+        "--models",
+        "fast_weights",
+        "lstm",
+        "--units",
+        "4",
+        "8",
+        "--learning-rates",
+        "0.01",
+        "--directory",
+        str(tmp_path),
+        *TINY,
+        "--workers",
+        "2",
     ]
     result = run_script(args, timeout=500)
     assert result.returncode == 0, result.stderr[-3000:]

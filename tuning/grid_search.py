@@ -153,7 +153,10 @@ def parse_args(argv=None):
         "on this machine (0: one ordinary process)",
     )
     parser.add_argument(
-        "--verbose", type=int, choices=[0, 1, 2], default=1,
+        "--verbose",
+        type=int,
+        choices=[0, 1, 2],
+        default=1,
         help="Keras verbosity during training",
     )
     args = parser.parse_args(argv)
@@ -239,14 +242,29 @@ def main(argv=None):
             seed=args.seed,
         )
     )
-    tuner = tuning.make_tuner(
-        args.grid,
-        args.directory,
-        overwrite=args.overwrite,
-        num_pairs=args.num_pairs,
-        epochs=args.epochs or training.DEFAULT_EPOCHS,
-        patience=args.patience or training.DEFAULT_PATIENCE,
-    )
+    settings = {
+        "num_pairs": args.num_pairs,
+        "num_train": args.num_train,
+        "num_val": args.num_val,
+        "num_test": args.num_test,
+        "seed": args.seed,
+        "epochs": args.epochs or training.DEFAULT_EPOCHS,
+        "patience": args.patience or training.DEFAULT_PATIENCE,
+        "batch_size": training.BATCH_SIZE,
+    }
+    try:
+        tuner = tuning.make_tuner(
+            args.grid,
+            args.directory,
+            overwrite=args.overwrite,
+            settings=settings,
+            num_pairs=args.num_pairs,
+            epochs=settings["epochs"],
+            patience=settings["patience"],
+        )
+    except ValueError as error:
+        print(f"grid_search.py: error: {error}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     tuner.search(
         x_train, y_train, validation_data=val_data, verbose=args.verbose

@@ -18,7 +18,8 @@ def _check_int(name, value, minimum):
         )
     if value < minimum:
         raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value}"
+            f"`{name}` must be an integer >= {minimum}. "
+            f"Received: {name}={value}"
         )
     return int(value)
 
