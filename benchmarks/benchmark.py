@@ -240,9 +240,7 @@ def throughput_worker(args):
     rows = []
     for (kind, units), times in seconds.items():
         reference = seconds.get(("lstm", units))
-        ratios = (
-            [t / r for t, r in zip(times, reference)] if reference else []
-        )
+        ratios = [t / r for t, r in zip(times, reference)] if reference else []
         rows.append(
             {
                 "kind": kind,
