@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--patience",
         type=positive_int,
         default=training.DEFAULT_PATIENCE,
-        help="epochs without a better validation accuracy before stopping (default: %(default)s)",
+        help="epochs without a better validation accuracy before stopping "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--batch-size",
@@ -155,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--num-train",
         type=positive_int,
         default=100_000,
-        help="training examples (use fewer for a quick look) (default: %(default)s)",
+        help="training examples (use fewer for a quick look) "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--num-val",
@@ -173,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         type=non_negative_int,
         default=0,
-        help="seed of the data and of the weight initialization (default: %(default)s)",
+        help="seed of the data and of the weight initialization "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--output-dir",

@@ -1,4 +1,4 @@
-"""Results tables and figures (keras_fastweights.reporting, tuning/report.py)."""
+"""Results tables and figures: keras_fastweights.reporting, tuning/report.py."""
 
 import os
 import subprocess
