@@ -237,7 +237,7 @@ def test_command_line_search_writes_the_table_and_resumes(tmp_path):
     first = run_script(args)
     assert first.returncode == 0, first.stderr[-3000:]
     assert first.stdout.count("trials done] next:") == 4
-    assert "4 trials complete" in first.stdout
+    assert "4 of 4 trials complete" in first.stdout
     check_table(
         tmp_path, tuning.check_grid(["fast_weights"], [8, 16], [1e-3, 1e-2])
     )
@@ -245,8 +245,35 @@ def test_command_line_search_writes_the_table_and_resumes(tmp_path):
     second = run_script(args)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "trials done] next:" not in second.stdout
-    assert "4 trials complete" in second.stdout
+    assert "4 of 4 trials complete" in second.stdout
     assert set(read_oracle(tmp_path)["run_times"].values()) == {1}
+
+
+def test_table_only_runs_no_trial(tmp_path):
+    args = [
+        "--models",
+        "lstm",
+        "--units",
+        "4",
+        "--learning-rates",
+        "0.01",
+        "0.001",
+        "--directory",
+        str(tmp_path),
+        *TINY,
+    ]
+    stopped = []
+    with pytest.raises(KeyboardInterrupt):
+        bookkeeping_search(
+            tuning.check_grid(["lstm"], [4], [0.01, 0.001]),
+            tmp_path,
+            stopped,
+            stop_after=0,
+        ).search()
+    result = run_script([*args, "--table-only"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "0 of 2 trials complete" in result.stdout
+    assert "trials done] next:" not in result.stdout
 
 
 def test_killed_search_resumes(tmp_path):

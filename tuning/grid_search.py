@@ -146,6 +146,12 @@ def parse_args(argv=None):
         "are written); default: DIRECTORY/table1",
     )
     parser.add_argument(
+        "--table-only",
+        action="store_true",
+        help="run no trial: write the table from the trials finished so far "
+        "(e.g. while the search goes on in another process)",
+    )
+    parser.add_argument(
         "--workers",
         type=non_negative_int,
         default=0,
@@ -168,6 +174,8 @@ def parse_args(argv=None):
         )
     except ValueError as error:
         parser.error(str(error))
+    if args.table_only and (args.workers or args.overwrite):
+        parser.error("--table-only runs nothing: drop --workers/--overwrite")
     if args.workers and any(v in os.environ for v in ORACLE_VARIABLES):
         parser.error("--workers starts its own chief: unset KERASTUNER_*")
     return args
@@ -266,9 +274,10 @@ def main(argv=None):
         print(f"grid_search.py: error: {error}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    tuner.search(
-        x_train, y_train, validation_data=val_data, verbose=args.verbose
-    )
+    if not args.table_only:
+        tuner.search(
+            x_train, y_train, validation_data=val_data, verbose=args.verbose
+        )
     if os.environ.get("KERASTUNER_TUNER_ID", "chief") != "chief":
         return 0  # A worker: the chief writes the table.
 
@@ -286,8 +295,9 @@ def main(argv=None):
         )
     trials = len(tuning.completed_trials(tuner))
     print(
-        f"{trials} trials complete ({time.perf_counter() - start:.0f} s this "
-        f"run); table written to {table}.csv and {table}.md"
+        f"{trials} of {tuner.grid_size} trials complete "
+        f"({time.perf_counter() - start:.0f} s this run); "
+        f"table written to {table}.csv and {table}.md"
     )
     print(reporting.table1_markdown(rows))
     return 0
