@@ -19,6 +19,7 @@ import math
 import os
 import shutil
 import sys
+import warnings
 
 
 def parse_args(argv=None):
@@ -119,7 +120,10 @@ def main(argv=None):
 
     if "fast_weights" in chosen:
         row = chosen["fast_weights"]
-        model = tuner.load_model(trials[f"{int(row['trial_id']):04d}"])
+        with warnings.catch_warnings():
+            # The checkpoints hold the optimizer too; inspection needs none.
+            warnings.filterwarnings("ignore", "Skipping variable loading")
+            model = tuner.load_model(trials[f"{int(row['trial_id']):04d}"])
         tokens = associative_retrieval.encode(args.example)[None]
         weights = inspection.fast_weights_attention(model, tokens)
         answer = int(keras.ops.argmax(model(tokens), axis=-1)[0])
