@@ -281,7 +281,7 @@ def make_tuner(
         project_name=PROJECT_NAME,
         overwrite=overwrite,
     )
-    if not _is_worker():
+    if not is_worker():
         os.makedirs(project, exist_ok=True)
         for filename, value in saved.items():
             if value is not None:
@@ -306,7 +306,7 @@ def load_settings(directory: str | os.PathLike) -> dict:
     return loaded
 
 
-def _is_worker():
+def is_worker() -> bool:
     """Whether this process is a worker of a distributed search."""
     return os.environ.get("KERASTUNER_TUNER_ID", "chief") != "chief"
 

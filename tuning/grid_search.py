@@ -278,8 +278,8 @@ def main(argv=None):
         tuner.search(
             x_train, y_train, validation_data=val_data, verbose=args.verbose
         )
-    if os.environ.get("KERASTUNER_TUNER_ID", "chief") != "chief":
-        return 0  # A worker: the chief writes the table.
+    if tuning.is_worker():
+        return 0  # The chief writes the table.
 
     rows = tuning.results_table(tuner, x_test, y_test)
     table = args.table or os.path.join(args.directory, "table1")
