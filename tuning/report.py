@@ -100,11 +100,14 @@ def main(argv=None):
     settings = saved["settings"]
     tuner = tuning.make_tuner(saved["grid"], args.directory)
     chosen = {row["model"]: row for row in rows if int(row["units"]) == 50}
-    trials = {trial.trial_id: trial for trial in tuning.completed_trials(tuner)}
+    # read_csv gives trial ids as numbers: key the trials by their number.
+    trials = {
+        int(trial.trial_id): trial for trial in tuning.completed_trials(tuner)
+    }
     histories = {
         reporting.MODEL_NAMES[kind]
         + f" (lr {row['learning_rate']:g})": tuning.trial_history(
-            tuner, trials[f"{int(row['trial_id']):04d}"]
+            tuner, trials[row["trial_id"]]
         )
         for kind, row in chosen.items()
     }
@@ -123,7 +126,7 @@ def main(argv=None):
         with warnings.catch_warnings():
             # The checkpoints hold the optimizer too; inspection needs none.
             warnings.filterwarnings("ignore", "Skipping variable loading")
-            model = tuner.load_model(trials[f"{int(row['trial_id']):04d}"])
+            model = tuner.load_model(trials[row["trial_id"]])
         tokens = associative_retrieval.encode(args.example)[None]
         weights = inspection.fast_weights_attention(model, tokens)
         answer = int(keras.ops.argmax(model(tokens), axis=-1)[0])
