@@ -16,3 +16,15 @@ def _restore_keras_globals():
     yield
     keras.config.set_floatx(floatx)
     keras.config.set_dtype_policy(policy)
+
+
+@pytest.fixture
+def float64_backend():
+    """JAX computes in float32 unless 64-bit types are enabled."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        with jax.enable_x64(True):
+            yield
+    else:
+        yield

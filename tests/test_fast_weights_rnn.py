@@ -212,18 +212,6 @@ def _loss_and_gradients(layer, weights, x, projection):
     raise NotImplementedError(backend)
 
 
-@pytest.fixture
-def float64_backend():
-    """JAX computes in float32 unless 64-bit types are enabled."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        with jax.enable_x64(True):
-            yield
-    else:
-        yield
-
-
 @pytest.mark.parametrize("inner_steps", [1, 2])
 def test_gradients_match_finite_differences(inner_steps, float64_backend):
     rng = np.random.default_rng(3)

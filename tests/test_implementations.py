@@ -72,18 +72,20 @@ def reference(layer, x, mask=None):
     )
 
 
-def assert_matches_reference(layer, x, mask=None):
+def assert_matches_reference(layer, x, mask=None, tolerance=TOLERANCE):
+    """Checks outputs, last h and last A; returns the layer's outputs."""
     outputs, h, memory = layer(x, mask=mask)
     expected_outputs, expected_h, expected_memory = reference(layer, x, mask)
     np.testing.assert_allclose(
-        ops.convert_to_numpy(outputs), expected_outputs, **TOLERANCE
+        ops.convert_to_numpy(outputs), expected_outputs, **tolerance
     )
-    np.testing.assert_allclose(ops.convert_to_numpy(h), expected_h, **TOLERANCE)
+    np.testing.assert_allclose(ops.convert_to_numpy(h), expected_h, **tolerance)
     np.testing.assert_allclose(
         ops.convert_to_numpy(memory).reshape(expected_memory.shape),
         expected_memory,
-        **TOLERANCE,
+        **tolerance,
     )
+    return outputs
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
@@ -96,17 +98,9 @@ def test_matches_reference(implementation, timesteps, inner_steps):
 
 
 @pytest.fixture
-def float64():
-    """Computes in float64, which JAX does only with `jax_enable_x64`."""
+def float64(float64_backend):
+    """Computes in float64 (conftest restores floatx afterwards)."""
     keras.config.set_floatx("float64")
-    if keras.backend.backend() != "jax":
-        yield
-        return
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", False)
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
@@ -116,19 +110,10 @@ def test_matches_reference_in_float64(implementation, float64):
     # path must agree with the reference almost to the last digit.
     layer = make_layer(implementation, inner_steps=3, dtype="float64")
     x = make_inputs(40).astype("float64")
-    outputs, h, memory = layer(x)
+    outputs = assert_matches_reference(
+        layer, x, tolerance={"rtol": 1e-9, "atol": 1e-9}
+    )
     assert keras.backend.standardize_dtype(outputs.dtype) == "float64"
-    expected_outputs, expected_h, expected_memory = reference(layer, x)
-    exact = {"rtol": 1e-9, "atol": 1e-9}
-    np.testing.assert_allclose(
-        ops.convert_to_numpy(outputs), expected_outputs, **exact
-    )
-    np.testing.assert_allclose(ops.convert_to_numpy(h), expected_h, **exact)
-    np.testing.assert_allclose(
-        ops.convert_to_numpy(memory).reshape(expected_memory.shape),
-        expected_memory,
-        **exact,
-    )
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
