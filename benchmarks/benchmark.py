@@ -177,11 +177,9 @@ def paper_model(kind, units, timesteps, learning_rate=1e-3):
 
 
 def retrieval_model(kind, units):
-    """What users train: `build_retrieval_model` where it exists."""
-    try:
-        from keras_fastweights.models import build_retrieval_model
-    except ImportError:
-        return paper_model(kind, units, SEQUENCE_LENGTH), "benchmark"
+    """What users train: `build_retrieval_model`."""
+    from keras_fastweights.models import build_retrieval_model
+
     name, _, implementation = kind.partition(":")
     model = build_retrieval_model(name, units)
     if implementation:
