@@ -80,6 +80,9 @@ def positive_float(text):
 
 
 def parse_args(argv=None):
+    from keras_fastweights import training
+    from keras_fastweights import tuning
+
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -109,15 +112,14 @@ def parse_args(argv=None):
     parser.add_argument(
         "--epochs",
         type=positive_int,
-        default=None,
-        help="most epochs per trial (early stopping may end it sooner); "
-        "default: the training recipe's",
+        default=training.DEFAULT_EPOCHS,
+        help="most epochs per trial (early stopping may end it sooner)",
     )
     parser.add_argument(
         "--patience",
         type=positive_int,
-        default=None,
-        help="early-stopping patience; default: the training recipe's",
+        default=training.DEFAULT_PATIENCE,
+        help="early-stopping patience in epochs",
     )
     parser.add_argument("--num-pairs", type=positive_int, default=4)
     parser.add_argument("--num-train", type=positive_int, default=100_000)
@@ -166,8 +168,6 @@ def parse_args(argv=None):
         help="Keras verbosity during training",
     )
     args = parser.parse_args(argv)
-    from keras_fastweights import tuning
-
     try:
         args.grid = tuning.check_grid(
             args.models, args.units, args.learning_rates
@@ -256,8 +256,8 @@ def main(argv=None):
         "num_val": args.num_val,
         "num_test": args.num_test,
         "seed": args.seed,
-        "epochs": args.epochs or training.DEFAULT_EPOCHS,
-        "patience": args.patience or training.DEFAULT_PATIENCE,
+        "epochs": args.epochs,
+        "patience": args.patience,
         "batch_size": training.BATCH_SIZE,
     }
     try:
