@@ -1,6 +1,6 @@
 """Every implementation path of FastWeightsRNN against the NumPy reference.
 
-The paths ("cell", "attention", "checkpointed", and "auto", which picks one)
+The paths ("cell", "attention", "chunked", and "auto", which picks one)
 compute the same function; these tests hold each to the reference's result
 to float32 rounding, forwards and backwards, on the current backend.
 """
@@ -26,7 +26,7 @@ def make_inputs(timesteps, seed=0):
     return rng.normal(size=(BATCH, timesteps, FEATURES)).astype("float32")
 
 
-def make_layer(implementation, **kwargs):
+def make_layer(implementation, batch_size=None, **kwargs):
     # Fixed weights: the sensitivity of the recurrence to rounding varies
     # with them, and a test should not depend on the tests run before it.
     keras.utils.set_random_seed(0)
@@ -39,7 +39,7 @@ def make_layer(implementation, **kwargs):
         return_state=True,
         **kwargs,
     )
-    layer.build((None, None, FEATURES))
+    layer.build((batch_size, None, FEATURES))
     return layer
 
 
@@ -90,7 +90,10 @@ def assert_matches_reference(layer, x, mask=None, tolerance=TOLERANCE):
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize(
-    "timesteps, inner_steps", [(1, 1), (11, 1), (11, 3), (40, 1)]
+    "timesteps, inner_steps",
+    # 64 and 75 steps: two chunks of 32 for "chunked", exactly and with a
+    # rest of 11.
+    [(1, 1), (11, 1), (11, 3), (40, 1), (64, 1), (75, 2)],
 )
 def test_matches_reference(implementation, timesteps, inner_steps):
     layer = make_layer(implementation, inner_steps=inner_steps)
@@ -154,7 +157,7 @@ def test_go_backwards_processes_the_reversed_sequence(implementation):
 
 
 def padding_mask(timesteps):
-    """Right padding that crosses checkpoint chunks, a hole, an empty row."""
+    """Right padding past the first chunk of 32, a hole, an empty row."""
     mask = np.ones((BATCH, timesteps), bool)
     mask[0, timesteps // 3 :] = False
     mask[1, 5:9] = False
@@ -185,11 +188,12 @@ def test_masked_backwards_matches_cell(implementation):
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-def test_initial_state_matches_cell(implementation):
+@pytest.mark.parametrize("timesteps", [11, 70])
+def test_initial_state_matches_cell(implementation, timesteps):
     cell_layer = make_layer("cell")
     layer = make_layer(implementation)
     copy_weights(cell_layer, layer)
-    x = make_inputs(40)
+    x = make_inputs(timesteps)
     rng = np.random.default_rng(1)
     initial_state = [
         rng.normal(size=(BATCH, UNITS)).astype("float32"),
@@ -201,6 +205,28 @@ def test_initial_state_matches_cell(implementation):
         np.testing.assert_allclose(
             ops.convert_to_numpy(got_tensor),
             ops.convert_to_numpy(expected_tensor),
+            **TOLERANCE,
+        )
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("timesteps", [5, 40])
+def test_stateful_carries_h_and_memory_to_the_next_batch(
+    implementation, timesteps
+):
+    layer = make_layer(implementation, batch_size=BATCH, stateful=True)
+    x = make_inputs(2 * timesteps)
+    first = layer(x[:, :timesteps])
+    second = layer(x[:, timesteps:])
+    expected_outputs, expected_h, expected_memory = reference(layer, x)
+    got = ops.concatenate([first[0], second[0]], axis=1)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(got), expected_outputs, **TOLERANCE
+    )
+    for variable, expected in zip(layer.states, [expected_h, expected_memory]):
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(variable),
+            expected.reshape(BATCH, -1),
             **TOLERANCE,
         )
 
@@ -222,7 +248,7 @@ def gradients(layer, x):
     """Gradients of a scalar function of the outputs and last states with
     respect to the layer's weights and its inputs, on any backend."""
     backend = keras.backend.backend()
-    projection = np.linspace(-1.0, 1.0, UNITS * UNITS, dtype="float32")
+    projection = np.linspace(-1.0, 1.0, UNITS * UNITS).astype(x.dtype)
 
     def loss(outputs, h, memory):
         return (
@@ -266,10 +292,25 @@ def gradients(layer, x):
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("timesteps, inner_steps", [(11, 2), (40, 1)])
 def test_gradients_equal_the_cell_path(implementation, timesteps, inner_steps):
-    cell_layer = make_layer("cell", inner_steps=inner_steps)
-    layer = make_layer(implementation, inner_steps=inner_steps)
+    assert_gradients_equal_the_cell_path(
+        implementation, make_inputs(timesteps), 1e-4, inner_steps=inner_steps
+    )
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_gradients_equal_the_cell_path_in_float64(implementation, float64):
+    # 75 steps: two chunks of "chunked" and a rest. The gradients grow to
+    # ~10³ over so many steps, and float32 rounding to ~10⁻³ of them, so
+    # this is checked in float64, where every path agrees to ~10⁻¹⁴.
+    assert_gradients_equal_the_cell_path(
+        implementation, make_inputs(75).astype("float64"), 1e-9, dtype="float64"
+    )
+
+
+def assert_gradients_equal_the_cell_path(implementation, x, tolerance, **kw):
+    cell_layer = make_layer("cell", **kw)
+    layer = make_layer(implementation, **kw)
     copy_weights(cell_layer, layer)
-    x = make_inputs(timesteps)
     expected = gradients(cell_layer, x)
     got = gradients(layer, x)
     assert len(got) == len(expected)
@@ -278,7 +319,7 @@ def test_gradients_equal_the_cell_path(implementation, timesteps, inner_steps):
         # with the largest of its entries, not with each one.
         scale = max(1.0, float(np.abs(expected_grad).max()))
         np.testing.assert_allclose(
-            got_grad, expected_grad, rtol=1e-4, atol=1e-4 * scale
+            got_grad, expected_grad, rtol=tolerance, atol=tolerance * scale
         )
 
 
@@ -327,15 +368,14 @@ def test_rejects_unknown_implementation():
         (11, 50, False, "attention"),
         (32, 8, False, "attention"),
         (11, 50, True, "cell"),
-        (100, 32, False, "cell"),
-        (1000, 256, False, "checkpointed"),
-        (1000, 256, True, "checkpointed"),
+        (33, 8, False, "chunked"),
+        (1000, 256, False, "chunked"),
+        (1000, 256, True, "cell"),
         (None, 256, False, "cell"),
     ],
 )
 def test_auto_chooses_path(timesteps, units, mask, expected):
     layer = FastWeightsRNN(units)
-    layer._memory_starts_at_zero = True
     sequences = keras.KerasTensor((2, timesteps, 3))
     mask = keras.KerasTensor((2, timesteps), "bool") if mask else None
     assert layer._resolve_implementation(sequences, mask) == expected

@@ -1,6 +1,5 @@
 """Fast-weights recurrent cell and layer (Ba et al., 2016)."""
 
-import math
 import numbers
 
 import keras
@@ -336,13 +335,12 @@ class FastWeightsRNNCell(keras.layers.Layer):
 
 
 # The ways FastWeightsRNN can run the recurrence; see its docstring.
-IMPLEMENTATIONS = ("auto", "cell", "attention", "checkpointed")
-# "auto" takes the attention form for sequences up to this long: its work
-# grows with T² H per example, the matrix form's with T H².
-ATTENTION_MAX_STEPS = 32
-# "auto" checkpoints the loop when backprop would otherwise keep more than
-# this many floats of fast memory per example (T H²; 64 MiB at batch 32).
-CHECKPOINT_MIN_MEMORY = 2**19
+IMPLEMENTATIONS = ("auto", "cell", "attention", "chunked")
+# Steps per chunk of the "chunked" path, and the longest sequence for
+# which "auto" takes the unchunked attention form. The attention form's
+# work grows with T² H per example, the matrix form's with T H²; the
+# chunked form keeps A(t) for backprop once per chunk instead of per step.
+CHUNK_LENGTH = 32
 
 # The cell arguments that FastWeightsRNN forwards to its cell, in order.
 CELL_ARGUMENTS = (
@@ -401,17 +399,15 @@ class FastWeightsRNN(keras.layers.RNN):
             step for backprop (`batch * T * units²` floats).
             `"attention"`: equations 3-4, `A(t) h_s` as an attention over
             the past outputs, in a loop unrolled over the (static) number
-            of steps, computing the final `A` only for `return_state`;
-            cheapest while `T` is small beside `units`. It needs `A(0) = 0`
-            and no mask, and runs as `"cell"` with a mask, an
-            `initial_state`, `stateful=True` or an unknown `T`.
-            `"checkpointed"`: the cell loop in chunks of about `√T` steps,
-            each recomputed in the backward pass (`keras.remat`), so that
-            backprop keeps `A` only at chunk boundaries; about a third
-            slower than `"cell"`. Runs as `"cell"` for an unknown `T`.
-            `"auto"` (default): `"attention"` where it applies and
-            `T <= 32`, else `"checkpointed"` where `T * units²` exceeds
-            2¹⁹, else `"cell"`.
+            of steps, computing the last `A` only when it is returned;
+            cheapest while `T` is small beside `units`.
+            `"chunked"`: the attention form within chunks of 32 steps,
+            with `A` carried from chunk to chunk by `keras.ops.scan`, so
+            that backprop keeps `A` once per chunk (`batch * T / 32 *
+            units²` floats) and long sequences compile to one small loop.
+            `"auto"` (default): `"attention"` for `T <= 32`, else
+            `"chunked"`. With a mask or an unknown `T`, every path runs
+            as `"cell"`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -515,45 +511,93 @@ class FastWeightsRNN(keras.layers.RNN):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         implementation = self._resolve_implementation(sequences, mask)
-        if implementation == "attention":
-            return self._attention_loop(sequences, initial_state[0])
-        if implementation == "checkpointed":
-            return self._checkpointed_loop(
-                sequences, initial_state, mask, training
+        if implementation == "cell":
+            return super().inner_loop(
+                sequences, initial_state, mask, training=training
             )
-        return super().inner_loop(
-            sequences, initial_state, mask, training=training
+        return self._attention_loop(
+            sequences, initial_state, chunked=implementation == "chunked"
         )
 
     def _resolve_implementation(self, sequences, mask):
         timesteps = sequences.shape[1]
-        if timesteps is None or self.implementation == "cell":
+        if timesteps is None or mask is not None:
             return "cell"
-        attention_applies = mask is None and self._memory_starts_at_zero
         if self.implementation == "auto":
-            if attention_applies and timesteps <= ATTENTION_MAX_STEPS:
-                return "attention"
-            if timesteps * self.units**2 > CHECKPOINT_MIN_MEMORY:
-                return "checkpointed"
-            return "cell"
-        if self.implementation == "attention" and not attention_applies:
-            return "cell"
+            return "attention" if timesteps <= CHUNK_LENGTH else "chunked"
         return self.implementation
 
-    def _attention_loop(self, sequences, h):
-        """Equations 3-4 with a history of past outputs, unrolled over T."""
+    def _attention_loop(self, sequences, initial_state, chunked):
+        """Equations 3-4 over the whole sequence, or chunk by chunk."""
         cell = self.cell
-        timesteps = sequences.shape[1]
-        decay, eta = cell.decay_rate, cell.fast_learning_rate
         if self.go_backwards:
             sequences = ops.flip(sequences, axis=1)
         # C x(t) + b of all steps in one product, outside the loop.
         projected = ops.einsum("bti,ij->btj", sequences, cell.kernel)
         if cell.use_bias:
             projected = projected + cell.bias
+        h, memory = initial_state
+        # The last A is needed for return_state and to carry a stateful
+        # layer's memory to its next batch.
+        return_memory = self.return_state or self.stateful
+        timesteps, length = projected.shape[1], CHUNK_LENGTH
+        chunks = timesteps // length if chunked else 0
+        outputs = []
+        if chunks:
+            # A loop over chunks of `length` steps that keeps only the A
+            # entering each chunk (ops.scan rather than a Python loop, so
+            # that long sequences compile to one small loop body).
+            def step(carry, chunk):
+                h, memory, _ = carry
+                carry = self._attention_chunk(chunk, h, memory, True)
+                # Keras's TensorFlow scan requires the per-step outputs to
+                # have the structure and shapes of the carry.
+                return carry, carry
+
+            windows = ops.reshape(
+                projected[:, : chunks * length],
+                (-1, chunks, length, self.units),
+            )
+            windows = ops.transpose(windows, (1, 0, 2, 3))
+            no_outputs = ops.zeros_like(projected[:, :length])
+            (h, memory, _), (_, _, chunk_outputs) = ops.scan(
+                step, (h, memory, no_outputs), windows
+            )
+            chunk_outputs = ops.transpose(chunk_outputs, (1, 0, 2, 3))
+            outputs.append(
+                ops.reshape(chunk_outputs, (-1, chunks * length, self.units))
+            )
+        elif self._memory_starts_at_zero:
+            # A(0) = 0: skip its product.
+            memory = None
+        if chunks * length < timesteps:
+            h, memory, tail = self._attention_chunk(
+                projected[:, chunks * length :], h, memory, return_memory
+            )
+            outputs.append(tail)
+        if memory is None or not return_memory:
+            memory = ops.zeros((ops.shape(h)[0], self.units**2), h.dtype)
+        if self.return_sequences:
+            outputs = ops.concatenate(outputs, axis=1)
+        else:
+            outputs = ops.expand_dims(h, axis=1)
+        return h, outputs, [h, memory]
+
+    def _attention_chunk(self, projected, h, memory, return_memory):
+        """Runs the steps of `projected` (`C x(t) + b`, unrolled) from the
+        state `[h, memory]`, where `memory=None` stands for `A = 0`.
+
+        Returns the last `h`, the last (flattened) `A` or, unless
+        `return_memory`, `None`, and the outputs of all steps.
+        """
+        cell = self.cell
+        decay, eta = cell.decay_rate, cell.fast_learning_rate
+        units = self.units
+        if memory is not None:
+            memory = ops.reshape(memory, (-1, units, units))
         history = ops.expand_dims(h, axis=1)  # h(0), ..., h(t): (B, t+1, H)
         outputs = []
-        for t in range(timesteps):
+        for t in range(projected.shape[1]):
             # η λ^{t-τ} for τ = 0 .. t.
             weights = ops.convert_to_tensor(
                 eta * decay ** np.arange(t, -1, -1), dtype=h.dtype
@@ -563,76 +607,31 @@ class FastWeightsRNN(keras.layers.RNN):
             )
             h_s = cell.activation(z)
             for _ in range(cell.inner_steps):
-                # A(t) h_s = η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)    (eq. 3)
+                # A(t) h_s = λ^{t+1} A(0) h_s
+                #            + η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)    (eq. 3)
                 scores = ops.einsum("bti,bi->bt", history, h_s)
                 recall = ops.einsum("bt,bti->bi", scores * weights, history)
+                if memory is not None:
+                    recall = recall + decay ** (t + 1) * ops.einsum(
+                        "bij,bj->bi", memory, h_s
+                    )
                 h_s = cell.activation(cell._layer_norm(z + recall))
             h = h_s
             outputs.append(h)
             history = ops.concatenate(
                 [history, ops.expand_dims(h, axis=1)], axis=1
             )
-        units = self.units
-        if self.return_state:
-            # A(T) = η Σ_τ λ^{T-1-τ} h(τ) h(τ)ᵀ over τ = 0 .. T-1.
-            past = history[:, :-1]
-            memory = ops.einsum(
-                "bti,btj->bij", past * ops.expand_dims(weights, -1), past
-            )
-            memory = ops.reshape(memory, (-1, units * units))
-        else:
-            memory = ops.zeros((ops.shape(h)[0], units * units), h.dtype)
-        if self.return_sequences:
-            outputs = ops.stack(outputs, axis=1)
-        else:
-            outputs = ops.expand_dims(h, axis=1)
-        return h, outputs, [h, memory]
-
-    def _checkpointed_loop(self, sequences, initial_state, mask, training):
-        """The cell loop in chunks whose work the backward pass redoes."""
-        timesteps = sequences.shape[1]
-        length = math.ceil(math.sqrt(timesteps))
-        starts = list(range(0, timesteps, length))
-        if self.go_backwards:
-            starts.reverse()
-        loop = super().inner_loop
-
-        def chunk(sequences, h, memory, *mask):
-            last, outputs, states = loop(
-                sequences, [h, memory], mask[0] if mask else None, training
-            )
-            return (last, outputs, *states)
-
-        chunk = keras.remat(chunk)
-        h, memory = initial_state
-        all_outputs = []
-        for start in starts:
-            window = slice(start, start + length)
-            if mask is None:
-                last, outputs, new_h, memory = chunk(
-                    sequences[:, window], h, memory
-                )
-            else:
-                window_mask = mask[:, window]
-                last, outputs, new_h, memory = chunk(
-                    sequences[:, window], h, memory, window_mask
-                )
-                if start != starts[0] and not self.zero_output_for_mask:
-                    # Keras's loop repeats the previous output on a masked
-                    # step, and starts each chunk from zeros; continue from
-                    # the previous chunk's output instead.
-                    if self.go_backwards:
-                        window_mask = ops.flip(window_mask, axis=1)
-                    seen = ops.cumsum(ops.cast(window_mask, "int32"), 1) > 0
-                    previous = ops.expand_dims(h, axis=1)
-                    if self.return_sequences:
-                        outputs = ops.where(
-                            ops.expand_dims(seen, -1), outputs, previous
-                        )
-                    last = ops.where(seen[:, -1:], last, h)
-            h = new_h
-            all_outputs.append(outputs)
-        return last, ops.concatenate(all_outputs, axis=1), [h, memory]
+        outputs = ops.stack(outputs, axis=1)
+        if not return_memory:
+            return h, None, outputs
+        # A(T) = λ^T A(0) + η Σ_τ λ^{T-1-τ} h(τ) h(τ)ᵀ over τ = 0 .. T-1.
+        past = history[:, :-1]
+        new_memory = ops.einsum(
+            "bti,btj->bij", past * ops.expand_dims(weights, -1), past
+        )
+        if memory is not None:
+            new_memory = new_memory + decay ** projected.shape[1] * memory
+        return h, ops.reshape(new_memory, (-1, units * units)), outputs
 
     def get_config(self):
         cell_config = self.cell.get_config()
