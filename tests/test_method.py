@@ -340,3 +340,25 @@ def test_cost_of_matrix_form_and_attention_form(units, steps):
     np.testing.assert_allclose(attention, 4 * steps * units, rtol=1e-3)
     # So reading the memory is cheaper in the attention form while t < H/2.
     assert (attention < matrix) == (steps < units / 2)
+
+
+@pytest.mark.parametrize("decay_rate", [0.0, 0.5, 0.95, 1.0])
+def test_chunked_form_equals_recursion(decay_rate):
+    # A(t) = λ^{t-t0} A(t0) + η Σ_{t0 < τ <= t} λ^{t-τ} h(τ) h(τ)ᵀ: within a
+    # chunk that starts after step t0, reading the memory needs A(t0) and the
+    # chunk's own outputs only, and A(t0) may be any matrix.
+    rng = np.random.default_rng(7)
+    eta, units, start, timesteps = 0.5, 6, 4, 12
+    hidden = rng.normal(size=(timesteps + 1, units))
+    query = rng.normal(size=units)
+    memory = rng.normal(size=(units, units))  # A(0): not symmetric, not 0
+    for t in range(1, timesteps + 1):
+        memory = decay_rate * memory + eta * np.outer(hidden[t], hidden[t])
+        if t == start:
+            boundary = memory.copy()
+        if t > start:
+            scores = hidden[start + 1 : t + 1] @ query
+            weights = eta * decay_rate ** (t - np.arange(start + 1, t + 1))
+            chunked = decay_rate ** (t - start) * boundary @ query
+            chunked = chunked + (weights * scores) @ hidden[start + 1 : t + 1]
+            np.testing.assert_allclose(memory @ query, chunked, atol=1e-12)
