@@ -47,6 +47,19 @@ def _get_activation(activation):
         ) from error
 
 
+def _dot(x, kernel):
+    """`x @ kernel` over the last axis of `x`.
+
+    `ops.matmul`, which TensorFlow runs several times faster than
+    `ops.einsum` at these sizes (its oneDNN einsum kernel costs ~0.2 ms a
+    call; benchmarks/README.md), except in float64, which Keras's torch
+    `matmul` computes in float32.
+    """
+    if keras.backend.standardize_dtype(x.dtype) == "float64":
+        return ops.einsum("...i,ij->...j", x, kernel)
+    return ops.matmul(x, kernel)
+
+
 @keras.saving.register_keras_serializable(package="keras_fastweights")
 class ScaledIdentity(keras.initializers.Identity):
     """`keras.initializers.Identity` whose config keeps its `gain`.
@@ -251,10 +264,8 @@ class FastWeightsRNNCell(keras.layers.Layer):
         # h(t+1) already holds h(t).
         A = self.decay_rate * ops.reshape(memory, (-1, H, H))
         A = A + self.fast_learning_rate * ops.einsum("bi,bj->bij", h, h)
-        # Sustained boundary condition z = C x(t) + W h(t) + b. (einsum, as
-        # ops.matmul computes float64 in float32 on the torch backend.)
-        z = ops.einsum("bi,ij->bj", inputs, self.kernel)
-        z = z + ops.einsum("bi,ij->bj", h, self.recurrent_kernel)
+        # Sustained boundary condition z = C x(t) + W h(t) + b.
+        z = _dot(inputs, self.kernel) + _dot(h, self.recurrent_kernel)
         if self.use_bias:
             z = z + self.bias
         # Preliminary vector h_0 = f(z), then the inner loop of eq. 4
@@ -533,7 +544,7 @@ class FastWeightsRNN(keras.layers.RNN):
         if self.go_backwards:
             sequences = ops.flip(sequences, axis=1)
         # C x(t) + b of all steps in one product, outside the loop.
-        projected = ops.einsum("bti,ij->btj", sequences, cell.kernel)
+        projected = _dot(sequences, cell.kernel)
         if cell.use_bias:
             projected = projected + cell.bias
         h, memory = initial_state
@@ -602,15 +613,16 @@ class FastWeightsRNN(keras.layers.RNN):
             weights = ops.convert_to_tensor(
                 eta * decay ** np.arange(t, -1, -1), dtype=h.dtype
             )
-            z = projected[:, t] + ops.einsum(
-                "bi,ij->bj", h, cell.recurrent_kernel
-            )
+            z = projected[:, t] + _dot(h, cell.recurrent_kernel)
             h_s = cell.activation(z)
             for _ in range(cell.inner_steps):
                 # A(t) h_s = λ^{t+1} A(0) h_s
                 #            + η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)    (eq. 3)
-                scores = ops.einsum("bti,bi->bt", history, h_s)
-                recall = ops.einsum("bt,bti->bi", scores * weights, history)
+                # (Products and sums rather than einsum or batched matmul:
+                # far faster on TensorFlow at these sizes, the same on JAX.)
+                scores = ops.sum(history * ops.expand_dims(h_s, 1), axis=-1)
+                scores = ops.expand_dims(scores * weights, -1)
+                recall = ops.sum(scores * history, axis=1)
                 if memory is not None:
                     recall = recall + decay ** (t + 1) * ops.einsum(
                         "bij,bj->bi", memory, h_s
