@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from keras_fastweights import models
 from keras_fastweights import reporting
 from keras_fastweights import tuning
 
@@ -87,24 +88,46 @@ def test_report_script_writes_the_results(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "tuning", "report.py"),
-            "--directory",
-            str(search),
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-    )
+
+    def report(*flags):
+        return subprocess.run(
+            [
+                sys.executable,
+                os.path.join(ROOT, "tuning", "report.py"),
+                "--directory",
+                str(search),
+                "--output",
+                str(output),
+                *flags,
+            ],
+            capture_output=True,
+            text=True,
+        )
+
+    result = report()
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("table1.csv", "table1.md", "figure2.png", "attention.png"):
         assert (output / name).stat().st_size > 0, name
     markdown = (output / "table1.md").read_text()
     assert "| Fast weights |" in markdown and "(0.00)" in markdown
     assert "| LSTM |" in markdown and "(1.85)" in markdown
+
+    # A clone of the repository has the trial records but no checkpoints:
+    # attention.png then needs a saved model.
+    for checkpoint in search.glob("**/checkpoint.weights.h5"):
+        checkpoint.unlink()
+    (output / "attention.png").unlink()
+    result = report()
+    assert result.returncode == 1
+    assert "--attention-model" in result.stderr.splitlines()[-1]
+    saved = tmp_path / "saved.keras"
+    models.build_retrieval_model("fast_weights", 8).save(saved)
+    result = report("--attention-model", str(saved))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (output / "attention.png").stat().st_size > 0
+    result = report("--attention-model", str(tmp_path / "missing.keras"))
+    assert result.returncode == 2
+    assert "missing.keras" in result.stderr.splitlines()[-1]
 
 
 def test_report_without_a_search_is_a_clear_error(tmp_path):

@@ -7,7 +7,8 @@ Reads the search directories that `tuning/grid_search.py` wrote and writes:
 - `figure2.png`: validation log-likelihood and error against updates for
   the chosen trial of each model at R = 50, like the paper's Figure 2;
 - `attention.png`: what the fast memory of the chosen fast-weights R = 50
-  model attends to on the paper's example `c9k8j3f1??c`;
+  model (or of the saved model `--attention-model`) attends to on the
+  paper's example `c9k8j3f1??c`;
 - with `--harder DIR ...`, `harder.csv` and `harder.md`: the same table for
   searches with more key-value pairs.
 
@@ -42,7 +43,16 @@ def parse_args(argv=None):
     parser.add_argument(
         "--example", default="c9k8j3f1??c", help="sequence for attention.png"
     )
+    parser.add_argument(
+        "--attention-model",
+        help="a saved `.keras` fast-weights model for attention.png, such as "
+        "examples/associative_retrieval.py's model.keras (default: the "
+        "checkpoint of the chosen R = 50 trial, which only the machine that "
+        "ran the search has)",
+    )
     args = parser.parse_args(argv)
+    if args.attention_model and not os.path.isfile(args.attention_model):
+        parser.error(f"no such file: --attention-model {args.attention_model}")
     for directory in [args.directory, *args.harder]:
         if not os.path.exists(os.path.join(directory, "table1.csv")):
             parser.error(
@@ -121,12 +131,25 @@ def main(argv=None):
             title="Associative retrieval, K = 4, R = 50",
         )
 
-    if "fast_weights" in chosen:
-        row = chosen["fast_weights"]
-        with warnings.catch_warnings():
-            # The checkpoints hold the optimizer too; inspection needs none.
-            warnings.filterwarnings("ignore", "Skipping variable loading")
-            model = tuner.load_model(trials[row["trial_id"]])
+    model = None
+    if args.attention_model:
+        model = keras.saving.load_model(args.attention_model)
+    elif "fast_weights" in chosen:
+        trial = trials[chosen["fast_weights"]["trial_id"]]
+        try:
+            with warnings.catch_warnings():
+                # The checkpoints hold the optimizer too; inspection needs
+                # none.
+                warnings.filterwarnings("ignore", "Skipping variable loading")
+                model = tuner.load_model(trial)
+        except FileNotFoundError:
+            sys.exit(
+                f"{sys.argv[0]}: error: the checkpoint of trial "
+                f"{trial.trial_id} (fast weights, R = 50) is not in "
+                f"{args.directory!r} (checkpoints are not committed): pass "
+                "--attention-model with a saved model"
+            )
+    if model is not None:
         tokens = associative_retrieval.encode(args.example)[None]
         weights = inspection.fast_weights_attention(model, tokens)
         answer = int(keras.ops.argmax(model(tokens), axis=-1)[0])
@@ -134,7 +157,7 @@ def main(argv=None):
             weights[0],
             list(args.example),
             os.path.join(args.output, "attention.png"),
-            title=f"Fast-memory attention, R = 50: {args.example} -> {answer}",
+            title=f"Fast-memory attention: {args.example} -> {answer}",
         )
 
     if args.harder:
