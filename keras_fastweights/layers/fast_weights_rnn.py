@@ -60,6 +60,24 @@ def _dot(x, kernel):
     return ops.matmul(x, kernel)
 
 
+def _recall(history, weights, h_s):
+    """`Σ_τ weights[τ] h(τ) (h(τ)ᵀ h_s)` for `history` `(B, t+1, H)`.
+
+    Batched `ops.matmul` on TensorFlow, whose oneDNN einsum kernel costs
+    ~0.2 ms a call at these sizes; `ops.einsum` elsewhere, which XLA on JAX
+    runs faster than the matmuls and which, unlike Keras's torch `matmul`,
+    keeps float64 (benchmarks/README.md has the measurements).
+    """
+    if keras.backend.backend() == "tensorflow":
+        scores = ops.matmul(history, ops.expand_dims(h_s, -1))
+        scores = scores * ops.expand_dims(weights, -1)
+        return ops.squeeze(
+            ops.matmul(ops.transpose(scores, (0, 2, 1)), history), 1
+        )
+    scores = ops.einsum("bti,bi->bt", history, h_s)
+    return ops.einsum("bt,bti->bi", scores * weights, history)
+
+
 @keras.saving.register_keras_serializable(package="keras_fastweights")
 class ScaledIdentity(keras.initializers.Identity):
     """`keras.initializers.Identity` whose config keeps its `gain`.
@@ -618,11 +636,7 @@ class FastWeightsRNN(keras.layers.RNN):
             for _ in range(cell.inner_steps):
                 # A(t) h_s = λ^{t+1} A(0) h_s
                 #            + η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)    (eq. 3)
-                # (Products and sums rather than einsum or batched matmul:
-                # far faster on TensorFlow at these sizes, the same on JAX.)
-                scores = ops.sum(history * ops.expand_dims(h_s, 1), axis=-1)
-                scores = ops.expand_dims(scores * weights, -1)
-                recall = ops.sum(scores * history, axis=1)
+                recall = _recall(history, weights, h_s)
                 if memory is not None:
                     recall = recall + decay ** (t + 1) * ops.einsum(
                         "bij,bj->bi", memory, h_s

@@ -1,0 +1,105 @@
+"""Times the three ways of writing the attention read-out of eq. 3,
+`Σ_τ w_τ h(τ) (h(τ)ᵀ h_s)`, on the current Keras backend (issue 6: why
+`FastWeightsRNN` picks the contraction by backend).
+
+    KERAS_BACKEND=jax python benchmarks/contractions.py [--units 50]
+
+Each variant replaces `keras_fastweights.layers.fast_weights_rnn._recall`
+(a private function: this script measures the layer's internals, it is not
+an example of using the package) for the model it trains:
+
+- `products`: elementwise products and `ops.sum`;
+- `einsum`: two `ops.einsum`;
+- `matmul`: two batched `ops.matmul`.
+
+Every variant computes the same numbers (up to the order of the sums). Like
+`benchmark.py`, one training epoch of `build_retrieval_model`'s fast-weights
+model per round, interleaved with Keras's LSTM, and the median over rounds
+of the epoch time over the LSTM's epoch time in the same round. The layer's
+choice is `"default"`, timed too.
+"""
+
+import argparse
+import statistics
+import time
+
+import keras
+from benchmark import SEQUENCE_LENGTH
+from benchmark import random_data
+from keras import ops
+
+from keras_fastweights.layers import fast_weights_rnn
+from keras_fastweights.models import build_retrieval_model
+
+
+def products(history, weights, h_s):
+    scores = ops.sum(history * ops.expand_dims(h_s, 1), axis=-1)
+    scores = ops.expand_dims(scores * weights, -1)
+    return ops.sum(scores * history, axis=1)
+
+
+def einsum(history, weights, h_s):
+    scores = ops.einsum("bti,bi->bt", history, h_s)
+    return ops.einsum("bt,bti->bi", scores * weights, history)
+
+
+def matmul(history, weights, h_s):
+    scores = ops.matmul(history, ops.expand_dims(h_s, -1))
+    scores = scores * ops.expand_dims(weights, -1)
+    return ops.squeeze(ops.matmul(ops.transpose(scores, (0, 2, 1)), history), 1)
+
+
+VARIANTS = {
+    "default": fast_weights_rnn._recall,
+    "products": products,
+    "einsum": einsum,
+    "matmul": matmul,
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--units", type=int, default=50)
+    parser.add_argument("--examples", type=int, default=10240)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    examples = args.examples // args.batch_size * args.batch_size
+    x, y = random_data(examples, SEQUENCE_LENGTH)
+    models = {}
+    for name, recall in [*VARIANTS.items(), ("lstm", None)]:
+        # Eager torch looks `_recall` up at every call, compiled backends
+        # when the training step is traced: set it before either.
+        fast_weights_rnn._recall = recall or VARIANTS["default"]
+        keras.utils.set_random_seed(0)
+        model = build_retrieval_model(
+            "lstm" if recall is None else "fast_weights", args.units
+        )
+        model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)
+        models[name] = model, recall or VARIANTS["default"]
+    seconds = {name: [] for name in models}
+    for _ in range(args.rounds):
+        for name, (model, recall) in models.items():
+            fast_weights_rnn._recall = recall
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)
+            seconds[name].append(time.perf_counter() - start)
+    fast_weights_rnn._recall = VARIANTS["default"]
+
+    print(
+        f"backend {keras.backend.backend()}, R = {args.units}, "
+        f"{examples} examples/epoch, {args.rounds} rounds"
+    )
+    print("| attention read-out | s/epoch (median) | epoch time / LSTM's |")
+    print("|---|---:|---:|")
+    for name, times in seconds.items():
+        ratio = statistics.median(t / r for t, r in zip(times, seconds["lstm"]))
+        print(f"| {name} | {statistics.median(times):.3f} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
