@@ -58,6 +58,36 @@ def read_csv(path: str | os.PathLike) -> list[dict]:
         ]
 
 
+def choose_on_validation(
+    rows: Iterable[Mapping], column: str = "units"
+) -> list[dict]:
+    """For each `(model, column)` cell, the row with the lowest
+    `val_error_percent`, as Table 1 chooses the learning rate.
+
+    Use it to merge the results of several searches of the same cells with
+    other learning rates. Each returned row's `learning_rates_tried` lists
+    the `learning_rate`s of all the rows of its cell. Cells keep the order
+    in which they first appear.
+    """
+    chosen, tried = {}, {}
+    for row in rows:
+        key = row["model"], row[column]
+        tried.setdefault(key, set()).add(row["learning_rate"])
+        if key not in chosen or (
+            row["val_error_percent"] < chosen[key]["val_error_percent"]
+        ):
+            chosen[key] = row
+    return [
+        {
+            **row,
+            "learning_rates_tried": " ".join(
+                f"{rate:g}" for rate in sorted(tried[key])
+            ),
+        }
+        for key, row in chosen.items()
+    ]
+
+
 def table1_markdown(
     rows: Iterable[Mapping],
     value: str = "test_error_percent",

@@ -33,6 +33,40 @@ def test_table1_markdown_puts_the_paper_beside():
     assert "| LSTM | – (60.81) | 12.00 (1.85) |" in text
 
 
+def test_choose_on_validation_merges_searches_by_validation_error():
+    def row(model, pairs, rate, val, test):
+        return {
+            "model": model,
+            "num_pairs": pairs,
+            "learning_rate": rate,
+            "val_error_percent": val,
+            "test_error_percent": test,
+        }
+
+    rows = [
+        row("fast_weights", 12, 0.001, 73.0, 73.5),
+        row("lstm", 12, 0.001, 74.0, 74.8),
+        row("fast_weights", 8, 0.001, 4.3, 4.7),
+        # A second search of K = 12: better on validation for fast weights
+        # only. The choice goes by validation, never by test error.
+        row("fast_weights", 12, 0.0003, 28.0, 28.8),
+        row("lstm", 12, 0.0003, 75.0, 70.0),
+    ]
+    chosen = reporting.choose_on_validation(rows, column="num_pairs")
+    assert [(r["model"], r["num_pairs"]) for r in chosen] == [
+        ("fast_weights", 12),
+        ("lstm", 12),
+        ("fast_weights", 8),
+    ]
+    assert [r["learning_rate"] for r in chosen] == [0.0003, 0.001, 0.001]
+    assert [r["learning_rates_tried"] for r in chosen] == [
+        "0.0003 0.001",
+        "0.0003 0.001",
+        "0.001",
+    ]
+    assert rows[0]["learning_rate"] == 0.001  # the input is not changed
+
+
 def test_csv_round_trip(tmp_path):
     path = tmp_path / "sub" / "table.csv"
     reporting.write_csv(ROWS, path, ["model", "units", "test_error_percent"])
