@@ -41,9 +41,12 @@ def write_csv(
 
 
 def read_csv(path: str | os.PathLike) -> list[dict]:
-    """Reads a results CSV back, with numbers as numbers."""
+    """Reads a results CSV back, with numbers as numbers and empty cells as
+    `None`."""
 
     def number(text):
+        if text == "":
+            return None
         for kind in (int, float):
             try:
                 return kind(text)

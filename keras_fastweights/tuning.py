@@ -34,6 +34,8 @@ TrialStatus = keras_tuner.engine.trial.TrialStatus
 # refuse resuming it with others.
 GRID_FILENAME = "grid.json"
 SETTINGS_FILENAME = "settings.json"
+# The metric under which a trial records its best epoch's test error.
+TEST_ERROR = "test_error_percent"
 
 
 def check_grid(
@@ -223,7 +225,7 @@ class RetrievalGridSearch(keras_tuner.Tuner):
             len(grid["model"]) * len(grid["units"]) * len(grid["learning_rate"])
         )
 
-    def run_trial(self, trial, *args, **kwargs):
+    def run_trial(self, trial, *args, test_data=None, **kwargs):
         # Each trial's per-epoch history, beside its record: the tuner keeps
         # only the best values (e.g. for learning curves like the paper's
         # Figure 2, read them back with `trial_history`).
@@ -232,7 +234,14 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         )
         callbacks = list(kwargs.pop("callbacks", []))
         callbacks.append(keras.callbacks.CSVLogger(path))
-        return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
+        results = super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
+        if test_data is None:
+            return results
+        # The best epoch's test error goes into the trial's record, so that
+        # `results_table` needs no checkpoint (they are large and are not
+        # committed). Recorded, never used to choose.
+        error = checkpoint_test_error(self, trial, *test_data)
+        return [{**result, TEST_ERROR: error} for result in results]
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
@@ -342,13 +351,38 @@ TABLE_COLUMNS = (
 )
 
 
+def checkpoint_test_error(
+    tuner: keras_tuner.Tuner, trial, x_test: np.ndarray, y_test: np.ndarray
+) -> float | None:
+    """Test error (%) of `trial`'s best-epoch checkpoint, or `None` (with a
+    warning) if the checkpoint is not there."""
+    try:
+        with warnings.catch_warnings():
+            # The checkpoints hold the optimizer too; evaluation needs none.
+            warnings.filterwarnings("ignore", "Skipping variable loading")
+            model = tuner.load_model(trial)
+    except FileNotFoundError:
+        warnings.warn(
+            f"Trial {trial.trial_id} has neither a recorded test error nor "
+            "its checkpoint: its test error is left empty.",
+            stacklevel=2,
+        )
+        return None
+    error = round(training.test_error_percent(model, x_test, y_test), 4)
+    keras.backend.clear_session()
+    return error
+
+
 def results_table(
     tuner: keras_tuner.Tuner, x_test: np.ndarray, y_test: np.ndarray
 ) -> list[dict]:
     """One row per (model, units): the learning rate best on validation.
 
-    Ties in validation accuracy go to the lower validation loss. The chosen
-    trial's best-epoch weights are evaluated on `(x_test, y_test)`.
+    Ties in validation accuracy go to the lower validation loss. The test
+    error is the one the search recorded with the chosen trial (on the test
+    split it was given); for trials of older searches, which did not record
+    it, the trial's best-epoch checkpoint is evaluated on
+    `(x_test, y_test)`, and without a checkpoint the test error is `None`.
 
     Returns:
         Rows with the keys of `TABLE_COLUMNS`, ordered by model then units;
@@ -375,10 +409,10 @@ def results_table(
         best.items(), key=lambda item: (kinds.index(item[0][0]), item[0][1])
     ):
         metrics = trial.metrics
-        with warnings.catch_warnings():
-            # The checkpoints hold the optimizer too; evaluation needs none.
-            warnings.filterwarnings("ignore", "Skipping variable loading")
-            model = tuner.load_model(trial)
+        if metrics.exists(TEST_ERROR):
+            test_error = metrics.get_last_value(TEST_ERROR)
+        else:
+            test_error = checkpoint_test_error(tuner, trial, x_test, y_test)
         rows.append(
             {
                 "model": kind,
@@ -387,9 +421,7 @@ def results_table(
                 "val_error_percent": round(
                     100 * (1 - metrics.get_best_value("val_accuracy")), 4
                 ),
-                "test_error_percent": round(
-                    training.test_error_percent(model, x_test, y_test), 4
-                ),
+                "test_error_percent": test_error,
                 "epochs": int(metrics.get_last_value("epochs")),
                 "best_epoch": int(metrics.get_last_value("best_epoch")),
                 "seconds": round(metrics.get_last_value("seconds"), 1),
@@ -399,5 +431,4 @@ def results_table(
                 ),
             }
         )
-        keras.backend.clear_session()
     return rows

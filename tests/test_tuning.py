@@ -249,6 +249,49 @@ def test_command_line_search_writes_the_table_and_resumes(tmp_path):
     assert set(read_oracle(tmp_path)["run_times"].values()) == {1}
 
 
+def read_table(directory):
+    with open(directory / "table1.csv", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_table_needs_no_checkpoint(tmp_path):
+    """A clone of committed trial records (no checkpoints) gives the same
+    table: each trial records its test error."""
+    args = [
+        *("--models", "fast_weights", "lstm", "--units", "8"),
+        *("--learning-rates", "0.01", "--directory", str(tmp_path), *TINY),
+    ]
+    first = run_script(args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    table = read_table(tmp_path)
+    trials = sorted((tmp_path / tuning.PROJECT_NAME).glob("trial_*"))
+    for row, trial in zip(table, trials):
+        with open(trial / "trial.json") as file:
+            metrics = json.load(file)["metrics"]["metrics"]
+        recorded = metrics[tuning.TEST_ERROR]["observations"][0]["value"][0]
+        assert float(row["test_error_percent"]) == recorded
+        (trial / "checkpoint.weights.h5").unlink()
+
+    again = run_script([*args, "--table-only"])
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert read_table(tmp_path) == table
+
+    # A trial of an older search, which did not record its test error, and
+    # whose checkpoint is gone: an empty cell and a warning, not a crash.
+    path = trials[0] / "trial.json"
+    with open(path) as file:
+        record = json.load(file)
+    del record["metrics"]["metrics"][tuning.TEST_ERROR]
+    with open(path, "w") as file:
+        json.dump(record, file)
+    old = run_script([*args, "--table-only"])
+    assert old.returncode == 0, old.stderr[-3000:]
+    assert "Trial 0000 has neither a recorded test error" in old.stderr
+    rows = read_table(tmp_path)
+    assert rows[0]["test_error_percent"] == ""
+    assert rows[1] == table[1]
+
+
 def test_table_only_runs_no_trial(tmp_path):
     args = [
         "--models",

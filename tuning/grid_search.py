@@ -276,7 +276,11 @@ def main(argv=None):
     start = time.perf_counter()
     if not args.table_only:
         tuner.search(
-            x_train, y_train, validation_data=val_data, verbose=args.verbose
+            x_train,
+            y_train,
+            validation_data=val_data,
+            test_data=(x_test, y_test),
+            verbose=args.verbose,
         )
     if tuning.is_worker():
         return 0  # The chief writes the table.
