@@ -65,7 +65,7 @@ def main(argv=None):
     parser.add_argument("--units", type=int, default=50)
     parser.add_argument("--examples", type=int, default=10240)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
 
     examples = args.examples // args.batch_size * args.batch_size
@@ -82,8 +82,12 @@ def main(argv=None):
         model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)
         models[name] = model, recall or VARIANTS["default"]
     seconds = {name: [] for name in models}
-    for _ in range(args.rounds):
-        for name, (model, recall) in models.items():
+    names = list(models)
+    for round_index in range(args.rounds):
+        # Each round starts with another model, so no one is always first.
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            model, recall = models[name]
             fast_weights_rnn._recall = recall
             start = time.perf_counter()
             model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)

@@ -63,17 +63,24 @@ def _dot(x, kernel):
 def _recall(history, weights, h_s):
     """`Σ_τ weights[τ] h(τ) (h(τ)ᵀ h_s)` for `history` `(B, t+1, H)`.
 
-    Batched `ops.matmul` on TensorFlow, whose oneDNN einsum kernel costs
-    ~0.2 ms a call at these sizes; `ops.einsum` elsewhere, which XLA on JAX
-    runs faster than the matmuls and which, unlike Keras's torch `matmul`,
-    keeps float64 (benchmarks/README.md has the measurements).
+    Written the way each backend runs fastest at these sizes
+    (benchmarks/contractions.py; benchmarks/README.md has the figures):
+    batched `ops.matmul` on TensorFlow, whose oneDNN einsum kernel costs
+    ~0.2 ms a call; elementwise products and sums on torch, whose eager ops
+    each cost a call; `ops.einsum` on JAX, which XLA fuses. (Keras's torch
+    `matmul` would also compute float64 in float32.)
     """
-    if keras.backend.backend() == "tensorflow":
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
         scores = ops.matmul(history, ops.expand_dims(h_s, -1))
         scores = scores * ops.expand_dims(weights, -1)
         return ops.squeeze(
             ops.matmul(ops.transpose(scores, (0, 2, 1)), history), 1
         )
+    if backend == "torch":
+        scores = ops.sum(history * ops.expand_dims(h_s, 1), axis=-1)
+        scores = ops.expand_dims(scores * weights, -1)
+        return ops.sum(scores * history, axis=1)
     scores = ops.einsum("bti,bi->bt", history, h_s)
     return ops.einsum("bt,bti->bi", scores * weights, history)
 
