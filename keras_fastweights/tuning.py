@@ -351,16 +351,26 @@ TABLE_COLUMNS = (
 )
 
 
+def load_trial_model(tuner: keras_tuner.Tuner, trial) -> keras.Model:
+    """`trial`'s model with its best epoch's weights, from its checkpoint.
+
+    Raises:
+        FileNotFoundError: The checkpoint is not there (checkpoints are only
+            on the machine that ran the trial).
+    """
+    with warnings.catch_warnings():
+        # The checkpoints hold the optimizer too; evaluating needs none.
+        warnings.filterwarnings("ignore", "Skipping variable loading")
+        return tuner.load_model(trial)
+
+
 def checkpoint_test_error(
     tuner: keras_tuner.Tuner, trial, x_test: np.ndarray, y_test: np.ndarray
 ) -> float | None:
     """Test error (%) of `trial`'s best-epoch checkpoint, or `None` (with a
     warning) if the checkpoint is not there."""
     try:
-        with warnings.catch_warnings():
-            # The checkpoints hold the optimizer too; evaluation needs none.
-            warnings.filterwarnings("ignore", "Skipping variable loading")
-            model = tuner.load_model(trial)
+        model = load_trial_model(tuner, trial)
     except FileNotFoundError:
         warnings.warn(
             f"Trial {trial.trial_id} has neither a recorded test error nor "

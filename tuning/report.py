@@ -20,7 +20,6 @@ import math
 import os
 import shutil
 import sys
-import warnings
 
 
 def parse_args(argv=None):
@@ -140,11 +139,7 @@ def main(argv=None):
     elif "fast_weights" in chosen:
         trial = trials[chosen["fast_weights"]["trial_id"]]
         try:
-            with warnings.catch_warnings():
-                # The checkpoints hold the optimizer too; inspection needs
-                # none.
-                warnings.filterwarnings("ignore", "Skipping variable loading")
-                model = tuner.load_model(trial)
+            model = tuning.load_trial_model(tuner, trial)
         except FileNotFoundError:
             sys.exit(
                 f"{sys.argv[0]}: error: the checkpoint of trial "
