@@ -26,34 +26,15 @@ import time
 import keras
 from benchmark import SEQUENCE_LENGTH
 from benchmark import random_data
-from keras import ops
 
 from keras_fastweights.layers import fast_weights_rnn
 from keras_fastweights.models import build_retrieval_model
 
-
-def products(history, weights, h_s):
-    scores = ops.sum(history * ops.expand_dims(h_s, 1), axis=-1)
-    scores = ops.expand_dims(scores * weights, -1)
-    return ops.sum(scores * history, axis=1)
-
-
-def einsum(history, weights, h_s):
-    scores = ops.einsum("bti,bi->bt", history, h_s)
-    return ops.einsum("bt,bti->bi", scores * weights, history)
-
-
-def matmul(history, weights, h_s):
-    scores = ops.matmul(history, ops.expand_dims(h_s, -1))
-    scores = scores * ops.expand_dims(weights, -1)
-    return ops.squeeze(ops.matmul(ops.transpose(scores, (0, 2, 1)), history), 1)
-
-
 VARIANTS = {
     "default": fast_weights_rnn._recall,
-    "products": products,
-    "einsum": einsum,
-    "matmul": matmul,
+    "products": fast_weights_rnn.recall_products,
+    "einsum": fast_weights_rnn.recall_einsum,
+    "matmul": fast_weights_rnn.recall_matmul,
 }
 
 

@@ -60,29 +60,38 @@ def _dot(x, kernel):
     return ops.matmul(x, kernel)
 
 
-def _recall(history, weights, h_s):
-    """`Σ_τ weights[τ] h(τ) (h(τ)ᵀ h_s)` for `history` `(B, t+1, H)`.
+def recall_matmul(history, weights, h_s):
+    """`Σ_τ weights[τ] h(τ) (h(τ)ᵀ h_s)` for `history` `(B, t+1, H)`, as two
+    batched `ops.matmul`."""
+    scores = ops.matmul(history, ops.expand_dims(h_s, -1))
+    scores = scores * ops.expand_dims(weights, -1)
+    return ops.squeeze(ops.matmul(ops.transpose(scores, (0, 2, 1)), history), 1)
 
-    Written the way each backend runs fastest at these sizes
-    (benchmarks/contractions.py; benchmarks/README.md has the figures):
-    batched `ops.matmul` on TensorFlow, whose oneDNN einsum kernel costs
-    ~0.2 ms a call; elementwise products and sums on torch, whose eager ops
-    each cost a call; `ops.einsum` on JAX, which XLA fuses. (Keras's torch
-    `matmul` would also compute float64 in float32.)
-    """
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        scores = ops.matmul(history, ops.expand_dims(h_s, -1))
-        scores = scores * ops.expand_dims(weights, -1)
-        return ops.squeeze(
-            ops.matmul(ops.transpose(scores, (0, 2, 1)), history), 1
-        )
-    if backend == "torch":
-        scores = ops.sum(history * ops.expand_dims(h_s, 1), axis=-1)
-        scores = ops.expand_dims(scores * weights, -1)
-        return ops.sum(scores * history, axis=1)
+
+def recall_products(history, weights, h_s):
+    """The same, as elementwise products and `ops.sum`."""
+    scores = ops.sum(history * ops.expand_dims(h_s, 1), axis=-1)
+    scores = ops.expand_dims(scores * weights, -1)
+    return ops.sum(scores * history, axis=1)
+
+
+def recall_einsum(history, weights, h_s):
+    """The same, as two `ops.einsum`."""
     scores = ops.einsum("bti,bi->bt", history, h_s)
     return ops.einsum("bt,bti->bi", scores * weights, history)
+
+
+# Each backend's fastest form at these sizes (benchmarks/contractions.py;
+# benchmarks/README.md has the figures): TensorFlow's oneDNN einsum kernel
+# costs ~0.2 ms a call; torch runs eagerly, op by op; XLA fuses JAX's einsum.
+# (Keras's torch `matmul` would also compute float64 in float32.)
+RECALL_BY_BACKEND = {"tensorflow": recall_matmul, "torch": recall_products}
+
+
+def _recall(history, weights, h_s):
+    """The attention read-out of eq. 3 in the current backend's form."""
+    form = RECALL_BY_BACKEND.get(keras.backend.backend(), recall_einsum)
+    return form(history, weights, h_s)
 
 
 @keras.saving.register_keras_serializable(package="keras_fastweights")
