@@ -4,10 +4,18 @@ from keras_fastweights import datasets
 from keras_fastweights import inspection
 from keras_fastweights import models
 from keras_fastweights import training
+from keras_fastweights.layers import AssociativeLSTM
+from keras_fastweights.layers import AssociativeLSTMCell
 from keras_fastweights.layers import FastWeightsRNN
 from keras_fastweights.layers import FastWeightsRNNCell
 
 __version__ = "0.1.0"
 
-__all__ = ["FastWeightsRNN", "FastWeightsRNNCell", "__version__"]
+__all__ = [
+    "AssociativeLSTM",
+    "AssociativeLSTMCell",
+    "FastWeightsRNN",
+    "FastWeightsRNNCell",
+    "__version__",
+]
 __all__ += ["datasets", "inspection", "models", "training"]

@@ -4,32 +4,14 @@
 https://arxiv.org/abs/1610.06258
 """
 
-import numbers
-
 import keras
 
 from keras_fastweights.datasets import associative_retrieval
 from keras_fastweights.layers.fast_weights_rnn import FastWeightsRNN
-from keras_fastweights.layers.fast_weights_rnn import _check_int
+from keras_fastweights._validation import check_int
+from keras_fastweights._validation import check_positive
 
 MODEL_KINDS = ("fast_weights", "irnn", "lstm")
-
-
-def _check_learning_rate(learning_rate):
-    if isinstance(learning_rate, bool) or not isinstance(
-        learning_rate, numbers.Real
-    ):
-        raise TypeError(
-            "`learning_rate` must be a positive number. "
-            f"Received: learning_rate={learning_rate!r} "
-            f"(of type {type(learning_rate).__name__})"
-        )
-    if not learning_rate > 0 or learning_rate == float("inf"):
-        raise ValueError(
-            "`learning_rate` must be a positive number. "
-            f"Received: learning_rate={learning_rate}"
-        )
-    return float(learning_rate)
 
 
 def _recurrent_layer(kind, units):
@@ -98,11 +80,11 @@ def build_retrieval_model(
         raise ValueError(
             f"`kind` must be one of {MODEL_KINDS}. Received: kind={kind!r}"
         )
-    units = _check_int("units", units, 1)
-    learning_rate = _check_learning_rate(learning_rate)
+    units = check_int("units", units, 1)
+    learning_rate = check_positive("learning_rate", learning_rate)
     length = associative_retrieval.sequence_length(num_pairs)
-    embedding_dim = _check_int("embedding_dim", embedding_dim, 1)
-    hidden_dim = _check_int("hidden_dim", hidden_dim, 1)
+    embedding_dim = check_int("embedding_dim", embedding_dim, 1)
+    hidden_dim = check_int("hidden_dim", hidden_dim, 1)
 
     tokens = keras.Input(shape=(length,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(

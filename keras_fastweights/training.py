@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
-from keras_fastweights.layers.fast_weights_rnn import _check_int
+from keras_fastweights._validation import check_int
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -120,7 +120,7 @@ def retrieval_callbacks(
     >>> [type(c).__name__ for c in retrieval_callbacks()]
     ['EarlyStopping', 'StopAtAccuracy']
     """
-    patience = _check_int("patience", patience, 1)
+    patience = check_int("patience", patience, 1)
     callbacks = [
         keras.callbacks.EarlyStopping(
             monitor="val_accuracy",
@@ -190,8 +190,8 @@ def train_retrieval_model(
     Returns:
         The `keras.callbacks.History` of `model.fit`.
     """
-    epochs = _check_int("epochs", epochs, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    epochs = check_int("epochs", epochs, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     x_train, y_train = _check_split("train_data", train_data)
     x_val, y_val = _check_split("val_data", val_data)
     if callbacks is None:
@@ -220,7 +220,7 @@ def predict_digits(
     Returns:
         An int array of shape `(n,)` with values in `[0, 10)`.
     """
-    batch_size = _check_int("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     logits = model.predict(x, batch_size=batch_size, verbose=0)
     return np.argmax(logits, axis=-1)
 

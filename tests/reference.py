@@ -85,3 +85,67 @@ def numpy_fast_weights(
         final_h[b] = h
         final_A[b] = A
     return outputs, final_h, final_A
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def numpy_associative_lstm(
+    x, kernel, recurrent_kernel, bias, permutations, mask=None
+):
+    """Runs the Associative LSTM (Danihelka et al., 2016) over a batch, in
+    complex128, one example at a time.
+
+    Args:
+        x: Inputs, shape (batch, T, features).
+        kernel, recurrent_kernel, bias: W_x (features, 9n), W_h (2n, 9n),
+            b (9n,) or None, in Keras's row-vector convention, with columns
+            ĝ_f, ĝ_i, ĝ_o (n each), then r̂_i, r̂_o, û (2n each, real parts
+            then imaginary parts), where n is the number of complex units.
+        permutations: int (copies, n), the permutation P_s of each copy.
+        mask: Optional boolean (batch, T); a masked step keeps h and c.
+
+    Returns:
+        (outputs, h, c): outputs (batch, T, 2n) real; the last h (batch, 2n)
+        real, [real parts, imaginary parts]; the last memory (batch,
+        copies, n) complex.
+    """
+    x = np.asarray(x, np.float64)
+    batch, steps, _ = x.shape
+    copies, n = permutations.shape
+
+    def to_complex(v):
+        return v[:n] + 1j * v[n:]
+
+    def bound(v):
+        return v / np.maximum(1.0, np.abs(v))
+
+    outputs = np.zeros((batch, steps, 2 * n))
+    final_h = np.zeros((batch, 2 * n))
+    final_c = np.zeros((batch, copies, n), np.complex128)
+    for b in range(batch):
+        h = np.zeros(2 * n)
+        c = np.zeros((copies, n), np.complex128)
+        for t in range(steps):
+            if mask is not None and not mask[b, t]:
+                outputs[b, t] = h
+                continue
+            z = x[b, t] @ kernel + h @ recurrent_kernel
+            if bias is not None:
+                z = z + bias
+            g_f, g_i, g_o = (sigmoid(z[k * n : (k + 1) * n]) for k in range(3))
+            r_i = bound(to_complex(z[3 * n : 5 * n]))
+            r_o = bound(to_complex(z[5 * n : 7 * n]))
+            u = bound(to_complex(z[7 * n : 9 * n]))
+            read = np.zeros(n, np.complex128)
+            for s in range(copies):
+                p = permutations[s]
+                c[s] = g_f * c[s] + r_i[p] * (g_i * u)
+                read += r_o[p] * c[s]
+            out = g_o * bound(read / copies)
+            h = np.concatenate([out.real, out.imag])
+            outputs[b, t] = h
+        final_h[b] = h
+        final_c[b] = c
+    return outputs, final_h, final_c

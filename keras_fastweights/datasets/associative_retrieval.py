@@ -30,7 +30,7 @@ import string
 
 import numpy as np
 
-from keras_fastweights.layers.fast_weights_rnn import _check_int
+from keras_fastweights._validation import check_int
 
 LETTERS = string.ascii_lowercase
 DIGITS = string.digits
@@ -46,7 +46,7 @@ _TOKEN_IDS = {token: i for i, token in enumerate(VOCABULARY)}
 
 
 def _check_num_pairs(num_pairs):
-    num_pairs = _check_int("num_pairs", num_pairs, 1)
+    num_pairs = check_int("num_pairs", num_pairs, 1)
     if num_pairs > len(LETTERS):
         raise ValueError(
             f"`num_pairs` must be an integer from 1 to {len(LETTERS)}, "
@@ -175,7 +175,7 @@ def load_data(
     """
     num_pairs = _check_num_pairs(num_pairs)
     sizes = [
-        _check_int(name, size, 0)
+        check_int(name, size, 0)
         for name, size in (
             ("num_train", num_train),
             ("num_val", num_val),
@@ -183,7 +183,7 @@ def load_data(
         )
     ]
     if seed is not None:
-        seed = _check_int("seed", seed, 0)
+        seed = check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     n = sum(sizes)
     rows = np.arange(n)

@@ -1,4 +1,11 @@
+from keras_fastweights.layers.associative_lstm import AssociativeLSTM
+from keras_fastweights.layers.associative_lstm import AssociativeLSTMCell
 from keras_fastweights.layers.fast_weights_rnn import FastWeightsRNN
 from keras_fastweights.layers.fast_weights_rnn import FastWeightsRNNCell
 
-__all__ = ["FastWeightsRNN", "FastWeightsRNNCell"]
+__all__ = [
+    "AssociativeLSTM",
+    "AssociativeLSTMCell",
+    "FastWeightsRNN",
+    "FastWeightsRNNCell",
+]

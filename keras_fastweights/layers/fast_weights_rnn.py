@@ -1,50 +1,12 @@
 """Fast-weights recurrent cell and layer (Ba et al., 2016)."""
 
-import numbers
-
 import keras
 import numpy as np
 from keras import ops
 
-PAPER_URL = "https://arxiv.org/abs/1610.06258"
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"`{name}` must be an integer >= {minimum}. "
-            f"Received: {name}={value!r} (of type {type(value).__name__})"
-        )
-    if value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. "
-            f"Received: {name}={value}"
-        )
-    return int(value)
-
-
-def _check_float(name, value, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"`{name}` must be a real number. "
-            f"Received: {name}={value!r} (of type {type(value).__name__})"
-        )
-    value = float(value)
-    if not value >= low or (high is not None and not value <= high):
-        interval = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(
-            f"`{name}` must be in {interval}. Received: {name}={value}"
-        )
-    return value
-
-
-def _get_activation(activation):
-    try:
-        return keras.activations.get(activation)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"Unknown activation. Received: activation={activation!r}"
-        ) from error
+from keras_fastweights._validation import check_float
+from keras_fastweights._validation import check_int
+from keras_fastweights._validation import get_activation
 
 
 def _dot(x, kernel):
@@ -217,15 +179,15 @@ class FastWeightsRNNCell(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = _check_int("units", units, 1)
-        self.decay_rate = _check_float("decay_rate", decay_rate, 0.0, 1.0)
-        self.fast_learning_rate = _check_float(
+        self.units = check_int("units", units, 1)
+        self.decay_rate = check_float("decay_rate", decay_rate, 0.0, 1.0)
+        self.fast_learning_rate = check_float(
             "fast_learning_rate", fast_learning_rate, 0.0
         )
-        self.inner_steps = _check_int("inner_steps", inner_steps, 1)
-        self.activation = _get_activation(activation)
+        self.inner_steps = check_int("inner_steps", inner_steps, 1)
+        self.activation = get_activation(activation)
         self.use_layer_norm = bool(use_layer_norm)
-        self.layer_norm_epsilon = _check_float(
+        self.layer_norm_epsilon = check_float(
             "layer_norm_epsilon", layer_norm_epsilon, 0.0
         )
         self.use_bias = bool(use_bias)

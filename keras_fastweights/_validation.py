@@ -1,0 +1,61 @@
+"""Argument checks shared by the package: errors that name the bad value."""
+
+import numbers
+
+import keras
+
+
+def check_int(name, value, minimum):
+    """`value` as an `int`, if it is an integer (not a bool) >= `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"`{name}` must be an integer >= {minimum}. "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
+    if value < minimum:
+        raise ValueError(
+            f"`{name}` must be an integer >= {minimum}. "
+            f"Received: {name}={value}"
+        )
+    return int(value)
+
+
+def check_float(name, value, low, high=None):
+    """`value` as a `float`, if it is a real number (not a bool) in
+    `[low, high]` (`high=None`: no upper bound)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be a real number. "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
+    value = float(value)
+    if not value >= low or (high is not None and not value <= high):
+        interval = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(
+            f"`{name}` must be in {interval}. Received: {name}={value}"
+        )
+    return value
+
+
+def check_positive(name, value):
+    """`value` as a `float`, if it is a finite number > 0 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be a positive number. "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
+    if not 0 < value < float("inf"):
+        raise ValueError(
+            f"`{name}` must be a positive number. Received: {name}={value}"
+        )
+    return float(value)
+
+
+def get_activation(activation):
+    """`keras.activations.get`, with an error that names the argument."""
+    try:
+        return keras.activations.get(activation)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Unknown activation. Received: activation={activation!r}"
+        ) from error
