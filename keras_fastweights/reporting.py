@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from keras_fastweights import models
+
 # Table 1 of the paper, test error in %, for K = 4 pairs (section 4.1).
 PAPER_TABLE1 = {
     ("irnn", 20): 62.11,
@@ -24,8 +26,11 @@ PAPER_TABLE1 = {
     ("fast_weights", 20): 1.81,
     ("fast_weights", 50): 0.0,
     ("fast_weights", 100): 0.0,
+    ("associative_lstm", 20): 60.13,
+    ("associative_lstm", 50): 1.62,
+    ("associative_lstm", 100): 0.0,
 }
-MODEL_NAMES = {"fast_weights": "Fast weights", "irnn": "IRNN", "lstm": "LSTM"}
+TABLE1_FILENAMES = ("table1.csv", "table1_runs.csv", "table1.md")
 
 
 def write_csv(
@@ -59,36 +64,6 @@ def read_csv(path: str | os.PathLike) -> list[dict]:
             {key: number(value) for key, value in row.items()}
             for row in csv.DictReader(file)
         ]
-
-
-def choose_on_validation(
-    rows: Iterable[Mapping], column: str = "units"
-) -> list[dict]:
-    """For each `(model, column)` cell, the row with the lowest
-    `val_error_percent`, as Table 1 chooses the learning rate.
-
-    Use it to merge the results of several searches of the same cells with
-    other learning rates. Each returned row's `learning_rates_tried` lists
-    the `learning_rate`s of all the rows of its cell. Cells keep the order
-    in which they first appear.
-    """
-    chosen, tried = {}, {}
-    for row in rows:
-        key = row["model"], row[column]
-        tried.setdefault(key, set()).add(row["learning_rate"])
-        if key not in chosen or (
-            row["val_error_percent"] < chosen[key]["val_error_percent"]
-        ):
-            chosen[key] = row
-    return [
-        {
-            **row,
-            "learning_rates_tried": " ".join(
-                f"{rate:g}" for rate in sorted(tried[key])
-            ),
-        }
-        for key, row in chosen.items()
-    ]
 
 
 def table1_markdown(
@@ -127,11 +102,83 @@ def table1_markdown(
             ours = cells.get((kind, u))
             text = "–" if ours is None else number_format.format(ours)
             if paper is not None and (kind, u) in paper:
-                text += " (" + number_format.format(paper[(kind, u)]) + ")"
+                text += f" ({paper[(kind, u)]:.2f})"
             entries.append(text)
-        name = MODEL_NAMES.get(kind, kind)
+        name = models.PAPER_NAMES.get(kind, kind)
         lines.append(f"| {name} | " + " | ".join(entries) + " |")
     return "\n".join(lines) + "\n"
+
+
+def write_table1(
+    rows: Sequence[Mapping],
+    runs: Sequence[Mapping],
+    directory: str | os.PathLike,
+) -> None:
+    """Writes `table1.csv` (one row per (model, R)), `table1_runs.csv` (one
+    row per run) and `table1.md` (both, beside the paper's values) into
+    `directory`.
+
+    Args:
+        rows: As returned by `keras_fastweights.tuning.table_rows`.
+        runs: As returned by `keras_fastweights.tuning.run_rows`.
+        directory: Where to write, created if missing.
+    """
+    # Imported here: keras_fastweights.tuning needs keras-tuner.
+    from keras_fastweights import tuning
+
+    table_csv, runs_csv, table_md = (
+        os.path.join(directory, name) for name in TABLE1_FILENAMES
+    )
+    write_csv(rows, table_csv, tuning.TABLE_COLUMNS)
+    write_csv(runs, runs_csv, tuning.RUN_COLUMNS)
+    cells = []
+    for row in rows:
+        errors = [
+            run["test_error_percent"]
+            for run in runs
+            if (run["model"], run["units"], run["learning_rate"])
+            == (row["model"], row["units"], row["learning_rate"])
+        ]
+        std = row["test_error_std"]
+        cells.append(
+            {
+                **row,
+                "summary": f"{row['test_error_mean']:.2f}"
+                + ("" if std is None else f" ± {std:.2f}"),
+                "at_zero": f"{sum(e == 0 for e in errors)} of {len(errors)}",
+            }
+        )
+    with open(table_md, "w") as file:
+        file.write(
+            "Test error (%): mean ± sample standard deviation over the seeds "
+            "of the learning rate chosen on validation; the paper's value "
+            "in brackets.\n\n"
+        )
+        file.write(
+            table1_markdown(
+                cells, value="summary", paper=PAPER_TABLE1, number_format="{}"
+            )
+        )
+        file.write("\nRuns at 0.00 % test error\n\n")
+        file.write(table1_markdown(cells, value="at_zero", number_format="{}"))
+        file.write("\nChosen learning rates\n\n")
+        file.write(
+            table1_markdown(cells, value="learning_rate", number_format="{:g}")
+        )
+        file.write("\nEvery run\n\n")
+        file.write("| " + " | ".join(tuning.RUN_COLUMNS) + " |\n")
+        file.write("|" + "---|" * len(tuning.RUN_COLUMNS) + "\n")
+        for run in runs:
+            file.write(
+                "| "
+                + " | ".join(
+                    "" if run[c] is None else f"{run[c]:g}"
+                    if isinstance(run[c], float)
+                    else str(run[c])
+                    for c in tuning.RUN_COLUMNS
+                )
+                + " |\n"
+            )
 
 
 def plot_learning_curves(

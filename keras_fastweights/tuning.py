@@ -17,7 +17,6 @@ import itertools
 import json
 import os
 import time
-import warnings
 from collections.abc import Sequence
 
 import keras
@@ -26,6 +25,8 @@ import numpy as np
 
 from keras_fastweights import models
 from keras_fastweights import training
+from keras_fastweights._validation import check_int
+from keras_fastweights._validation import check_positive
 
 PROJECT_NAME = "associative_retrieval"
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
@@ -42,23 +43,21 @@ def check_grid(
     kinds: Sequence[str],
     units: Sequence[int],
     learning_rates: Sequence[float],
+    seeds: Sequence[int] = (0,),
 ) -> dict:
-    """Validates a grid; returns `{"learning_rate", "model", "units"}` lists.
-
-    The search tries the grid in this key order, the learning rate
-    outermost, each axis in the order given.
+    """Validates a grid; returns `{"learning_rate", "model", "units",
+    "seed"}` lists, each axis in the order given.
 
     Raises:
         ValueError: an empty axis, an unknown model kind, a repeated value,
-            non-positive units or learning rates; the message names it.
+            non-positive units or learning rates, negative seeds; the
+            message names it.
     """
-    # The order of the keys is the order of enumeration, outermost first:
-    # one learning rate for every (model, units) before the next, so that a
-    # search stopped early already covers every cell of the table.
     grid = {
         "learning_rate": list(learning_rates),
         "model": list(kinds),
         "units": list(units),
+        "seed": list(seeds),
     }
     for name, values in grid.items():
         if not values:
@@ -74,36 +73,87 @@ def check_grid(
             raise ValueError(
                 f"Unknown model {kind!r}; expected one of {models.MODEL_KINDS}"
             )
-    for value in grid["units"]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"units must be positive integers. Received: units={value!r}"
-            )
-    for value in grid["learning_rate"]:
-        if not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-            raise ValueError(
-                "learning rates must be positive numbers. "
-                f"Received: learning_rate={value!r}"
-            )
-    grid["learning_rate"] = [float(v) for v in grid["learning_rate"]]
+    grid["units"] = [check_int("units", value, 1) for value in grid["units"]]
+    grid["seed"] = [check_int("seed", value, 0) for value in grid["seed"]]
+    grid["learning_rate"] = [
+        check_positive("learning_rate", value)
+        for value in grid["learning_rate"]
+    ]
     return grid
+
+
+def protocol_points(grid: dict, trials: Sequence[dict]) -> list[dict]:
+    """The grid points that the protocol runs, given the trials so far.
+
+    For each cell `(units, model)` of the grid, in the order of its axes
+    (units outermost): every learning rate with the first seed; then, once
+    those trials are all completed, the other seeds at the learning rate
+    that did best on validation (`training.validation_rank`). With one
+    learning rate, every seed of a cell is a point from the start.
+
+    Args:
+        grid: As returned by `check_grid`.
+        trials: Dicts of the completed trials: their hyper-parameter values
+            and `val_accuracy`, `val_loss`.
+
+    Returns:
+        Dicts of hyper-parameter values, in the order to run them; those
+        whose learning rate is not chosen yet are left out.
+    """
+    first, others = grid["seed"][0], grid["seed"][1:]
+    points = []
+    for units, kind in itertools.product(grid["units"], grid["model"]):
+        cell = dict(model=kind, units=units)
+        points += [
+            dict(learning_rate=rate, **cell, seed=first)
+            for rate in grid["learning_rate"]
+        ]
+        chosen = choose_learning_rate(grid, trials, kind, units)
+        if chosen is not None:
+            points += [
+                dict(learning_rate=chosen, **cell, seed=seed)
+                for seed in others
+            ]
+    return points
+
+
+def choose_learning_rate(grid, trials, kind, units):
+    """The learning rate of `(kind, units)` best on validation at the
+    grid's first seed, or `None` while one of its trials is missing."""
+    if len(grid["learning_rate"]) == 1:
+        return grid["learning_rate"][0]
+    candidates = [
+        trial
+        for trial in trials
+        if trial["model"] == kind
+        and trial["units"] == units
+        and trial["seed"] == grid["seed"][0]
+        and trial["learning_rate"] in grid["learning_rate"]
+    ]
+    if {t["learning_rate"] for t in candidates} != set(grid["learning_rate"]):
+        return None
+    best = min(
+        candidates,
+        key=lambda t: training.validation_rank(t["val_accuracy"], t["val_loss"]),
+    )
+    return best["learning_rate"]
 
 
 class RetrievalHyperModel(keras_tuner.HyperModel):
     """The paper's models on the associative retrieval task, as a grid.
 
-    `build` chooses `hp.Choice("model", ...)`, `hp.Choice("units", ...)` and
-    `hp.Choice("learning_rate", ...)`; `fit` trains with the package's
-    recipe (`keras_fastweights.training`) and returns the best validation
-    accuracy with the number of epochs trained and the seconds it took, so
-    that these are kept in each trial's record.
+    `build` chooses `hp.Choice` of `"model"`, `"units"`, `"learning_rate"`
+    and `"seed"` (the seed of the weights and of the training's shuffling;
+    the data are the same for every trial); `fit` trains with the
+    package's recipe (`keras_fastweights.training`: a fixed number of
+    epochs, the best epoch on validation restored) and returns the best
+    epoch's validation and test metrics, with the number of epochs and the
+    seconds it took, so that these are kept in each trial's record.
 
     Args:
         grid: As returned by `check_grid`.
         num_pairs: Key-value pairs per sequence, as in `load_data`.
-        epochs: The most epochs a trial trains (early stopping may end it
-            sooner).
-        patience: Early-stopping patience in epochs.
+        epochs: The number of epochs every trial trains.
         batch_size: Mini-batch size; default `training.BATCH_SIZE`.
     """
 
@@ -112,14 +162,12 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
         grid: dict,
         num_pairs: int = 4,
         epochs: int = training.DEFAULT_EPOCHS,
-        patience: int = training.DEFAULT_PATIENCE,
         batch_size: int = training.BATCH_SIZE,
     ):
         super().__init__(name=PROJECT_NAME)
         self.grid = grid
         self.num_pairs = num_pairs
         self.epochs = epochs
-        self.patience = patience
         self.batch_size = batch_size
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
@@ -130,13 +178,24 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
                 "learning_rate", self.grid["learning_rate"]
             ),
             num_pairs=self.num_pairs,
+            seed=hp.Choice("seed", self.grid["seed"]),
         )
 
-    def fit(self, hp, model, x, y, validation_data, callbacks=(), **kwargs):
-        # The tuner's callbacks (its progress and best-epoch checkpoint) run
-        # beside the recipe's early stopping.
-        callbacks = list(callbacks) + training.retrieval_callbacks(
-            patience=self.patience
+    def fit(
+        self,
+        hp,
+        model,
+        x,
+        y,
+        validation_data,
+        test_data=None,
+        callbacks=(),
+        **kwargs,
+    ):
+        # The recipe's callbacks first, so that the tuner's CSVLogger (see
+        # RetrievalGridSearch.run_trial) records the test metrics too.
+        callbacks = training.retrieval_callbacks(test_data=test_data) + list(
+            callbacks
         )
         start = time.perf_counter()
         history = training.train_retrieval_model(
@@ -149,13 +208,21 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
             verbose=kwargs.get("verbose", "auto"),
         )
         seconds = time.perf_counter() - start
-        val_accuracy = history.history["val_accuracy"]
-        best = int(np.argmax(val_accuracy))
+        best = training.best_epoch(history)
+        results = {
+            name: float(values[best])
+            for name, values in history.history.items()
+            if name.startswith(("val_", "test_"))
+        }
+        if test_data is not None:
+            # The restored model's answers, as the example script reports.
+            results[TEST_ERROR] = round(
+                training.error_percent(model, *test_data), 4
+            )
         return {
-            "val_accuracy": float(val_accuracy[best]),
-            "val_loss": float(history.history["val_loss"][best]),
+            **results,
             "best_epoch": best + 1,
-            "epochs": len(val_accuracy),
+            "epochs": len(history.epoch),
             "seconds": seconds,
         }
 
@@ -163,11 +230,11 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
 class GridOracle(keras_tuner.Oracle):
     """A grid-search oracle that resumes from its saved trials.
 
-    Tries every combination of `grid` (a dict of name → values), in
-    `itertools.product` order (the first key outermost), each once. What is
-    left is derived from the trials the oracle saves, so a search resumed
-    after an interruption runs only what did not finish (the trial that was
-    running runs again).
+    Runs each point of `protocol_points(grid, ...)` once: every learning
+    rate with the first seed, then the other seeds at the learning rate
+    best on validation. What is left is derived from the trials the oracle
+    saves, so a search resumed after an interruption runs only what did not
+    finish (the trial that was running runs again).
     keras-tuner 1.4.8's `GridSearchOracle` keeps its order in memory only and
     fails on resume (keras-team/keras-tuner#1055).
 
@@ -191,13 +258,16 @@ class GridOracle(keras_tuner.Oracle):
             for trial in self.trials.values()
             if trial.trial_id != trial_id
         }
-        for combination in itertools.product(*self.grid.values()):
-            if combination not in tried:
-                return {
-                    "status": TrialStatus.RUNNING,
-                    "values": dict(zip(self.grid, combination)),
-                }
-        # Nothing left to start; wait while other workers finish theirs.
+        completed = [
+            trial_values(trial)
+            for trial in self.trials.values()
+            if trial.status == TrialStatus.COMPLETED
+        ]
+        for point in protocol_points(self.grid, completed):
+            if self._key(point) not in tried:
+                return {"status": TrialStatus.RUNNING, "values": point}
+        # Nothing to start now; wait while other workers finish theirs (a
+        # cell's other seeds wait for its learning rates).
         if self.ongoing_trials:
             return {"status": TrialStatus.IDLE, "values": None}
         return {"status": TrialStatus.STOPPED, "values": None}
@@ -210,38 +280,36 @@ class GridOracle(keras_tuner.Oracle):
         self.save()
 
 
+def grid_size(grid: dict) -> int:
+    """The number of trials the protocol runs on `grid`."""
+    cells = len(grid["model"]) * len(grid["units"])
+    rates, seeds = len(grid["learning_rate"]), len(grid["seed"])
+    if rates == 1:
+        return cells * seeds
+    return cells * (rates + seeds - 1)
+
+
 class RetrievalGridSearch(keras_tuner.Tuner):
     """Grid search over `RetrievalHyperModel`'s grid with a `GridOracle`.
 
     Besides Keras Tuner's own display, it prints which grid point a trial
-    runs and how many of the grid are done.
+    runs and how many of the grid are done. Each trial's per-epoch history
+    (with the test metrics of every epoch) is kept beside its record, in
+    `history.csv`; read it back with `trial_history`.
     """
 
     def __init__(self, hypermodel: RetrievalHyperModel, **kwargs):
         oracle = GridOracle(hypermodel.grid)
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
-        grid = hypermodel.grid
-        self.grid_size = (
-            len(grid["model"]) * len(grid["units"]) * len(grid["learning_rate"])
-        )
+        self.grid_size = grid_size(hypermodel.grid)
 
-    def run_trial(self, trial, *args, test_data=None, **kwargs):
-        # Each trial's per-epoch history, beside its record: the tuner keeps
-        # only the best values (e.g. for learning curves like the paper's
-        # Figure 2, read them back with `trial_history`).
+    def run_trial(self, trial, *args, **kwargs):
         path = os.path.join(
             self.get_trial_dir(trial.trial_id), training.HISTORY_FILENAME
         )
         callbacks = list(kwargs.pop("callbacks", []))
         callbacks.append(keras.callbacks.CSVLogger(path))
-        results = super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
-        if test_data is None:
-            return results
-        # The best epoch's test error goes into the trial's record, so that
-        # `results_table` needs no checkpoint (they are large and are not
-        # committed). Recorded, never used to choose.
-        error = checkpoint_test_error(self, trial, *test_data)
-        return [{**result, TEST_ERROR: error} for result in results]
+        return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
@@ -250,7 +318,8 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         print(
             f"[{done}/{self.grid_size} trials done] next: "
             f"model={values['model']} units={values['units']} "
-            f"learning_rate={values['learning_rate']:g}",
+            f"learning_rate={values['learning_rate']:g} "
+            f"seed={values['seed']}",
             flush=True,
         )
 
@@ -337,108 +406,123 @@ def trial_history(tuner: keras_tuner.Tuner, trial) -> dict:
     return training.read_history(path)
 
 
+def trial_values(trial) -> dict:
+    """A trial's hyper-parameter values and recorded metrics, flat."""
+    metrics = trial.metrics
+    return {
+        **trial.hyperparameters.values,
+        **{
+            name: metrics.get_last_value(name)
+            for name in metrics.metrics
+            if metrics.exists(name)
+        },
+    }
+
+
+# One row per run of a search (`run_rows`), as in `results/table1_runs.csv`.
+RUN_COLUMNS = (
+    "model",
+    "units",
+    "learning_rate",
+    "seed",
+    "epochs",
+    "best_epoch",
+    "val_error_percent",
+    "val_loss",
+    "test_error_percent",
+    "test_loss",
+    "seconds",
+    "trial_id",
+)
+# One row per (model, units) (`table_rows`), as in `results/table1.csv`.
 TABLE_COLUMNS = (
     "model",
     "units",
     "learning_rate",
-    "val_error_percent",
-    "test_error_percent",
-    "epochs",
-    "best_epoch",
-    "seconds",
-    "trial_id",
-    "learning_rates_tried",
+    "seeds",
+    "test_error_mean",
+    "test_error_std",
+    "test_error_min",
+    "test_error_max",
 )
 
 
-def load_trial_model(tuner: keras_tuner.Tuner, trial) -> keras.Model:
-    """`trial`'s model with its best epoch's weights, from its checkpoint.
-
-    Raises:
-        FileNotFoundError: The checkpoint is not there (checkpoints are only
-            on the machine that ran the trial).
-    """
-    with warnings.catch_warnings():
-        # The checkpoints hold the optimizer too; evaluating needs none.
-        warnings.filterwarnings("ignore", "Skipping variable loading")
-        return tuner.load_model(trial)
-
-
-def checkpoint_test_error(
-    tuner: keras_tuner.Tuner, trial, x_test: np.ndarray, y_test: np.ndarray
-) -> float | None:
-    """Test error (%) of `trial`'s best-epoch checkpoint, or `None` (with a
-    warning) if the checkpoint is not there."""
-    try:
-        model = load_trial_model(tuner, trial)
-    except FileNotFoundError:
-        warnings.warn(
-            f"Trial {trial.trial_id} has neither a recorded test error nor "
-            "its checkpoint: its test error is left empty.",
-            stacklevel=2,
+def run_rows(tuner: keras_tuner.Tuner) -> list[dict]:
+    """One row per completed trial, with the keys of `RUN_COLUMNS`, in the
+    order of the trials."""
+    rows = []
+    for trial in sorted(completed_trials(tuner), key=lambda t: t.trial_id):
+        values = trial_values(trial)
+        rows.append(
+            {
+                **{name: values[name] for name in ("model", "units", "seed")},
+                "learning_rate": values["learning_rate"],
+                "epochs": int(values["epochs"]),
+                "best_epoch": int(values["best_epoch"]),
+                "val_error_percent": round(
+                    100 * (1 - values["val_accuracy"]), 4
+                ),
+                "val_loss": round(values["val_loss"], 6),
+                "test_error_percent": values.get(TEST_ERROR),
+                "test_loss": round(values["test_loss"], 6)
+                if "test_loss" in values
+                else None,
+                "seconds": round(values["seconds"], 1),
+                "trial_id": trial.trial_id,
+            }
         )
-        return None
-    error = round(training.test_error_percent(model, x_test, y_test), 4)
-    keras.backend.clear_session()
-    return error
+    return rows
 
 
-def results_table(
-    tuner: keras_tuner.Tuner, x_test: np.ndarray, y_test: np.ndarray
-) -> list[dict]:
-    """One row per (model, units): the learning rate best on validation.
+def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
+    """One row per (model, units) with the keys of `TABLE_COLUMNS`: the
+    test error over the seeds of the learning rate chosen on validation.
 
-    Ties in validation accuracy go to the lower validation loss. The test
-    error is the one the search recorded with the chosen trial (on the test
-    split it was given); for trials of older searches, which did not record
-    it, the trial's best-epoch checkpoint is evaluated on
-    `(x_test, y_test)`, and without a checkpoint the test error is `None`.
+    Args:
+        grid: The search's grid (`check_grid`).
+        runs: As returned by `run_rows`.
 
     Returns:
-        Rows with the keys of `TABLE_COLUMNS`, ordered by model then units;
-        `learning_rates_tried` lists the learning rates of the cell's
-        completed trials (fewer than the grid's if the search is partial).
+        Rows in the order of the grid's models, then units; a cell whose
+        learning rate is not chosen yet is left out. `seeds` lists the
+        seeds of the runs counted; the standard deviation is the sample
+        one (`ddof=1`), empty for a single run.
     """
-    best = {}
-    tried = {}
-    for trial in completed_trials(tuner):
-        values = trial.hyperparameters.values
-        key = (values["model"], values["units"])
-        tried.setdefault(key, []).append(values["learning_rate"])
-        metrics = trial.metrics
-        rank = (
-            -metrics.get_best_value("val_accuracy"),
-            metrics.get_best_value("val_loss"),
-        )
-        if key not in best or rank < best[key][0]:
-            best[key] = (rank, trial)
-
-    kinds = tuner.hypermodel.grid["model"]
+    trials = [
+        {
+            **run,
+            "val_accuracy": 1 - run["val_error_percent"] / 100,
+        }
+        for run in runs
+    ]
     rows = []
-    for (kind, units), (_, trial) in sorted(
-        best.items(), key=lambda item: (kinds.index(item[0][0]), item[0][1])
-    ):
-        metrics = trial.metrics
-        if metrics.exists(TEST_ERROR):
-            test_error = metrics.get_last_value(TEST_ERROR)
-        else:
-            test_error = checkpoint_test_error(tuner, trial, x_test, y_test)
+    for kind, units in itertools.product(grid["model"], sorted(grid["units"])):
+        rate = choose_learning_rate(grid, trials, kind, units)
+        if rate is None:
+            continue
+        chosen = sorted(
+            (
+                run
+                for run in runs
+                if (run["model"], run["units"], run["learning_rate"])
+                == (kind, units, rate)
+                and run["seed"] in grid["seed"]
+            ),
+            key=lambda run: run["seed"],
+        )
+        errors = np.array([run["test_error_percent"] for run in chosen])
         rows.append(
             {
                 "model": kind,
                 "units": units,
-                "learning_rate": trial.hyperparameters.values["learning_rate"],
-                "val_error_percent": round(
-                    100 * (1 - metrics.get_best_value("val_accuracy")), 4
-                ),
-                "test_error_percent": test_error,
-                "epochs": int(metrics.get_last_value("epochs")),
-                "best_epoch": int(metrics.get_last_value("best_epoch")),
-                "seconds": round(metrics.get_last_value("seconds"), 1),
-                "trial_id": trial.trial_id,
-                "learning_rates_tried": " ".join(
-                    f"{rate:g}" for rate in sorted(tried[(kind, units)])
-                ),
+                "learning_rate": rate,
+                "seeds": " ".join(str(run["seed"]) for run in chosen),
+                "test_error_mean": round(float(errors.mean()), 4),
+                "test_error_std": round(float(errors.std(ddof=1)), 4)
+                if len(errors) > 1
+                else None,
+                "test_error_min": float(errors.min()),
+                "test_error_max": float(errors.max()),
             }
         )
     return rows

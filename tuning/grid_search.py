@@ -25,15 +25,14 @@ variables, a chief (`KERASTUNER_TUNER_ID=chief`) and workers
 and a `--directory` on a file system they share. The chief writes the table.
 """
 
-import argparse
 import os
 import socket
 import subprocess
 import sys
 import time
 
-# Tried in this order, each for the whole table: the recipe's default first.
-DEFAULT_LEARNING_RATES = (1e-3, 3e-3, 3e-4)
+# The paper's grid (section 4.1 does not list it; these span its range).
+DEFAULT_LEARNING_RATES = (3e-4, 1e-3, 3e-3)
 DEFAULT_UNITS = (20, 50, 100)
 ORACLE_VARIABLES = (
     "KERASTUNER_TUNER_ID",
@@ -52,89 +51,54 @@ SINGLE_THREAD_ENV = {
 }
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-def non_negative_int(text):
-    value = int(text) if text.lstrip("-").isdigit() else None
-    if value is None or value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0: {text!r}")
-    return value
-
-
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
 def parse_args(argv=None):
+    from keras_fastweights import cli
+    from keras_fastweights import models
     from keras_fastweights import training
     from keras_fastweights import tuning
 
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--models",
         nargs="+",
-        default=["fast_weights", "irnn", "lstm"],
-        choices=["fast_weights", "irnn", "lstm"],
+        default=list(models.MODEL_KINDS),
+        choices=models.MODEL_KINDS,
         help="model kinds to search",
     )
     parser.add_argument(
         "--units",
         nargs="+",
-        type=positive_int,
+        type=cli.positive_int,
         default=list(DEFAULT_UNITS),
-        help="numbers R of recurrent hidden units",
+        help="numbers R of recurrent hidden units (the outer loop, in this "
+        "order)",
     )
     parser.add_argument(
         "--learning-rates",
         nargs="+",
-        type=positive_float,
+        type=cli.positive_float,
         default=list(DEFAULT_LEARNING_RATES),
-        help="Adam learning rates, tried in this order: each for every "
-        "(model, units) before the next",
+        help="Adam learning rates, each tried with the first seed",
+    )
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=cli.non_negative_int,
+        default=[0],
+        help="seeds of the weights and the training: the first for every "
+        "learning rate, the others at the learning rate best on validation",
     )
     parser.add_argument(
         "--epochs",
-        type=positive_int,
+        type=cli.positive_int,
         default=training.DEFAULT_EPOCHS,
-        help="most epochs per trial (early stopping may end it sooner)",
+        help="epochs every trial trains (the best epoch on validation counts)",
     )
-    parser.add_argument(
-        "--patience",
-        type=positive_int,
-        default=training.DEFAULT_PATIENCE,
-        help="early-stopping patience in epochs",
-    )
-    parser.add_argument("--num-pairs", type=positive_int, default=4)
-    parser.add_argument("--num-train", type=positive_int, default=100_000)
-    parser.add_argument("--num-val", type=positive_int, default=10_000)
-    parser.add_argument("--num-test", type=positive_int, default=20_000)
-    parser.add_argument(
-        "--seed",
-        type=non_negative_int,
-        default=0,
-        help="data seed; every process of a distributed search needs the same",
-    )
+    cli.add_data_arguments(parser)
     parser.add_argument(
         "--directory",
         default=os.path.join("runs", "grid_search"),
-        help="where the tuner keeps its state (and the table by default)",
+        help="where the tuner keeps its state and the tables are written",
     )
     parser.add_argument(
         "--overwrite",
@@ -142,20 +106,14 @@ def parse_args(argv=None):
         help="start over; without it a rerun resumes the search",
     )
     parser.add_argument(
-        "--table",
-        default=None,
-        help="path of the results table without extension (.csv and .md "
-        "are written); default: DIRECTORY/table1",
-    )
-    parser.add_argument(
         "--table-only",
         action="store_true",
-        help="run no trial: write the table from the trials finished so far "
+        help="run no trial: write the tables from the trials finished so far "
         "(e.g. while the search goes on in another process)",
     )
     parser.add_argument(
         "--workers",
-        type=non_negative_int,
+        type=cli.non_negative_int,
         default=0,
         help="run one chief and this many single-threaded worker processes "
         "on this machine (0: one ordinary process)",
@@ -170,7 +128,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     try:
         args.grid = tuning.check_grid(
-            args.models, args.units, args.learning_rates
+            args.models, args.units, args.learning_rates, args.seeds
         )
     except ValueError as error:
         parser.error(str(error))
@@ -236,28 +194,19 @@ def main(argv=None):
     if args.workers:
         return launch_local(args, argv)
 
+    from keras_fastweights import cli
     from keras_fastweights import reporting
     from keras_fastweights import training
     from keras_fastweights import tuning
-    from keras_fastweights.datasets import associative_retrieval
 
-    (x_train, y_train), val_data, (x_test, y_test) = (
-        associative_retrieval.load_data(
-            num_pairs=args.num_pairs,
-            num_train=args.num_train,
-            num_val=args.num_val,
-            num_test=args.num_test,
-            seed=args.seed,
-        )
-    )
+    train, val_data, test_data = cli.load_data(args)
     settings = {
         "num_pairs": args.num_pairs,
         "num_train": args.num_train,
         "num_val": args.num_val,
         "num_test": args.num_test,
-        "seed": args.seed,
+        "data_seed": args.data_seed,
         "epochs": args.epochs,
-        "patience": args.patience,
         "batch_size": training.BATCH_SIZE,
     }
     try:
@@ -267,8 +216,7 @@ def main(argv=None):
             overwrite=args.overwrite,
             settings=settings,
             num_pairs=args.num_pairs,
-            epochs=settings["epochs"],
-            patience=settings["patience"],
+            epochs=args.epochs,
         )
     except ValueError as error:
         print(f"grid_search.py: error: {error}", file=sys.stderr)
@@ -276,34 +224,23 @@ def main(argv=None):
     start = time.perf_counter()
     if not args.table_only:
         tuner.search(
-            x_train,
-            y_train,
+            *train,
             validation_data=val_data,
-            test_data=(x_test, y_test),
+            test_data=test_data,
             verbose=args.verbose,
         )
     if tuning.is_worker():
-        return 0  # The chief writes the table.
+        return 0  # The chief writes the tables.
 
-    rows = tuning.results_table(tuner, x_test, y_test)
-    table = args.table or os.path.join(args.directory, "table1")
-    reporting.write_csv(rows, table + ".csv", tuning.TABLE_COLUMNS)
-    with open(table + ".md", "w") as file:
-        file.write("Test error (%) of the learning rate best on validation\n\n")
-        file.write(reporting.table1_markdown(rows))
-        file.write("\nChosen learning rates\n\n")
-        file.write(
-            reporting.table1_markdown(
-                rows, value="learning_rate", number_format="{:g}"
-            )
-        )
-    trials = len(tuning.completed_trials(tuner))
+    runs = tuning.run_rows(tuner)
+    rows = tuning.table_rows(args.grid, runs)
+    reporting.write_table1(rows, runs, args.directory)
     print(
-        f"{trials} of {tuner.grid_size} trials complete "
-        f"({time.perf_counter() - start:.0f} s this run); "
-        f"table written to {table}.csv and {table}.md"
+        f"{len(runs)} of {tuner.grid_size} trials complete "
+        f"({time.perf_counter() - start:.0f} s this run); tables written to "
+        f"{args.directory}"
     )
-    print(reporting.table1_markdown(rows))
+    print(reporting.table1_markdown(rows, value="test_error_mean"))
     return 0
 
 

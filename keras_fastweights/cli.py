@@ -1,0 +1,91 @@
+"""Command-line pieces shared by `examples/` and `tuning/` scripts.
+
+The flag types turn a bad value into argparse's one-line error, and
+`add_data_arguments` gives every script the same data-set flags.
+"""
+
+import argparse
+import math
+
+from keras_fastweights.datasets import associative_retrieval
+
+
+def _number_type(convert, name, minimum, inclusive):
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or not (
+            value >= minimum if inclusive else value > minimum
+        ):
+            bound = f">= {minimum}" if inclusive else f"> {minimum}"
+            raise argparse.ArgumentTypeError(
+                f"must be {name} {bound}, got {text!r}"
+            )
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+positive_int = _number_type(int, "an integer", 1, inclusive=True)
+non_negative_int = _number_type(int, "an integer", 0, inclusive=True)
+positive_float = _number_type(float, "a number", 0.0, inclusive=False)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose errors are one line, without the usage,
+    and whose `--help` shows every default."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "formatter_class", argparse.ArgumentDefaultsHelpFormatter
+        )
+        super().__init__(**kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `associative_retrieval.load_data`: `--num-pairs`,
+    `--num-train`, `--num-val`, `--num-test` and `--data-seed`, with the
+    paper's sizes as defaults."""
+    parser.add_argument(
+        "--num-pairs",
+        type=positive_int,
+        default=4,
+        help="key-value pairs per sequence (at most "
+        f"{len(associative_retrieval.LETTERS)})",
+    )
+    parser.add_argument(
+        "--num-train", type=positive_int, default=100_000,
+        help="training sequences",
+    )
+    parser.add_argument(
+        "--num-val", type=positive_int, default=10_000,
+        help="validation sequences",
+    )
+    parser.add_argument(
+        "--num-test", type=positive_int, default=20_000,
+        help="test sequences",
+    )
+    parser.add_argument(
+        "--data-seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of the data set, the same for every model of a table",
+    )
+
+
+def load_data(args: argparse.Namespace):
+    """`associative_retrieval.load_data` with the flags of
+    `add_data_arguments`."""
+    return associative_retrieval.load_data(
+        num_pairs=args.num_pairs,
+        num_train=args.num_train,
+        num_val=args.num_val,
+        num_test=args.num_test,
+        seed=args.data_seed,
+    )
