@@ -9,7 +9,7 @@ from keras_fastweights.layers import AssociativeLSTMCell
 from keras_fastweights.layers import FastWeightsRNN
 from keras_fastweights.layers import FastWeightsRNNCell
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one copy: pyproject.toml reads it (static)
 
 __all__ = [
     "AssociativeLSTM",

@@ -1,6 +1,7 @@
 """The grid search (keras_fastweights.tuning and tuning/grid_search.py)."""
 
 import csv
+import importlib.util
 import itertools
 import json
 import os
@@ -16,8 +17,9 @@ from keras_fastweights import tuning
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tuning", "grid_search.py")
-sys.path.insert(0, os.path.join(ROOT, "tuning"))
-import grid_search  # noqa: E402
+_spec = importlib.util.spec_from_file_location("grid_search", SCRIPT)
+grid_search = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(grid_search)
 
 # Tiny data: these tests check the search's bookkeeping, not learning.
 TINY = [
@@ -35,7 +37,8 @@ TINY = [
 
 
 class BookkeepingSearch(tuning.RetrievalGridSearch):
-    """Runs no training: each trial's result is a function of its values."""
+    """Runs no training: each trial's result is a function of its values,
+    best on validation at the largest learning rate."""
 
     def __init__(self, *args, log, stop_after=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,11 +50,16 @@ class BookkeepingSearch(tuning.RetrievalGridSearch):
             raise KeyboardInterrupt  # as if Ctrl-C came during this trial
         values = trial.hyperparameters.values
         self.log.append(
-            (values["model"], values["units"], values["learning_rate"])
+            (
+                values["model"],
+                values["units"],
+                values["learning_rate"],
+                values["seed"],
+            )
         )
         return {
             "val_accuracy": values["units"] / 1000 + values["learning_rate"],
-            "val_loss": 1.0,
+            "val_loss": 1.0 - values["seed"] / 10,
             "epochs": 1,
             "best_epoch": 1,
             "seconds": 0.0,
@@ -69,34 +77,51 @@ def bookkeeping_search(grid, directory, log, overwrite=False, stop_after=None):
     )
 
 
-GRID = tuning.check_grid(["fast_weights", "lstm"], [8, 16], [1e-3, 1e-2, 3e-2])
+GRID = tuning.check_grid(
+    ["fast_weights", "lstm"], [8, 16], [1e-3, 1e-2, 3e-2], seeds=[0, 1, 2]
+)
+# Per (units, model): three learning rates at seed 0, then seeds 1 and 2 at
+# the one best on validation (3e-2 in BookkeepingSearch).
+EXPECTED = [
+    (kind, units, rate, seed)
+    for units, kind in itertools.product(GRID["units"], GRID["model"])
+    for rate, seed in [(1e-3, 0), (1e-2, 0), (3e-2, 0), (3e-2, 1), (3e-2, 2)]
+]
 
 
-def test_grid_enumerates_models_units_and_learning_rates(tmp_path):
+def test_protocol_chooses_the_learning_rate_then_runs_the_seeds(tmp_path):
     log = []
     bookkeeping_search(GRID, tmp_path, log).search()
-    expected = set(
-        itertools.product(GRID["model"], GRID["units"], GRID["learning_rate"])
-    )
-    assert len(log) == len(expected) == 12
-    assert set(log) == expected
-    # One learning rate for the whole table before the next, in order.
-    assert [rate for _, _, rate in log] == [1e-3] * 4 + [1e-2] * 4 + [3e-2] * 4
+    assert log == EXPECTED
+    assert tuning.grid_size(GRID) == len(EXPECTED) == 20
+
+
+def test_protocol_waits_for_a_cell_s_learning_rates():
+    done = [
+        dict(
+            model="lstm", units=8, learning_rate=rate, seed=0,
+            val_accuracy=accuracy, val_loss=loss,
+        )
+        for rate, accuracy, loss in [(1e-3, 0.9, 0.2), (1e-2, 0.9, 0.1)]
+    ]
+    grid = tuning.check_grid(["lstm"], [8], [1e-3, 1e-2, 3e-2], [0, 5])
+    # 3e-2 has not run: no seed 5 yet.
+    assert [p["seed"] for p in tuning.protocol_points(grid, done)] == [0] * 3
+    done.append({**done[0], "learning_rate": 3e-2, "val_accuracy": 0.5})
+    points = tuning.protocol_points(grid, done)
+    # Equal validation accuracy: the lower validation loss (1e-2) wins.
+    assert points[-1] == dict(learning_rate=1e-2, model="lstm", units=8, seed=5)
 
 
 def test_interrupted_search_resumes_without_running_a_trial_twice(tmp_path):
     log = []
     with pytest.raises(KeyboardInterrupt):
-        bookkeeping_search(GRID, tmp_path, log, stop_after=5).search()
-    assert len(log) == 5
+        bookkeeping_search(GRID, tmp_path, log, stop_after=7).search()
+    assert log == EXPECTED[:7]
     resumed = []
     bookkeeping_search(GRID, tmp_path, resumed).search()
-    # The interrupted trial runs again; the five finished ones do not.
-    assert not set(resumed) & set(log)
-    assert len(resumed) == 7
-    assert set(log) | set(resumed) == set(
-        itertools.product(GRID["model"], GRID["units"], GRID["learning_rate"])
-    )
+    # The interrupted trial runs again; the finished ones do not.
+    assert resumed == EXPECTED[7:]
     again = []
     bookkeeping_search(GRID, tmp_path, again).search()
     assert again == []
@@ -106,7 +131,7 @@ def test_overwrite_starts_over(tmp_path):
     bookkeeping_search(GRID, tmp_path, []).search()
     log = []
     bookkeeping_search(GRID, tmp_path, log, overwrite=True).search()
-    assert len(log) == 12
+    assert len(log) == 20
 
 
 def test_resuming_another_grid_is_refused(tmp_path):
@@ -115,6 +140,28 @@ def test_resuming_another_grid_is_refused(tmp_path):
     with pytest.raises(ValueError, match="another grid"):
         tuning.make_tuner(other, tmp_path)
     tuning.make_tuner(other, tmp_path, overwrite=True)
+
+
+def test_table_rows_summarise_the_seeds_of_the_chosen_rate():
+    grid = tuning.check_grid(["lstm"], [8], [1e-3, 1e-2], [0, 1, 2])
+    runs = [
+        dict(model="lstm", units=8, learning_rate=rate, seed=seed,
+             val_error_percent=val, test_error_percent=test)
+        for rate, seed, val, test in [
+            (1e-3, 0, 5.0, 4.0),
+            (1e-2, 0, 1.0, 2.0),
+            (1e-2, 1, 9.0, 0.0),
+            (1e-2, 2, 3.0, 1.0),
+        ]
+    ]
+    for run in runs:
+        run["val_loss"] = 0.1
+    (row,) = tuning.table_rows(grid, runs)
+    assert row["learning_rate"] == 1e-2
+    assert row["seeds"] == "0 1 2"
+    assert row["test_error_mean"] == pytest.approx(1.0)
+    assert row["test_error_std"] == pytest.approx(1.0)
+    assert (row["test_error_min"], row["test_error_max"]) == (0.0, 2.0)
 
 
 @pytest.mark.parametrize(
@@ -127,11 +174,14 @@ def test_resuming_another_grid_is_refused(tmp_path):
         (["fast_weights"], [0], [1e-3], "units=0"),
         (["fast_weights"], [8], [-0.1], "learning_rate=-0.1"),
         (["fast_weights"], [8, 8], [1e-3], "repeats a units"),
+        (["fast_weights"], [8], [True], "learning_rate=True"),
     ],
 )
 def test_check_grid_rejects_bad_grids(kinds, units, rates, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         tuning.check_grid(kinds, units, rates)
+    with pytest.raises(ValueError, match="seed=-1"):
+        tuning.check_grid(["lstm"], [8], [1e-3], seeds=[-1])
 
 
 @pytest.mark.parametrize(
@@ -139,10 +189,12 @@ def test_check_grid_rejects_bad_grids(kinds, units, rates, message):
     [
         (["--units"], "expected at least one argument"),
         (["--models", "gru"], "invalid choice: 'gru'"),
-        (["--units", "0"], "must be positive, got 0"),
-        (["--units", "-5"], "must be positive, got -5"),
-        (["--learning-rates", "0"], "must be positive, got 0"),
-        (["--learning-rates", "abc"], "not a number: 'abc'"),
+        (["--units", "0"], "must be an integer >= 1, got '0'"),
+        (["--units", "-5"], "must be an integer >= 1, got '-5'"),
+        (["--learning-rates", "0"], "must be a number > 0.0, got '0'"),
+        (["--learning-rates", "abc"], "must be a number > 0.0, got 'abc'"),
+        (["--learning-rates", "inf"], "got 'inf'"),
+        (["--seeds", "-1"], "must be an integer >= 0, got '-1'"),
         (["--units", "8", "8"], "repeats a units"),
     ],
 )
@@ -184,39 +236,45 @@ def trial_records(directory):
 
 
 def check_table(directory, grid):
-    """The table has the best-on-validation trial for each (model, units)."""
-    with open(directory / "table1.csv") as file:
-        rows = list(csv.DictReader(file))
-    assert set(tuning.TABLE_COLUMNS) <= set(rows[0])
+    """The table has, for each (model, units), the learning rate best on
+    validation at the first seed and the test errors of its seeds."""
+    runs = read_csv(directory / "table1_runs.csv")
+    rows = read_csv(directory / "table1.csv")
+    assert list(rows[0]) == list(tuning.TABLE_COLUMNS)
+    assert list(runs[0]) == list(tuning.RUN_COLUMNS)
     assert {(r["model"], int(r["units"])) for r in rows} == set(
         itertools.product(grid["model"], grid["units"])
     )
-    records = trial_records(directory)
+    records = {t["trial_id"]: t for t in trial_records(directory)}
+    assert {r["trial_id"] for r in runs} == set(records)
     for row in rows:
-        candidates = [
-            t
-            for t in records
-            if t["hyperparameters"]["values"]["model"] == row["model"]
-            and t["hyperparameters"]["values"]["units"] == int(row["units"])
+        cell = [
+            r
+            for r in runs
+            if (r["model"], r["units"]) == (row["model"], row["units"])
         ]
-        best = max(
-            t["metrics"]["metrics"]["val_accuracy"]["observations"][0]["value"][
-                0
-            ]
-            for t in candidates
+        first = [r for r in cell if int(r["seed"]) == grid["seed"][0]]
+        best = min(
+            first,
+            key=lambda r: (float(r["val_error_percent"]), float(r["val_loss"])),
         )
-        chosen = next(t for t in candidates if t["trial_id"] == row["trial_id"])
-        value = chosen["metrics"]["metrics"]["val_accuracy"]
-        assert value["observations"][0]["value"][0] == best
-        assert (
-            float(row["learning_rate"])
-            == (chosen["hyperparameters"]["values"]["learning_rate"])
-        )
-        assert 0 <= float(row["test_error_percent"]) <= 100
-        assert int(row["epochs"]) == 1
-        assert len(row["learning_rates_tried"].split()) == len(candidates)
+        assert row["learning_rate"] == best["learning_rate"]
+        chosen = [r for r in cell if r["learning_rate"] == row["learning_rate"]]
+        assert row["seeds"] == " ".join(r["seed"] for r in chosen)
+        errors = [float(r["test_error_percent"]) for r in chosen]
+        assert float(row["test_error_min"]) == min(errors)
+        for run in cell:
+            assert int(run["epochs"]) == 1
+            record = records[run["trial_id"]]["metrics"]["metrics"]
+            recorded = record[tuning.TEST_ERROR]["observations"][0]["value"][0]
+            assert float(run["test_error_percent"]) == recorded
     markdown = (directory / "table1.md").read_text()
-    assert "| Fast weights |" in markdown and "R = 8" in markdown
+    assert "| Fast weights |" in markdown and "R = " in markdown
+
+
+def read_csv(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
 
 
 def test_command_line_search_writes_the_table_and_resumes(tmp_path):
@@ -249,47 +307,24 @@ def test_command_line_search_writes_the_table_and_resumes(tmp_path):
     assert set(read_oracle(tmp_path)["run_times"].values()) == {1}
 
 
-def read_table(directory):
-    with open(directory / "table1.csv", newline="") as file:
-        return list(csv.DictReader(file))
-
-
 def test_table_needs_no_checkpoint(tmp_path):
     """A clone of committed trial records (no checkpoints) gives the same
-    table: each trial records its test error."""
+    tables: each trial records its metrics, and the history its curves."""
     args = [
         *("--models", "fast_weights", "lstm", "--units", "8"),
         *("--learning-rates", "0.01", "--directory", str(tmp_path), *TINY),
     ]
     first = run_script(args)
     assert first.returncode == 0, first.stderr[-3000:]
-    table = read_table(tmp_path)
-    trials = sorted((tmp_path / tuning.PROJECT_NAME).glob("trial_*"))
-    for row, trial in zip(table, trials):
-        with open(trial / "trial.json") as file:
-            metrics = json.load(file)["metrics"]["metrics"]
-        recorded = metrics[tuning.TEST_ERROR]["observations"][0]["value"][0]
-        assert float(row["test_error_percent"]) == recorded
+    tables = [read_csv(tmp_path / name) for name in ("table1.csv",)]
+    for trial in (tmp_path / tuning.PROJECT_NAME).glob("trial_*"):
         (trial / "checkpoint.weights.h5").unlink()
+        history = read_csv(trial / "history.csv")
+        assert {"test_loss", "test_accuracy", "val_loss"} <= set(history[0])
 
     again = run_script([*args, "--table-only"])
     assert again.returncode == 0, again.stderr[-3000:]
-    assert read_table(tmp_path) == table
-
-    # A trial of an older search, which did not record its test error, and
-    # whose checkpoint is gone: an empty cell and a warning, not a crash.
-    path = trials[0] / "trial.json"
-    with open(path) as file:
-        record = json.load(file)
-    del record["metrics"]["metrics"][tuning.TEST_ERROR]
-    with open(path, "w") as file:
-        json.dump(record, file)
-    old = run_script([*args, "--table-only"])
-    assert old.returncode == 0, old.stderr[-3000:]
-    assert "Trial 0000 has neither a recorded test error" in old.stderr
-    rows = read_table(tmp_path)
-    assert rows[0]["test_error_percent"] == ""
-    assert rows[1] == table[1]
+    assert [read_csv(tmp_path / name) for name in ("table1.csv",)] == tables
 
 
 def test_table_only_runs_no_trial(tmp_path):
@@ -398,13 +433,10 @@ def test_one_chief_and_two_workers_on_loopback(tmp_path):
     assert again.returncode == 0 and "trials done] next:" not in again.stdout
 
 
-def test_workers_flag_refuses_an_existing_chief(capsys):
-    os.environ["KERASTUNER_TUNER_ID"] = "chief"
-    try:
-        with pytest.raises(SystemExit):
-            grid_search.parse_args(["--workers", "2"])
-    finally:
-        del os.environ["KERASTUNER_TUNER_ID"]
+def test_workers_flag_refuses_an_existing_chief(capsys, monkeypatch):
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    with pytest.raises(SystemExit):
+        grid_search.parse_args(["--workers", "2"])
     assert "unset KERASTUNER_" in capsys.readouterr().err
 
 
