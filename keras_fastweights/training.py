@@ -33,13 +33,13 @@ if TYPE_CHECKING:
 
 BATCH_SIZE = 128
 # The stopping rule of the protocol: every run trains for this many epochs
-# (at 100,000 sequences and `BATCH_SIZE`, 782 updates each: 39,100 in all),
+# (at 100,000 sequences and `BATCH_SIZE`, 782 updates each: 78,200 in all),
 # whatever its model, and keeps the weights of its best epoch on
 # validation. No run can end on the initial plateau, where a model answers
 # from the digits of the sequence without the key (see docs/method.md): on
 # that plateau, patience on validation accuracy ended runs that would have
 # left it later.
-DEFAULT_EPOCHS = 50
+DEFAULT_EPOCHS = 100
 HISTORY_FILENAME = "history.csv"
 MODEL_FILENAME = "model.keras"
 PLOT_FILENAME = "history.png"
