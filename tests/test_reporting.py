@@ -33,58 +33,42 @@ def test_table1_markdown_puts_the_paper_beside():
     assert "| LSTM | – (60.81) | 12.00 (1.85) |" in text
 
 
-def test_choose_on_validation_merges_searches_by_validation_error():
-    def row(model, pairs, rate, val, test):
-        return {
-            "model": model,
-            "num_pairs": pairs,
-            "learning_rate": rate,
-            "val_error_percent": val,
-            "test_error_percent": test,
-        }
-
-    rows = [
-        row("fast_weights", 12, 0.001, 73.0, 73.5),
-        row("lstm", 12, 0.001, 74.0, 74.8),
-        row("fast_weights", 8, 0.001, 4.3, 4.7),
-        # A second search of K = 12: better on validation for fast weights
-        # only. The choice goes by validation, never by test error.
-        row("fast_weights", 12, 0.0003, 28.0, 28.8),
-        row("lstm", 12, 0.0003, 75.0, 70.0),
-    ]
-    chosen = reporting.choose_on_validation(rows, column="num_pairs")
-    assert [(r["model"], r["num_pairs"]) for r in chosen] == [
-        ("fast_weights", 12),
-        ("lstm", 12),
-        ("fast_weights", 8),
-    ]
-    assert [r["learning_rate"] for r in chosen] == [0.0003, 0.001, 0.001]
-    assert [r["learning_rates_tried"] for r in chosen] == [
-        "0.0003 0.001",
-        "0.0003 0.001",
-        "0.001",
-    ]
-    assert rows[0]["learning_rate"] == 0.001  # the input is not changed
-
-
 def test_csv_round_trip(tmp_path):
     path = tmp_path / "sub" / "table.csv"
     reporting.write_csv(ROWS, path, ["model", "units", "test_error_percent"])
     assert reporting.read_csv(path) == ROWS
 
 
-def test_plot_learning_curves_writes_an_image(tmp_path):
-    history = {"val_loss": [2.3, 1.0, 0.1], "val_accuracy": [0.1, 0.6, 0.99]}
-    path = tmp_path / "curves.png"
-    figure = reporting.plot_learning_curves(
-        {"a": history}, path, updates_per_epoch=10
-    )
-    assert path.stat().st_size > 1000
-    axes = figure.axes
-    x, y = axes[0].lines[0].get_data()
+def test_figure2_plots_the_mean_and_range_of_the_seeds(tmp_path):
+    seeds = [
+        {"test_loss": [2.3, 1.0, 0.1], "test_accuracy": [0.1, 0.6, 0.99]},
+        {"test_loss": [2.1, 0.8, 0.3], "test_accuracy": [0.3, 0.8, 0.97]},
+    ]
+    path = tmp_path / "figure2.png"
+    figure = reporting.plot_figure2({"a": seeds}, path, updates_per_epoch=10)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    likelihood, error = figure.axes
+    x, y = likelihood.lines[0].get_data()
     np.testing.assert_array_equal(x, [10, 20, 30])
-    np.testing.assert_allclose(y, [-2.3, -1.0, -0.1])
-    np.testing.assert_allclose(axes[1].lines[0].get_data()[1], [90, 40, 1])
+    np.testing.assert_allclose(y, [-2.2, -0.9, -0.2])
+    np.testing.assert_allclose(error.lines[0].get_data()[1], [80, 30, 2])
+    assert likelihood.lines[0].get_label() == "a (2 seeds)"
+    # The band spans the seeds: its vertices include both extremes.
+    band = likelihood.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(-2.3) and band.max() == pytest.approx(
+        -0.1
+    )
+
+
+def test_validation_curves_with_a_reference_line(tmp_path):
+    path = tmp_path / "plateau.png"
+    history = {"val_accuracy": [0.38, 0.39]}
+    figure = reporting.plot_validation_curves(
+        {"run": history}, path, updates_per_epoch=5, reference=61.6
+    )
+    (axes,) = figure.axes
+    np.testing.assert_allclose(axes.lines[0].get_data()[1], [62, 61])
+    np.testing.assert_allclose(axes.lines[1].get_data()[1], [61.6, 61.6])
 
 
 def test_other_settings_are_refused_on_resume(tmp_path):
@@ -103,62 +87,54 @@ def test_report_script_writes_the_results(tmp_path):
         [
             sys.executable,
             os.path.join(ROOT, "tuning", "grid_search.py"),
-            "--models",
-            "fast_weights",
-            "lstm",
-            "--units",
-            "50",
-            "--learning-rates",
-            "0.01",
-            "--num-test",
-            "32",
-            "--verbose",
-            "0",
-            "--directory",
-            str(search),
-            *common,
+            *("--models", "fast_weights", "lstm", "--units", "50"),
+            *("--learning-rates", "0.01", "--seeds", "0", "1"),
+            *("--num-test", "32", "--verbose", "0"),
+            *("--directory", str(search), *common),
         ],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    # A clone of the repository has the trial records but no checkpoints.
+    for checkpoint in search.glob("**/checkpoint.weights.h5"):
+        checkpoint.unlink()
 
     def report(*flags):
         return subprocess.run(
             [
                 sys.executable,
                 os.path.join(ROOT, "tuning", "report.py"),
-                "--directory",
-                str(search),
-                "--output",
-                str(output),
+                *("--directory", str(search), "--output", str(output)),
                 *flags,
             ],
             capture_output=True,
             text=True,
         )
 
-    result = report()
-    assert result.returncode == 0, result.stderr[-3000:]
-    for name in ("table1.csv", "table1.md", "figure2.png", "attention.png"):
-        assert (output / name).stat().st_size > 0, name
-    markdown = (output / "table1.md").read_text()
-    assert "| Fast weights |" in markdown and "(0.00)" in markdown
-    assert "| LSTM |" in markdown and "(1.85)" in markdown
-
-    # A clone of the repository has the trial records but no checkpoints:
-    # attention.png then needs a saved model.
-    for checkpoint in search.glob("**/checkpoint.weights.h5"):
-        checkpoint.unlink()
-    (output / "attention.png").unlink()
-    result = report()
-    assert result.returncode == 1
-    assert "--attention-model" in result.stderr.splitlines()[-1]
     saved = tmp_path / "saved.keras"
     models.build_retrieval_model("fast_weights", 8).save(saved)
     result = report("--attention-model", str(saved))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert (output / "attention.png").stat().st_size > 0
+    for name in reporting.TABLE1_FILENAMES + (
+        "figure2.png",
+        "attention.png",
+        "plateau.md",
+    ):
+        assert (output / name).stat().st_size > 0, name
+    rows = reporting.read_csv(output / "table1.csv")
+    assert [(r["model"], r["seeds"]) for r in rows] == [
+        ("fast_weights", "0 1"),
+        ("lstm", "0 1"),
+    ]
+    assert len(reporting.read_csv(output / "table1_runs.csv")) == 4
+    markdown = (output / "table1.md").read_text()
+    assert "| Fast weights |" in markdown
+    assert "(0.00)" in markdown and "(1.85)" in markdown
+    # After one epoch on 64 sequences every run is still on the plateau.
+    assert ": 4 of 4" in (output / "plateau.md").read_text()
+    assert (output / "plateau.png").stat().st_size > 0
+
     result = report("--attention-model", str(tmp_path / "missing.keras"))
     assert result.returncode == 2
     assert "missing.keras" in result.stderr.splitlines()[-1]
@@ -175,5 +151,5 @@ def test_report_without_a_search_is_a_clear_error(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 2
-    assert "no finished search" in result.stderr.splitlines()[-1]
+    assert result.returncode == 1
+    assert "run tuning/grid_search.py" in result.stderr.splitlines()[-1]

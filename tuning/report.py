@@ -1,42 +1,41 @@
-"""Writes the reproduction's results from finished grid searches.
+"""Writes the reproduction's results from a finished (or partial) search.
 
-Reads the search directories that `tuning/grid_search.py` wrote and writes:
+Reads the search directory that `tuning/grid_search.py` wrote (the trial
+records and each trial's per-epoch history; no checkpoints) and writes:
 
-- `table1.csv` and `table1.md`: the test error of the learning rate best on
-  validation for each (model, R), beside the paper's Table 1;
-- `figure2.png`: validation log-likelihood and error against updates for
-  the chosen trial of each model at R = 50, like the paper's Figure 2;
-- `attention.png`: what the fast memory of the chosen fast-weights R = 50
-  model (or of the saved model `--attention-model`) attends to on the
-  paper's example `c9k8j3f1??c`;
-- with `--harder DIR ...`, `harder.csv` and `harder.md`: the same table for
-  searches with more key-value pairs.
+- `table1.csv`, `table1_runs.csv` and `table1.md`: for each (model, R), the
+  test error over the seeds of the learning rate chosen on validation,
+  beside the paper's Table 1, and every run;
+- `figure2.png`: test log-likelihood and test error against updates at
+  R = 50 for every model, the mean over the seeds with their range, like
+  the paper's Figure 2;
+- `plateau.md` and `plateau.png`: the runs whose best validation error
+  stayed on the key-blind plateau (`keras_fastweights.analysis`), with
+  their curves;
+- with `--attention-model`, `attention.png`: what the fast memory of a
+  saved fast-weights model attends to on the paper's example.
 
-    python tuning/report.py --directory results/grid_search --output results
+    python tuning/report.py --directory results/table1_search --output results
 """
 
-import argparse
 import math
 import os
-import shutil
 import sys
+
+# A run "ended on the plateau" if its best validation error is within this
+# many points of the key-blind error.
+PLATEAU_MARGIN = 5.0
+FIGURE2_UNITS = 50
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    from keras_fastweights import cli
+
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--directory",
-        default=os.path.join("results", "grid_search"),
-        help="the --directory of the K = 4 grid search",
-    )
-    parser.add_argument(
-        "--harder",
-        nargs="*",
-        default=[],
-        help="--directory of searches with more pairs (--num-pairs 8, 12)",
+        default=os.path.join("results", "table1_search"),
+        help="the --directory of the grid search",
     )
     parser.add_argument("--output", default="results", help="where to write")
     parser.add_argument(
@@ -45,109 +44,98 @@ def parse_args(argv=None):
     parser.add_argument(
         "--attention-model",
         help="a saved `.keras` fast-weights model for attention.png, such as "
-        "examples/associative_retrieval.py's model.keras (default: the "
-        "checkpoint of the chosen R = 50 trial, which only the machine that "
-        "ran the search has)",
+        "examples/associative_retrieval.py's model.keras",
     )
     args = parser.parse_args(argv)
     if args.attention_model and not os.path.isfile(args.attention_model):
         parser.error(f"no such file: --attention-model {args.attention_model}")
-    for directory in [args.directory, *args.harder]:
-        if not os.path.exists(os.path.join(directory, "table1.csv")):
-            parser.error(
-                f"no finished search in {directory!r} (no table1.csv): run "
-                "tuning/grid_search.py with --directory there first"
-            )
     return args
-
-
-def write_details(file, rows, **columns):
-    """The chosen learning rates, those tried and the epochs, as tables
-    laid out like the results table above them."""
-    from keras_fastweights import reporting
-
-    rows = [
-        {**row, "epochs_text": f"{row['epochs']} ({row['best_epoch']})"}
-        for row in rows
-    ]
-    for title, value, number_format in [
-        ("Learning rate chosen on validation", "learning_rate", "{:g}"),
-        ("Learning rates tried", "learning_rates_tried", "{}"),
-        ("Epochs trained (best epoch)", "epochs_text", "{}"),
-    ]:
-        file.write(f"\n{title}\n\n")
-        file.write(
-            reporting.table1_markdown(
-                rows, value=value, number_format=number_format, **columns
-            )
-        )
 
 
 def main(argv=None):
     args = parse_args(argv)
-    import keras
-
-    from keras_fastweights import inspection
+    from keras_fastweights import analysis
+    from keras_fastweights import models
     from keras_fastweights import reporting
     from keras_fastweights import tuning
-    from keras_fastweights.datasets import associative_retrieval
 
+    try:
+        saved = tuning.load_settings(args.directory)
+    except ValueError as error:
+        sys.exit(f"{sys.argv[0]}: error: {error}")
+    grid, settings = saved["grid"], saved["settings"]
+    tuner = tuning.make_tuner(grid, args.directory)
+    trials = {t.trial_id: t for t in tuning.completed_trials(tuner)}
+    runs = tuning.run_rows(tuner)
+    rows = tuning.table_rows(grid, runs)
     os.makedirs(args.output, exist_ok=True)
-    rows = reporting.read_csv(os.path.join(args.directory, "table1.csv"))
-    shutil.copy(
-        os.path.join(args.directory, "table1.csv"),
-        os.path.join(args.output, "table1.csv"),
+    reporting.write_table1(rows, runs, args.output)
+    updates_per_epoch = math.ceil(
+        settings["num_train"] / settings["batch_size"]
     )
-    with open(os.path.join(args.output, "table1.md"), "w") as file:
-        file.write(
-            "Test error (%) on associative retrieval, K = 4 pairs: ours "
-            "(the paper's Table 1)\n\n"
-        )
-        file.write(
-            reporting.table1_markdown(rows, paper=reporting.PAPER_TABLE1)
-        )
-        write_details(file, rows)
 
-    saved = tuning.load_settings(args.directory)
-    settings = saved["settings"]
-    tuner = tuning.make_tuner(saved["grid"], args.directory)
-    chosen = {row["model"]: row for row in rows if int(row["units"]) == 50}
-    # read_csv gives trial ids as numbers: key the trials by their number.
-    trials = {
-        int(trial.trial_id): trial for trial in tuning.completed_trials(tuner)
-    }
-    histories = {
-        reporting.MODEL_NAMES[kind]
-        + f" (lr {row['learning_rate']:g})": tuning.trial_history(
-            tuner, trials[row["trial_id"]]
-        )
-        for kind, row in chosen.items()
-    }
-    if histories:
-        reporting.plot_learning_curves(
-            histories,
+    curves = {}
+    for row in rows:
+        if row["units"] != FIGURE2_UNITS:
+            continue
+        label = models.PAPER_NAMES[row["model"]]
+        curves[f"{label}, lr {row['learning_rate']:g}"] = [
+            tuning.trial_history(tuner, trials[run["trial_id"]])
+            for run in runs
+            if (run["model"], run["units"], run["learning_rate"])
+            == (row["model"], row["units"], row["learning_rate"])
+        ]
+    if curves:
+        reporting.plot_figure2(
+            curves,
             os.path.join(args.output, "figure2.png"),
-            updates_per_epoch=math.ceil(
-                settings["num_train"] / settings["batch_size"]
-            ),
-            title="Associative retrieval, K = 4, R = 50",
+            updates_per_epoch=updates_per_epoch,
+            title=f"Associative retrieval, K = {settings['num_pairs']}, "
+            f"R = {FIGURE2_UNITS}",
         )
 
-    model = None
-    if args.attention_model:
-        model = keras.saving.load_model(args.attention_model)
-    elif "fast_weights" in chosen:
-        trial = trials[chosen["fast_weights"]["trial_id"]]
-        try:
-            model = tuning.load_trial_model(tuner, trial)
-        except FileNotFoundError:
-            sys.exit(
-                f"{sys.argv[0]}: error: the checkpoint of trial "
-                f"{trial.trial_id} (fast weights, R = 50) is not in "
-                f"{args.directory!r} (checkpoints are not committed): pass "
-                "--attention-model with a saved model"
+    blind_error = 100 * analysis.key_blind_bayes(settings["num_pairs"])[0]
+    plateau = [
+        run
+        for run in runs
+        if run["val_error_percent"] >= blind_error - PLATEAU_MARGIN
+    ]
+    with open(os.path.join(args.output, "plateau.md"), "w") as file:
+        file.write(
+            f"Runs whose best validation error stayed within "
+            f"{PLATEAU_MARGIN:g} points of the key-blind error "
+            f"({blind_error:.2f} %, K = {settings['num_pairs']}): "
+            f"{len(plateau)} of {len(runs)}\n\n"
+        )
+        file.write("| model | units | learning_rate | seed | val_error |\n")
+        file.write("|---|---:|---:|---:|---:|\n")
+        for run in plateau:
+            file.write(
+                f"| {run['model']} | {run['units']} | "
+                f"{run['learning_rate']:g} | {run['seed']} | "
+                f"{run['val_error_percent']:.2f} |\n"
             )
-    if model is not None:
+    if plateau:
+        reporting.plot_validation_curves(
+            {
+                f"{r['model']} R={r['units']} lr={r['learning_rate']:g} "
+                f"seed={r['seed']}": tuning.trial_history(
+                    tuner, trials[r["trial_id"]]
+                )
+                for r in plateau
+            },
+            os.path.join(args.output, "plateau.png"),
+            updates_per_epoch=updates_per_epoch,
+            reference=blind_error,
+        )
+
+    if args.attention_model:
+        import keras
+
+        from keras_fastweights import inspection
+        from keras_fastweights.datasets import associative_retrieval
+
+        model = keras.saving.load_model(args.attention_model)
         tokens = associative_retrieval.encode(args.example)[None]
         weights = inspection.fast_weights_attention(model, tokens)
         answer = int(keras.ops.argmax(model(tokens), axis=-1)[0])
@@ -157,31 +145,8 @@ def main(argv=None):
             os.path.join(args.output, "attention.png"),
             title=f"Fast-memory attention: {args.example} -> {answer}",
         )
-
-    if args.harder:
-        harder = []
-        for directory in args.harder:
-            pairs = tuning.load_settings(directory)["settings"]["num_pairs"]
-            for row in reporting.read_csv(
-                os.path.join(directory, "table1.csv")
-            ):
-                harder.append({**row, "num_pairs": pairs})
-        reporting.write_csv(
-            harder,
-            os.path.join(args.output, "harder.csv"),
-            ["num_pairs", *tuning.TABLE_COLUMNS],
-        )
-        # Searches of one K with other learning rates: as in Table 1, the
-        # learning rate best on validation.
-        rows = reporting.choose_on_validation(harder, column="num_pairs")
-        with open(os.path.join(args.output, "harder.md"), "w") as file:
-            file.write("Test error (%) with K key-value pairs\n\n")
-            file.write(
-                reporting.table1_markdown(
-                    rows, column="num_pairs", column_label="K"
-                )
-            )
-            write_details(file, rows, column="num_pairs", column_label="K")
+    print(f"{len(runs)} runs; results written to {args.output}")
+    print(reporting.table1_markdown(rows, value="test_error_mean"))
     return 0
 
 
