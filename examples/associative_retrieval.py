@@ -61,8 +61,7 @@ import os
 import sys
 import time
 
-import keras
-
+from keras_fastweights import cli
 from keras_fastweights import models
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
@@ -76,117 +75,55 @@ error and exit code 2.
 """
 
 
-class _ArgumentParser(argparse.ArgumentParser):
-    """An `ArgumentParser` whose errors are one line, without the usage."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _number_type(convert, name, minimum, inclusive):
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not (
-            value >= minimum if inclusive else value > minimum
-        ):
-            bound = f">= {minimum}" if inclusive else f"> {minimum}"
-            raise argparse.ArgumentTypeError(
-                f"must be {name} {bound}, got {text!r}"
-            )
-        return value
-
-    return parse
-
-
-positive_int = _number_type(int, "an integer", 1, inclusive=True)
-non_negative_int = _number_type(int, "an integer", 0, inclusive=True)
-positive_float = _number_type(float, "a number", 0.0, inclusive=False)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="associative_retrieval.py",
-        description="Train a fast-weights RNN, IRNN or LSTM on the "
-        "associative retrieval task of Ba et al. (2016), section 4.1.",
+        description="Train a fast-weights RNN or one of the paper's "
+        "baselines (IRNN, LSTM, Associative LSTM) on the associative "
+        "retrieval task of Ba et al. (2016), section 4.1.",
     )
     parser.add_argument(
         "--model",
         choices=models.MODEL_KINDS,
         default="fast_weights",
-        help="the recurrent layer (default: %(default)s)",
+        help="the recurrent layer",
     )
     parser.add_argument(
         "--units",
-        type=positive_int,
+        type=cli.positive_int,
         default=50,
-        help="number R of recurrent hidden units (default: %(default)s)",
+        help="number R of recurrent hidden units",
     )
     parser.add_argument(
         "--learning-rate",
-        type=positive_float,
+        type=cli.positive_float,
         default=1e-3,
-        help="Adam's learning rate (default: %(default)s)",
+        help="Adam's learning rate",
     )
     parser.add_argument(
         "--epochs",
-        type=positive_int,
+        type=cli.positive_int,
         default=training.DEFAULT_EPOCHS,
-        help="most epochs; training stops earlier when the validation "
-        "accuracy stops improving or reaches 100 %% (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--patience",
-        type=positive_int,
-        default=training.DEFAULT_PATIENCE,
-        help="epochs without a better validation accuracy before stopping "
-        "(default: %(default)s)",
+        help="epochs to train; the best epoch on validation is kept",
     )
     parser.add_argument(
         "--batch-size",
-        type=positive_int,
+        type=cli.positive_int,
         default=training.BATCH_SIZE,
-        help="mini-batch size (default: %(default)s)",
+        help="mini-batch size",
     )
-    parser.add_argument(
-        "--num-pairs",
-        type=positive_int,
-        default=4,
-        help="key-value pairs per sequence (at most 26) (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--num-train",
-        type=positive_int,
-        default=100_000,
-        help="training examples (use fewer for a quick look) "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--num-val",
-        type=positive_int,
-        default=10_000,
-        help="validation examples (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--num-test",
-        type=positive_int,
-        default=20_000,
-        help="test examples (default: %(default)s)",
-    )
+    cli.add_data_arguments(parser)
     parser.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=cli.non_negative_int,
         default=0,
-        help="seed of the data and of the weight initialization "
-        "(default: %(default)s)",
+        help="seed of the weights and of the training's shuffling",
     )
     parser.add_argument(
         "--output-dir",
         default=None,
         help="where to write model.keras, history.csv and history.png "
-        "(default: runs/associative_retrieval/<model>_<units>)",
+        "(default: runs/associative_retrieval/<model>_<units>_seed<seed>)",
     )
     return parser
 
@@ -195,8 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 ## Training
 
 The package holds the data set, the paper's models and the one training
-recipe (batch size 128, early stopping on validation accuracy, test error in
-percent), which the tuner uses too; this script only wires them together.
+recipe (batch size 128, a fixed number of epochs with the best epoch on
+validation kept, test error in percent), which the tuner uses too; this
+script only wires them together.
 """
 
 
@@ -204,25 +142,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     output_dir = args.output_dir or os.path.join(
-        "runs", "associative_retrieval", f"{args.model}_{args.units}"
+        "runs",
+        "associative_retrieval",
+        f"{args.model}_{args.units}_seed{args.seed}",
     )
 
     # Settings that only the package can judge (such as --num-pairs 27)
     # surface as its ValueError; report them like any other bad flag.
     try:
-        train, val, (x_test, y_test) = associative_retrieval.load_data(
-            num_pairs=args.num_pairs,
-            num_train=args.num_train,
-            num_val=args.num_val,
-            num_test=args.num_test,
-            seed=args.seed,
-        )
-        keras.utils.set_random_seed(args.seed)
+        train, val, (x_test, y_test) = cli.load_data(args)
         model = models.build_retrieval_model(
             args.model,
             args.units,
             learning_rate=args.learning_rate,
             num_pairs=args.num_pairs,
+            seed=args.seed,
         )
         os.makedirs(output_dir, exist_ok=True)
     except (ValueError, TypeError, OSError) as error:
@@ -241,13 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         callbacks=training.retrieval_callbacks(
-            output_dir, patience=args.patience
+            output_dir, test_data=(x_test, y_test)
         ),
     )
 
-    # EarlyStopping has restored the best epoch's weights, the ones that
-    # ModelCheckpoint saved.
-    error = training.test_error_percent(model, x_test, y_test)
+    # The recipe has restored the weights of the best epoch on validation.
+    model.save(os.path.join(output_dir, training.MODEL_FILENAME))
+    error = training.error_percent(model, x_test, y_test)
     seconds = time.perf_counter() - start
     training.plot_history(
         history, os.path.join(output_dir, training.PLOT_FILENAME)
@@ -270,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWrote {', '.join(written)} to {output_dir}")
     print(
         f"test error: {error:.2f} %  ({args.model}, R={args.units}, "
-        f"{len(history.epoch)} epochs, {seconds:.0f} s)"
+        f"seed {args.seed}, best epoch {training.best_epoch(history) + 1} "
+        f"of {len(history.epoch)}, {seconds:.0f} s)"
     )
     return 0
 

@@ -16,12 +16,13 @@ from keras_fastweights.datasets import associative_retrieval
 SCRIPT = os.path.join(
     os.path.dirname(__file__), "..", "examples", "associative_retrieval.py"
 )
-TINY = {"num_train": 300, "num_val": 50, "num_test": 60, "seed": 3}
+TINY = {"num_train": 300, "num_val": 50, "num_test": 60, "data_seed": 3}
 EXAMPLE_LINE = re.compile(
     r"^  ([a-z0-9?]+) -> (\d)  \(target (\d), (ok|WRONG)\)$", re.MULTILINE
 )
 FINAL_LINE = re.compile(
-    r"^test error: (\d+\.\d\d) %  \(fast_weights, R=8, 1 epochs, \d+ s\)$"
+    r"^test error: (\d+\.\d\d) %  \(fast_weights, R=8, seed 0, "
+    r"best epoch 1 of 1, \d+ s\)$"
 )
 
 
@@ -67,17 +68,25 @@ def test_runs_end_to_end(tmp_path):
     with open(output_dir / "history.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) == 1
-    assert {"epoch", "accuracy", "loss", "val_accuracy", "val_loss"} <= set(
-        rows[0]
-    )
+    assert {
+        "epoch",
+        "accuracy",
+        "loss",
+        "val_accuracy",
+        "val_loss",
+        "test_accuracy",
+        "test_loss",
+    } <= set(rows[0])
     with open(output_dir / "history.png", "rb") as file:
         assert file.read(8) == b"\x89PNG\r\n\x1a\n"
 
     # The saved model is the evaluated one: it reproduces the printed error.
     model = keras.saving.load_model(output_dir / "model.keras")
     assert model.name == "fast_weights_8"
-    _, _, (x_test, y_test) = associative_retrieval.load_data(**TINY)
-    error = training.test_error_percent(model, x_test, y_test)
+    _, _, (x_test, y_test) = associative_retrieval.load_data(
+        num_train=300, num_val=50, num_test=60, seed=3
+    )
+    error = training.error_percent(model, x_test, y_test)
     assert f"{error:.2f}" == final.group(1)
 
 
@@ -91,12 +100,12 @@ def test_help_lists_every_flag(example, capsys):
         "--units",
         "--learning-rate",
         "--epochs",
-        "--patience",
         "--batch-size",
         "--num-pairs",
         "--num-train",
         "--num-val",
         "--num-test",
+        "--data-seed",
         "--seed",
         "--output-dir",
     ):
@@ -113,6 +122,7 @@ def test_help_lists_every_flag(example, capsys):
         (["--batch-size", "1.5"], "'1.5'"),
         (["--num-train", "-100"], "'-100'"),
         (["--seed", "-1"], "'-1'"),
+        (["--data-seed", "x"], "'x'"),
         (["--model", "gru"], "'gru'"),
         (["--num-pairs", "27"], "num_pairs=27"),
         (["--frobnicate"], "--frobnicate"),
