@@ -132,6 +132,23 @@ def memory_drive_ratio(
     Returns:
         A float64 array of shape `(batch, timesteps)`. Step 0 is 0, since
         `A(0) = 0`, and so is any step with `z = 0`.
+
+    Raises:
+        TypeError: If `model` is neither a model, a fast-weights recurrent
+            layer nor a `FastWeightsRNNCell`.
+        ValueError: If the model has no (or several, and no `layer_name`)
+            fast-weights layers, or the cell is not built.
+
+    Example:
+
+    >>> from keras_fastweights.models import build_retrieval_model
+    >>> from keras_fastweights.datasets import associative_retrieval
+    >>> _, _, (tokens, _) = associative_retrieval.load_data(
+    ...     num_train=0, num_val=0, num_test=8, seed=0)
+    >>> model = build_retrieval_model("fast_weights", 20, seed=0)
+    >>> ratios = memory_drive_ratio(model, tokens)
+    >>> ratios.shape, bool((ratios[:, 0] == 0).all())
+    ((8, 11), True)
     """
     cell, sequences = _fast_weights_sequences(model, inputs, layer_name)
     states = cell.get_initial_state(ops.shape(sequences)[0])

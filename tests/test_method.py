@@ -5,6 +5,7 @@ NumPy tests check the mathematics; the others check that the real
 `FastWeightsRNNCell` behaves as the mathematics says.
 """
 
+import itertools
 import re
 
 import keras
@@ -12,7 +13,12 @@ import numpy as np
 import pytest
 from keras import ops
 
+from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
+from keras_fastweights.analysis import key_blind_bayes
+from keras_fastweights.analysis import memory_drive_ratio
+from keras_fastweights.datasets import associative_retrieval
+from keras_fastweights.models import build_retrieval_model
 
 
 def unit_rows(rng, n, h):
@@ -362,3 +368,376 @@ def test_chunked_form_equals_recursion(decay_rate):
             chunked = decay_rate ** (t - start) * boundary @ query
             chunked = chunked + (weights * scores) @ hidden[start + 1 : t + 1]
             np.testing.assert_allclose(memory @ query, chunked, atol=1e-12)
+
+
+# 8. The plateau: the best key-blind prediction.
+
+
+def key_blind_monte_carlo(num_pairs, num_sequences, seed):
+    """Error and log-likelihood of the key-blind rule on generated data,
+    each as (mean, standard error)."""
+    (x, y), _, _ = associative_retrieval.load_data(
+        num_pairs, num_train=num_sequences, num_val=0, num_test=0, seed=seed
+    )
+    digits = x[:, 1 : 2 * num_pairs : 2] - len(associative_retrieval.LETTERS)
+    counts = (digits[:, :, None] == np.arange(10)).sum(axis=1)
+    # Predict a most frequent stored digit (ties: the smallest), and give
+    # each digit the probability m_d / K; score against the real target.
+    wrong = counts.argmax(axis=1) != y
+    log_likelihood = np.log(counts[np.arange(len(y)), y] / num_pairs)
+    n = len(y)
+    return (
+        (wrong.mean(), wrong.std() / np.sqrt(n)),
+        (log_likelihood.mean(), log_likelihood.std() / np.sqrt(n)),
+    )
+
+
+@pytest.mark.parametrize("num_pairs", [4, 8])
+def test_key_blind_bayes_matches_monte_carlo_on_generated_data(num_pairs):
+    error, log_likelihood = key_blind_bayes(num_pairs)
+    (mc_error, error_se), (mc_log_likelihood, log_likelihood_se) = (
+        key_blind_monte_carlo(num_pairs, 50_000, seed=num_pairs)
+    )
+    assert abs(mc_error - error) < 4 * error_se
+    assert abs(mc_log_likelihood - log_likelihood) < 4 * log_likelihood_se
+    # The standard errors are small enough for this to be a sharp check.
+    assert error_se < 0.0025 and log_likelihood_se < 0.005
+
+
+@pytest.mark.parametrize(
+    "num_pairs, exact_error, reported_error, log_likelihood",
+    [
+        (4, 1233 / 2000, 0.616, -1.186811),
+        (8, 2800341 / 4000000, 0.700, -1.649096),
+        (12, 74095908489 / 10**11, 0.741, -1.856114),
+    ],
+)
+def test_key_blind_bayes_reproduces_the_plateau(
+    num_pairs, exact_error, reported_error, log_likelihood
+):
+    error, computed_log_likelihood = key_blind_bayes(num_pairs)
+    assert error == pytest.approx(exact_error, abs=1e-12)
+    assert computed_log_likelihood == pytest.approx(log_likelihood, abs=1e-6)
+    # The figures the runs plateau at, to 0.1 % (and 1.19 nats for K = 4).
+    assert abs(error - reported_error) < 1e-3
+    if num_pairs == 4:
+        assert abs(-computed_log_likelihood - 1.19) < 5e-3
+
+
+@pytest.mark.parametrize(
+    "num_pairs, num_digits", [(1, 10), (2, 10), (3, 10), (4, 10), (5, 3)]
+)
+def test_key_blind_bayes_equals_brute_force_enumeration(num_pairs, num_digits):
+    """Averages over all num_digits ** num_pairs equally likely digit
+    tuples, with no use of partitions or multinomial coefficients."""
+    tuples = np.array(
+        list(itertools.product(range(num_digits), repeat=num_pairs))
+    )
+    counts = (tuples[:, :, None] == np.arange(num_digits)).sum(axis=1)
+    error = 1 - counts.max(axis=1).mean() / num_pairs
+    shares = counts / num_pairs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(counts > 0, shares * np.log(shares), 0.0)
+    log_likelihood = terms.sum(axis=1).mean()
+    computed = key_blind_bayes(num_pairs, num_digits)
+    np.testing.assert_allclose(computed, (error, log_likelihood), atol=1e-12)
+
+
+def test_key_blind_error_does_not_depend_on_tie_breaking():
+    tuples = np.array(list(itertools.product(range(10), repeat=3)))
+    counts = (tuples[:, :, None] == np.arange(10)).sum(axis=1)
+    # The digit each rule answers; the target is a uniform one of the 3.
+    smallest = counts.argmax(axis=1)
+    largest = 9 - counts[:, ::-1].argmax(axis=1)
+    rows = np.arange(len(tuples))
+    assert np.any(smallest != largest)  # there are ties to break
+    for answer in (smallest, largest):
+        error = 1 - (counts[rows, answer] / 3).mean()
+        assert error == pytest.approx(key_blind_bayes(3)[0], abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "arguments, error",
+    [
+        ((0,), ValueError),
+        ((4, 0), ValueError),
+        ((4.0,), TypeError),
+        ((True,), TypeError),
+    ],
+)
+def test_key_blind_bayes_rejects_bad_arguments(arguments, error):
+    with pytest.raises(error, match="Received"):
+        key_blind_bayes(*arguments)
+
+
+# 9. Scale and parameterisation.
+
+UNITS, FEATURES, TIMESTEPS = 8, 5, 12
+
+
+def slow_weights(seed):
+    """Random weights of a FastWeightsRNN with UNITS units, by name."""
+    rng = np.random.default_rng(seed)
+    return {
+        "kernel": rng.normal(scale=0.5, size=(FEATURES, UNITS)),
+        "recurrent_kernel": rng.normal(scale=0.3, size=(UNITS, UNITS)),
+        "bias": rng.normal(scale=0.3, size=UNITS),
+        "gamma": rng.uniform(0.5, 1.5, size=UNITS),
+        "beta": rng.normal(scale=0.3, size=UNITS),
+    }
+
+
+def build_layer(weights, sequences, **kwargs):
+    """A FastWeightsRNN with the given weights and cell arguments."""
+    layer = FastWeightsRNN(
+        UNITS, return_sequences=True, return_state=True, **kwargs
+    )
+    layer.build(sequences.shape)
+    for name, value in weights.items():
+        getattr(layer.cell, name).assign(value.astype("float32"))
+    return layer
+
+
+def run_layer(weights, sequences, **kwargs):
+    """Outputs (batch, T, H) and last memory (batch, H, H) of a
+    FastWeightsRNN with the given weights and cell arguments."""
+    layer = build_layer(weights, sequences, **kwargs)
+    outputs, _, memory = layer(sequences)
+    outputs = ops.convert_to_numpy(outputs).astype("float64")
+    memory = ops.convert_to_numpy(memory).astype("float64")
+    return outputs, memory.reshape(-1, UNITS, UNITS)
+
+
+def sequences_for(seed):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(4, TIMESTEPS, FEATURES)).astype("float32")
+
+
+def relative_deviation(outputs, expected):
+    return np.abs(outputs - expected).max() / np.abs(expected).max()
+
+
+@pytest.mark.parametrize("scale", [0.5, 3.0])
+def test_one_inner_step_depends_on_eta_only_through_the_output_scale(scale):
+    """(η, γ, β, W) → (η/c², cγ, cβ, W/c) gives c × every output, the same
+    memory A, and the same output of a following Dense layer."""
+    weights, sequences, eta = slow_weights(11), sequences_for(11), 0.5
+    outputs, memory = run_layer(weights, sequences, fast_learning_rate=eta)
+    rescaled = {
+        **weights,
+        "gamma": scale * weights["gamma"],
+        "beta": scale * weights["beta"],
+        "recurrent_kernel": weights["recurrent_kernel"] / scale,
+    }
+    new_outputs, new_memory = run_layer(
+        rescaled, sequences, fast_learning_rate=eta / scale**2
+    )
+    assert np.abs(outputs).max() > 0.5
+    np.testing.assert_allclose(
+        new_outputs, scale * outputs, rtol=1e-4, atol=1e-5 * scale
+    )
+    np.testing.assert_allclose(new_memory, memory, rtol=1e-4, atol=1e-4)
+    # A Dense layer after it absorbs c: V/c (c h) = V h.
+    dense = np.random.default_rng(12).normal(size=(UNITS, 3))
+    np.testing.assert_allclose(
+        new_outputs @ (dense / scale), outputs @ dense, rtol=1e-4, atol=1e-4
+    )
+
+
+@pytest.mark.parametrize("scale", [0.5, 3.0])
+def test_the_same_rescaling_changes_the_outputs_at_two_inner_steps(scale):
+    weights, sequences, eta = slow_weights(11), sequences_for(11), 0.5
+    outputs, _ = run_layer(
+        weights, sequences, fast_learning_rate=eta, inner_steps=2
+    )
+    rescaled = {
+        **weights,
+        "gamma": scale * weights["gamma"],
+        "beta": scale * weights["beta"],
+        "recurrent_kernel": weights["recurrent_kernel"] / scale,
+    }
+    new_outputs, _ = run_layer(
+        rescaled, sequences, fast_learning_rate=eta / scale**2, inner_steps=2
+    )
+    assert relative_deviation(new_outputs, scale * outputs) > 0.05
+
+
+def test_the_rescaling_needs_a_positively_homogeneous_activation():
+    """With tanh, f(c u) != c f(u): the S = 1 rescaling fails too."""
+    weights, sequences, eta, scale = slow_weights(11), sequences_for(11), 0.5, 3
+    outputs, _ = run_layer(
+        weights, sequences, fast_learning_rate=eta, activation="tanh"
+    )
+    rescaled = {
+        **weights,
+        "gamma": scale * weights["gamma"],
+        "beta": scale * weights["beta"],
+        "recurrent_kernel": weights["recurrent_kernel"] / scale,
+    }
+    new_outputs, _ = run_layer(
+        rescaled,
+        sequences,
+        fast_learning_rate=eta / scale**2,
+        activation="tanh",
+    )
+    assert relative_deviation(new_outputs, scale * outputs) > 0.1
+
+
+@pytest.mark.parametrize("inner_steps", [1, 2, 3])
+@pytest.mark.parametrize("scale", [0.5, 3.0])
+def test_rescaling_the_drive_with_eta_scales_outputs_at_any_inner_steps(
+    inner_steps, scale
+):
+    """(C, b, η, γ, β, ε) → (cC, cb, η/c², cγ, cβ, c²ε), W unchanged, gives
+    c × every output and the same memory, for every number of inner steps."""
+    weights, sequences, eta, epsilon = (
+        slow_weights(13),
+        sequences_for(13),
+        0.5,
+        1e-3,
+    )
+    outputs, memory = run_layer(
+        weights,
+        sequences,
+        fast_learning_rate=eta,
+        inner_steps=inner_steps,
+        layer_norm_epsilon=epsilon,
+    )
+    rescaled = {
+        **weights,
+        "kernel": scale * weights["kernel"],
+        "bias": scale * weights["bias"],
+        "gamma": scale * weights["gamma"],
+        "beta": scale * weights["beta"],
+    }
+    new_outputs, new_memory = run_layer(
+        rescaled,
+        sequences,
+        fast_learning_rate=eta / scale**2,
+        inner_steps=inner_steps,
+        layer_norm_epsilon=scale**2 * epsilon,
+    )
+    np.testing.assert_allclose(
+        new_outputs, scale * outputs, rtol=1e-4, atol=1e-5 * scale
+    )
+    np.testing.assert_allclose(new_memory, memory, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("scale", [0.5, 3.0])
+def test_scaling_the_slow_weights_acts_only_through_epsilon(scale):
+    """At S = 1, (C, W, b) → k (C, W, b) with ε is exactly (C, W, b) with
+    ε / k²: the outputs change only through ε, by an amount of order ε."""
+    weights, sequences = slow_weights(14), sequences_for(14)
+    scaled = {
+        **weights,
+        **{
+            name: scale * weights[name]
+            for name in ("kernel", "recurrent_kernel", "bias")
+        },
+    }
+    deviations = []
+    for epsilon in (0.0, 1e-4, 1e-3):
+        outputs, _ = run_layer(weights, sequences, layer_norm_epsilon=epsilon)
+        new_outputs, _ = run_layer(
+            scaled, sequences, layer_norm_epsilon=epsilon
+        )
+        same_function, _ = run_layer(
+            weights, sequences, layer_norm_epsilon=epsilon / scale**2
+        )
+        np.testing.assert_allclose(new_outputs, same_function, atol=1e-5)
+        deviations.append(relative_deviation(new_outputs, outputs))
+    assert deviations[0] < 1e-5  # without ε: exactly invariant
+    assert 1e-4 < deviations[2] < 2e-2  # ε = 1e-3: small but not rounding
+    # Of first order in ε: ten times smaller with ε = 1e-4.
+    assert 5 < deviations[2] / deviations[1] < 20
+
+
+def test_scaling_the_slow_weights_changes_the_outputs_at_two_inner_steps():
+    weights, sequences = slow_weights(14), sequences_for(14)
+    scaled = {
+        **weights,
+        **{
+            name: 3.0 * weights[name]
+            for name in ("kernel", "recurrent_kernel", "bias")
+        },
+    }
+    outputs, _ = run_layer(weights, sequences, inner_steps=2)
+    new_outputs, _ = run_layer(
+        scaled, sequences, inner_steps=2, layer_norm_epsilon=1e-3 * 3.0**2
+    )
+    assert relative_deviation(new_outputs, outputs) > 0.1
+
+
+def test_two_parameter_rescaling_at_one_inner_step():
+    """(C, W, b, η, γ, β, ε) → (kC, (k/c)W, kb, η/c², cγ, cβ, k²ε) at S = 1:
+    c × the outputs, the same memory, the same ‖A h_0‖ / ‖z‖; halving η
+    alone more than halves that ratio."""
+    weights, sequences, eta, epsilon = (
+        slow_weights(15),
+        sequences_for(15),
+        0.5,
+        1e-3,
+    )
+    c, k = 3.0, 0.5
+    rescaled = {
+        "kernel": k * weights["kernel"],
+        "recurrent_kernel": k / c * weights["recurrent_kernel"],
+        "bias": k * weights["bias"],
+        "gamma": c * weights["gamma"],
+        "beta": c * weights["beta"],
+    }
+    layers = [
+        build_layer(
+            weights,
+            sequences,
+            fast_learning_rate=eta,
+            layer_norm_epsilon=epsilon,
+        ),
+        build_layer(
+            rescaled,
+            sequences,
+            fast_learning_rate=eta / c**2,
+            layer_norm_epsilon=k**2 * epsilon,
+        ),
+        build_layer(
+            weights,
+            sequences,
+            fast_learning_rate=eta / 2,
+            layer_norm_epsilon=epsilon,
+        ),
+    ]
+    (outputs, _, memory), (new_outputs, _, new_memory) = [
+        [ops.convert_to_numpy(value) for value in layer(sequences)]
+        for layer in layers[:2]
+    ]
+    np.testing.assert_allclose(new_outputs, c * outputs, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(new_memory, memory, rtol=1e-4, atol=1e-4)
+    ratios = [memory_drive_ratio(layer, sequences) for layer in layers]
+    assert ratios[0][:, 1:].mean() > 0.1
+    np.testing.assert_allclose(ratios[1], ratios[0], rtol=1e-4)
+    assert ratios[2].mean() < 0.5 * ratios[0].mean()
+
+
+def test_memory_drive_ratio_rejects_a_layer_without_fast_weights():
+    with pytest.raises(TypeError, match="Received: model="):
+        memory_drive_ratio(keras.layers.Dense(3), sequences_for(0))
+
+
+def test_memory_term_dominates_the_drive_at_initialisation():
+    """‖A(t) h_0‖ / ‖z‖ of the paper's models (seed 0) on retrieval data:
+    above 1 from the third step on, about 0.08 R at the second step, between
+    2 R and 3 R at the query step, and increasing with R at every step."""
+    _, _, (tokens, _) = associative_retrieval.load_data(
+        num_train=0, num_val=0, num_test=100, seed=0
+    )
+    means = {}
+    for units in (20, 50, 100):
+        model = build_retrieval_model("fast_weights", units, seed=0)
+        ratios = memory_drive_ratio(model, tokens)
+        assert np.all(ratios[:, 0] == 0)  # A(0) = 0
+        assert np.all(ratios[:, 2:] > 1)
+        means[units] = ratios.mean(axis=0)
+        assert 0.05 * units < means[units][1] < 0.12 * units
+        assert 2 * units < means[units][-1] < 3 * units
+    assert np.all(means[20][1:] < means[50][1:])
+    assert np.all(means[50][1:] < means[100][1:])
