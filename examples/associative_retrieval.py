@@ -63,6 +63,7 @@ import time
 
 from keras_fastweights import cli
 from keras_fastweights import models
+from keras_fastweights import plotting
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
 
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     model.save(os.path.join(output_dir, training.MODEL_FILENAME))
     error = training.error_percent(model, x_test, y_test)
     seconds = time.perf_counter() - start
-    training.plot_history(
+    plotting.plot_history(
         history, os.path.join(output_dir, training.PLOT_FILENAME)
     )
 

@@ -3,6 +3,7 @@
 from keras_fastweights import datasets
 from keras_fastweights import inspection
 from keras_fastweights import models
+from keras_fastweights import plotting
 from keras_fastweights import training
 from keras_fastweights.layers import AssociativeLSTM
 from keras_fastweights.layers import AssociativeLSTMCell
@@ -18,4 +19,4 @@ __all__ = [
     "FastWeightsRNNCell",
     "__version__",
 ]
-__all__ += ["datasets", "inspection", "models", "training"]
+__all__ += ["datasets", "inspection", "models", "plotting", "training"]

@@ -16,8 +16,10 @@ def _number_type(convert, name, minimum, inclusive):
             value = convert(text)
         except ValueError:
             value = None
-        if value is None or not math.isfinite(value) or not (
-            value >= minimum if inclusive else value > minimum
+        if (
+            value is None
+            or not math.isfinite(value)
+            or not (value >= minimum if inclusive else value > minimum)
         ):
             bound = f">= {minimum}" if inclusive else f"> {minimum}"
             raise argparse.ArgumentTypeError(
@@ -60,15 +62,21 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         f"{len(associative_retrieval.LETTERS)})",
     )
     parser.add_argument(
-        "--num-train", type=positive_int, default=100_000,
+        "--num-train",
+        type=positive_int,
+        default=100_000,
         help="training sequences",
     )
     parser.add_argument(
-        "--num-val", type=positive_int, default=10_000,
+        "--num-val",
+        type=positive_int,
+        default=10_000,
         help="validation sequences",
     )
     parser.add_argument(
-        "--num-test", type=positive_int, default=20_000,
+        "--num-test",
+        type=positive_int,
+        default=20_000,
         help="test sequences",
     )
     parser.add_argument(

@@ -9,14 +9,13 @@ A(t) h_s = η Σ_{τ=1..t} λ^{t-τ} h(τ) (h(τ)ᵀ h_s)
 ```
 
 `fast_weights_attention` returns the weights `η λ^{t-τ} h(τ)ᵀ h_s` of that
-sum for every step of an input sequence; `plot_attention` draws them.
+sum for every step of an input sequence;
+`keras_fastweights.plotting.plot_attention` draws them.
 """
 
 from __future__ import annotations
 
 import numbers
-import os
-from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -296,59 +295,3 @@ def _replay(cell, sequences):
             ops.stack([ops.cast(q, "float32") for q in step_queries], axis=1)
         )
     return ops.stack(outputs, axis=1), ops.stack(queries, axis=1)
-
-
-def plot_attention(
-    weights: np.typing.ArrayLike,
-    tokens: Sequence[str],
-    path: str | os.PathLike,
-    *,
-    title: str | None = None,
-) -> None:
-    """Draws the attention weights of one sequence and saves the figure.
-
-    Needs matplotlib (the `plots` extra), which is imported here only so
-    that the package itself does not depend on it.
-
-    Args:
-        weights: Array of shape `(timesteps, timesteps)`: one example of
-            the output of `fast_weights_attention`, `weights[i, j]` being the
-            weight of the output of step `j` in the query of step `i`.
-        tokens: The `timesteps` input tokens, as labels of both axes.
-        path: File to write; its extension picks the format (e.g. `.png`).
-        title: Optional title of the figure.
-    """
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError(
-            "plot_attention needs matplotlib: "
-            "pip install 'keras-fastweights[plots]'"
-        ) from error
-
-    weights = np.asarray(weights, dtype="float64")
-    tokens = [str(token) for token in tokens]
-    if weights.shape != (len(tokens), len(tokens)):
-        raise ValueError(
-            "`weights` must have shape (timesteps, timesteps) with one token "
-            f"per step. Received: weights of shape {weights.shape} and "
-            f"{len(tokens)} tokens"
-        )
-    # Blank out the entries above the diagonal: the future, which the
-    # memory cannot hold.
-    future = np.triu(np.ones(weights.shape, dtype=bool))
-    size = 2.0 + 0.45 * len(tokens)
-    # Figure without pyplot: no global backend state is touched.
-    figure = Figure(figsize=(size + 1.5, size))
-    axes = figure.subplots()
-    image = axes.imshow(np.ma.masked_array(weights, future), cmap="viridis")
-    figure.colorbar(image, ax=axes, label="η λ^(i-1-j) h(j+1)ᵀ h_s")
-    positions = np.arange(len(tokens))
-    axes.set_xticks(positions, [f"{j}:{t}" for j, t in enumerate(tokens)])
-    axes.set_yticks(positions, [f"{i}:{t}" for i, t in enumerate(tokens)])
-    axes.set_xlabel("memory: output of step j (after reading token j)")
-    axes.set_ylabel("query: step i (reading token i)")
-    if title is not None:
-        axes.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path)

@@ -6,11 +6,11 @@ https://arxiv.org/abs/1610.06258
 
 import keras
 
+from keras_fastweights._validation import check_int
+from keras_fastweights._validation import check_positive
 from keras_fastweights.datasets import associative_retrieval
 from keras_fastweights.layers.associative_lstm import AssociativeLSTM
 from keras_fastweights.layers.fast_weights_rnn import FastWeightsRNN
-from keras_fastweights._validation import check_int
-from keras_fastweights._validation import check_positive
 
 MODEL_KINDS = ("fast_weights", "irnn", "lstm", "associative_lstm")
 # The rows of Table 1 of Ba et al. (2016), as the paper names them.

@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 
-import numpy as np
-
 from keras_fastweights import models
 
 # Table 1 of the paper, test error in %, for K = 4 pairs (section 4.1).
@@ -172,121 +170,12 @@ def write_table1(
             file.write(
                 "| "
                 + " | ".join(
-                    "" if run[c] is None else f"{run[c]:g}"
+                    ""
+                    if run[c] is None
+                    else f"{run[c]:g}"
                     if isinstance(run[c], float)
                     else str(run[c])
                     for c in tuning.RUN_COLUMNS
                 )
                 + " |\n"
             )
-
-
-def plot_figure2(
-    curves: Mapping[str, Sequence[Mapping[str, Sequence[float]]]],
-    path: str | os.PathLike,
-    updates_per_epoch: int,
-    title: str | None = None,
-):
-    """Test log-likelihood and test error against updates, like the
-    paper's Figure 2: for each model the mean over its seeds, with the
-    range of the seeds as a band.
-
-    Args:
-        curves: `{label: [history, ...]}`, one history per seed, each a
-            dict of per-epoch lists with `test_loss` (mean negative
-            log-likelihood, in nats) and `test_accuracy`, as
-            `training.TestMetrics` records them.
-        path: The image file to write.
-        updates_per_epoch: Mini-batch updates per epoch, which scale the
-            x axis (`ceil(num_train / batch_size)`).
-        title: Optional title of the figure.
-
-    Returns:
-        The `matplotlib.figure.Figure`.
-    """
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError(
-            "plot_figure2 needs matplotlib: "
-            "pip install 'keras-fastweights[plots]'"
-        ) from error
-
-    figure = Figure(figsize=(11, 4.2), layout="constrained")
-    likelihood_axes, error_axes = figure.subplots(1, 2)
-    for label, histories in curves.items():
-        epochs = min(len(h["test_loss"]) for h in histories)
-        updates = updates_per_epoch * (1 + np.arange(epochs))
-        likelihood = -np.array([h["test_loss"][:epochs] for h in histories])
-        error = 100 * (
-            1 - np.array([h["test_accuracy"][:epochs] for h in histories])
-        )
-        label = f"{label} ({len(histories)} seeds)"
-        for axes, values in ((likelihood_axes, likelihood), (error_axes, error)):
-            (line,) = axes.plot(updates, values.mean(axis=0), label=label)
-            axes.fill_between(
-                updates,
-                values.min(axis=0),
-                values.max(axis=0),
-                color=line.get_color(),
-                alpha=0.2,
-                linewidth=0,
-            )
-    likelihood_axes.set_ylabel("test log-likelihood (nats)")
-    error_axes.set_ylabel("test error (%)")
-    error_axes.set_yscale("symlog", linthresh=1.0)
-    error_axes.set_ylim(0, 100)
-    for axes in (likelihood_axes, error_axes):
-        axes.set_xlabel("updates")
-        axes.grid(True, alpha=0.3)
-        axes.legend()
-    if title:
-        figure.suptitle(title)
-    figure.savefig(path)
-    return figure
-
-
-def plot_validation_curves(
-    histories: Mapping[str, Mapping[str, Sequence[float]]],
-    path: str | os.PathLike,
-    updates_per_epoch: int,
-    reference: float | None = None,
-):
-    """Validation error (%) against updates, one line per run.
-
-    Args:
-        histories: `{label: history}`, each a dict of per-epoch lists with
-            `val_accuracy`, e.g. from `training.read_history`.
-        path: The image file to write.
-        updates_per_epoch: Mini-batch updates per epoch.
-        reference: Optional error (%) drawn as a dashed line, such as the
-            key-blind plateau.
-
-    Returns:
-        The `matplotlib.figure.Figure`.
-    """
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError(
-            "plot_validation_curves needs matplotlib: "
-            "pip install 'keras-fastweights[plots]'"
-        ) from error
-
-    figure = Figure(figsize=(7, 4.2), layout="constrained")
-    axes = figure.add_subplot()
-    for label, history in histories.items():
-        error = 100 * (1 - np.asarray(history["val_accuracy"]))
-        updates = updates_per_epoch * (1 + np.arange(len(error)))
-        axes.plot(updates, error, label=label)
-    if reference is not None:
-        axes.axhline(
-            reference, color="black", linestyle="--", label="key-blind error"
-        )
-    axes.set_xlabel("updates")
-    axes.set_ylabel("validation error (%)")
-    axes.set_ylim(0, 100)
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize="small")
-    figure.savefig(path)
-    return figure

@@ -3,8 +3,8 @@
 The example script (`examples/associative_retrieval.py`) and the tuner both
 train with these functions, so a result of one is comparable to the other:
 mini-batches of `BATCH_SIZE`, a fixed budget of epochs with the weights
-of the best epoch on validation restored, and the test error in percent, as in section 4.1 of Ba et al. (2016),
-https://arxiv.org/abs/1610.06258
+of the best epoch on validation restored, and the test error in percent,
+as in section 4.1 of Ba et al. (2016), https://arxiv.org/abs/1610.06258
 
 Example:
 
@@ -21,15 +21,11 @@ True
 
 import csv
 import os
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
 from keras_fastweights._validation import check_int
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 BATCH_SIZE = 128
 # The stopping rule of the protocol: every run trains for this many epochs
@@ -154,7 +150,9 @@ class TestMetrics(keras.callbacks.Callback):
             return_dict=True,
         )
         if logs is not None:
-            logs.update({f"test_{name}": value for name, value in results.items()})
+            logs.update(
+                {f"test_{name}": value for name, value in results.items()}
+            )
 
 
 def retrieval_callbacks(
@@ -193,7 +191,9 @@ def retrieval_callbacks(
     if output_dir is not None:
         os.makedirs(output_dir, exist_ok=True)
         callbacks.append(
-            keras.callbacks.CSVLogger(os.path.join(output_dir, HISTORY_FILENAME))
+            keras.callbacks.CSVLogger(
+                os.path.join(output_dir, HISTORY_FILENAME)
+            )
         )
     return callbacks
 
@@ -319,62 +319,3 @@ def read_history(history_or_csv) -> dict:
         "per-epoch lists, or the path of a CSVLogger file. "
         f"Received: history_or_csv of type {type(history_or_csv).__name__}"
     )
-
-
-def plot_history(
-    history_or_csv: keras.callbacks.History | dict | str | os.PathLike,
-    path: str | os.PathLike,
-) -> "Figure":
-    """Plots training and validation error (%) against epochs to a file.
-
-    Args:
-        history_or_csv: The `History` returned by `model.fit` (or its
-            `.history` dict), or the path of the CSV that
-            `retrieval_callbacks(output_dir)` writes.
-        path: The image file to write, e.g. `"history.png"`; the format
-            follows the extension.
-
-    Returns:
-        The `matplotlib.figure.Figure`, for further changes.
-    """
-    # The object-oriented API draws without pyplot's global state or an
-    # interactive backend; matplotlib is an optional dependency.
-    try:
-        from matplotlib import ticker
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError(
-            "plot_history needs matplotlib: "
-            "pip install 'keras-fastweights[plots]'"
-        ) from error
-
-    history = read_history(history_or_csv)
-    curves = {
-        "training": history.get("accuracy"),
-        "validation": history.get("val_accuracy"),
-    }
-    curves = {label: acc for label, acc in curves.items() if acc}
-    if not curves:
-        raise ValueError(
-            "The history has no `accuracy` or `val_accuracy` values to plot. "
-            f"Received keys: {sorted(history)}"
-        )
-    figure = Figure(figsize=(6, 4), layout="constrained")
-    axes = figure.add_subplot()
-    for label, accuracy in curves.items():
-        epochs = np.arange(1, len(accuracy) + 1)
-        error = 100.0 * (1.0 - np.asarray(accuracy, dtype="float64"))
-        axes.plot(epochs, error, marker="o", markersize=3, label=label)
-    axes.set_xlabel("epoch")
-    axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-    axes.set_ylabel("error (%)")
-    # Logarithmic above 1 % and linear below, so that the last, sub-percent
-    # epochs stay readable and an error of 0 can still be drawn.
-    axes.set_yscale("symlog", linthresh=1.0)
-    axes.set_ylim(0, 100)
-    axes.set_yticks([0, 0.5, 1, 2, 5, 10, 20, 50, 100])
-    axes.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
-    figure.savefig(path)
-    return figure

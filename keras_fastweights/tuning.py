@@ -111,8 +111,7 @@ def protocol_points(grid: dict, trials: Sequence[dict]) -> list[dict]:
         chosen = choose_learning_rate(grid, trials, kind, units)
         if chosen is not None:
             points += [
-                dict(learning_rate=chosen, **cell, seed=seed)
-                for seed in others
+                dict(learning_rate=chosen, **cell, seed=seed) for seed in others
             ]
     return points
 
@@ -134,7 +133,9 @@ def choose_learning_rate(grid, trials, kind, units):
         return None
     best = min(
         candidates,
-        key=lambda t: training.validation_rank(t["val_accuracy"], t["val_loss"]),
+        key=lambda t: training.validation_rank(
+            t["val_accuracy"], t["val_loss"]
+        ),
     )
     return best["learning_rate"]
 

@@ -10,6 +10,7 @@ import pytest
 from keras_fastweights import AssociativeLSTM
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
+from keras_fastweights import plotting
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
 from keras_fastweights.models import ASSOCIATIVE_LSTM_COPIES
@@ -264,7 +265,11 @@ def test_training_runs_the_whole_budget_and_restores_the_best_epoch(
 
     callbacks = training.retrieval_callbacks(tmp_path / "run", test_data=test)
     history = training.train_retrieval_model(
-        model, train, val, epochs=4, callbacks=callbacks + [KeepWeights()],
+        model,
+        train,
+        val,
+        epochs=4,
+        callbacks=callbacks + [KeepWeights()],
         verbose=0,
     )
     assert history.epoch == [0, 1, 2, 3]
@@ -337,7 +342,7 @@ def test_plot_history(tmp_path):
         writer.writerow(["epoch", *history])
         writer.writerows(zip(range(3), *history.values()))
     for source, name in ((history, "dict.png"), (csv_path, "csv.png")):
-        figure = training.plot_history(source, tmp_path / name)
+        figure = plotting.plot_history(source, tmp_path / name)
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         (axes,) = figure.axes
         lines = {line.get_label(): line for line in axes.get_lines()}
@@ -352,6 +357,6 @@ def test_plot_history(tmp_path):
                 [100 * (1 - a) for a in history[key]],
             )
     with pytest.raises(TypeError, match="list"):
-        training.plot_history([0.1, 0.2], tmp_path / "bad.png")
+        plotting.plot_history([0.1, 0.2], tmp_path / "bad.png")
     with pytest.raises(ValueError, match="loss"):
-        training.plot_history({"loss": [1.0]}, tmp_path / "bad.png")
+        plotting.plot_history({"loss": [1.0]}, tmp_path / "bad.png")

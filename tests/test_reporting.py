@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from keras_fastweights import models
+from keras_fastweights import plotting
 from keras_fastweights import reporting
 from keras_fastweights import tuning
 
@@ -45,7 +46,7 @@ def test_figure2_plots_the_mean_and_range_of_the_seeds(tmp_path):
         {"test_loss": [2.1, 0.8, 0.3], "test_accuracy": [0.3, 0.8, 0.97]},
     ]
     path = tmp_path / "figure2.png"
-    figure = reporting.plot_figure2({"a": seeds}, path, updates_per_epoch=10)
+    figure = plotting.plot_figure2({"a": seeds}, path, updates_per_epoch=10)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     likelihood, error = figure.axes
     x, y = likelihood.lines[0].get_data()
@@ -63,7 +64,7 @@ def test_figure2_plots_the_mean_and_range_of_the_seeds(tmp_path):
 def test_validation_curves_with_a_reference_line(tmp_path):
     path = tmp_path / "plateau.png"
     history = {"val_accuracy": [0.38, 0.39]}
-    figure = reporting.plot_validation_curves(
+    figure = plotting.plot_validation_curves(
         {"run": history}, path, updates_per_epoch=5, reference=61.6
     )
     (axes,) = figure.axes

@@ -99,8 +99,12 @@ def test_protocol_chooses_the_learning_rate_then_runs_the_seeds(tmp_path):
 def test_protocol_waits_for_a_cell_s_learning_rates():
     done = [
         dict(
-            model="lstm", units=8, learning_rate=rate, seed=0,
-            val_accuracy=accuracy, val_loss=loss,
+            model="lstm",
+            units=8,
+            learning_rate=rate,
+            seed=0,
+            val_accuracy=accuracy,
+            val_loss=loss,
         )
         for rate, accuracy, loss in [(1e-3, 0.9, 0.2), (1e-2, 0.9, 0.1)]
     ]
@@ -145,8 +149,14 @@ def test_resuming_another_grid_is_refused(tmp_path):
 def test_table_rows_summarise_the_seeds_of_the_chosen_rate():
     grid = tuning.check_grid(["lstm"], [8], [1e-3, 1e-2], [0, 1, 2])
     runs = [
-        dict(model="lstm", units=8, learning_rate=rate, seed=seed,
-             val_error_percent=val, test_error_percent=test)
+        dict(
+            model="lstm",
+            units=8,
+            learning_rate=rate,
+            seed=seed,
+            val_error_percent=val,
+            test_error_percent=test,
+        )
         for rate, seed, val, test in [
             (1e-3, 0, 5.0, 4.0),
             (1e-2, 0, 1.0, 2.0),

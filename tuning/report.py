@@ -56,6 +56,7 @@ def main(argv=None):
     args = parse_args(argv)
     from keras_fastweights import analysis
     from keras_fastweights import models
+    from keras_fastweights import plotting
     from keras_fastweights import reporting
     from keras_fastweights import tuning
 
@@ -86,7 +87,7 @@ def main(argv=None):
             == (row["model"], row["units"], row["learning_rate"])
         ]
     if curves:
-        reporting.plot_figure2(
+        plotting.plot_figure2(
             curves,
             os.path.join(args.output, "figure2.png"),
             updates_per_epoch=updates_per_epoch,
@@ -116,7 +117,7 @@ def main(argv=None):
                 f"{run['val_error_percent']:.2f} |\n"
             )
     if plateau:
-        reporting.plot_validation_curves(
+        plotting.plot_validation_curves(
             {
                 f"{r['model']} R={r['units']} lr={r['learning_rate']:g} "
                 f"seed={r['seed']}": tuning.trial_history(
@@ -139,7 +140,7 @@ def main(argv=None):
         tokens = associative_retrieval.encode(args.example)[None]
         weights = inspection.fast_weights_attention(model, tokens)
         answer = int(keras.ops.argmax(model(tokens), axis=-1)[0])
-        inspection.plot_attention(
+        plotting.plot_attention(
             weights[0],
             list(args.example),
             os.path.join(args.output, "attention.png"),

@@ -126,7 +126,7 @@ class AssociativeLSTMCell(keras.layers.Layer):
     >>> rnn = keras.layers.RNN(
     ...     AssociativeLSTMCell(6, num_copies=2), return_state=True)
     >>> output, h, memory = rnn(inputs)
-    >>> output.shape, h.shape, memory.shape
+    >>> tuple(output.shape), tuple(h.shape), tuple(memory.shape)
     ((32, 6), (32, 6), (32, 12))
     """
 
@@ -235,10 +235,14 @@ class AssociativeLSTMCell(keras.layers.Layer):
         if self.use_bias:
             z = z + self.bias
         # Real gates of n units; complex keys and value of n units each.
-        g_f, g_i, g_o = (ops.sigmoid(z[:, k * n : (k + 1) * n]) for k in range(3))
+        g_f, g_i, g_o = (
+            ops.sigmoid(z[:, k * n : (k + 1) * n]) for k in range(3)
+        )
         r_i, r_o, u = (
-            bound(z[:, (3 + 2 * k) * n : (4 + 2 * k) * n],
-                  z[:, (4 + 2 * k) * n : (5 + 2 * k) * n])
+            bound(
+                z[:, (3 + 2 * k) * n : (4 + 2 * k) * n],
+                z[:, (4 + 2 * k) * n : (5 + 2 * k) * n],
+            )
             for k in range(3)
         )
         # P_s r: every copy's permutation of the keys, (batch, copies, n).
@@ -310,7 +314,7 @@ class AssociativeLSTM(keras.layers.RNN):
     >>> import numpy as np
     >>> from keras_fastweights import AssociativeLSTM
     >>> inputs = np.random.random((32, 10, 8)).astype("float32")
-    >>> AssociativeLSTM(6)(inputs).shape
+    >>> tuple(AssociativeLSTM(6)(inputs).shape)
     (32, 6)
     """
 

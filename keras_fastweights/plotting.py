@@ -1,0 +1,230 @@
+"""Figures of the package: training curves, the paper's Figure 2, the
+fast memory's attention.
+
+Every function draws with matplotlib's object-oriented API (no pyplot, so
+no global state or interactive backend), saves the figure to `path` (the
+extension picks the format) and returns the `matplotlib.figure.Figure`.
+matplotlib is an optional dependency: `pip install
+"keras-fastweights[plots]"`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import keras
+import numpy as np
+
+from keras_fastweights import training
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _figure_class():
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(
+            "Plotting needs matplotlib: pip install 'keras-fastweights[plots]'"
+        ) from error
+    return Figure
+
+
+def plot_history(
+    history_or_csv: keras.callbacks.History | dict | str | os.PathLike,
+    path: str | os.PathLike,
+) -> "Figure":
+    """Plots training and validation error (%) against epochs to a file.
+
+    Args:
+        history_or_csv: The `History` returned by `model.fit` (or its
+            `.history` dict), or the path of the CSV that
+            `retrieval_callbacks(output_dir)` writes.
+        path: The image file to write, e.g. `"history.png"`; the format
+            follows the extension.
+
+    Returns:
+        The `matplotlib.figure.Figure`, for further changes.
+    """
+    history = training.read_history(history_or_csv)
+    curves = {
+        "training": history.get("accuracy"),
+        "validation": history.get("val_accuracy"),
+    }
+    curves = {label: acc for label, acc in curves.items() if acc}
+    if not curves:
+        raise ValueError(
+            "The history has no `accuracy` or `val_accuracy` values to plot. "
+            f"Received keys: {sorted(history)}"
+        )
+    figure = _figure_class()(figsize=(6, 4), layout="constrained")
+    axes = figure.add_subplot()
+    for label, accuracy in curves.items():
+        epochs = np.arange(1, len(accuracy) + 1)
+        error = 100.0 * (1.0 - np.asarray(accuracy, dtype="float64"))
+        axes.plot(epochs, error, marker="o", markersize=3, label=label)
+    axes.set_xlabel("epoch")
+    from matplotlib import ticker
+
+    axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    axes.set_ylabel("error (%)")
+    # Logarithmic above 1 % and linear below, so that the last, sub-percent
+    # epochs stay readable and an error of 0 can still be drawn.
+    axes.set_yscale("symlog", linthresh=1.0)
+    axes.set_ylim(0, 100)
+    axes.set_yticks([0, 0.5, 1, 2, 5, 10, 20, 50, 100])
+    axes.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.savefig(path)
+    return figure
+
+
+def plot_figure2(
+    curves: Mapping[str, Sequence[Mapping[str, Sequence[float]]]],
+    path: str | os.PathLike,
+    updates_per_epoch: int,
+    title: str | None = None,
+):
+    """Test log-likelihood and test error against updates, like the
+    paper's Figure 2: for each model the mean over its seeds, with the
+    range of the seeds as a band.
+
+    Args:
+        curves: `{label: [history, ...]}`, one history per seed, each a
+            dict of per-epoch lists with `test_loss` (mean negative
+            log-likelihood, in nats) and `test_accuracy`, as
+            `training.TestMetrics` records them.
+        path: The image file to write.
+        updates_per_epoch: Mini-batch updates per epoch, which scale the
+            x axis (`ceil(num_train / batch_size)`).
+        title: Optional title of the figure.
+
+    Returns:
+        The `matplotlib.figure.Figure`.
+    """
+    figure = _figure_class()(figsize=(11, 4.2), layout="constrained")
+    likelihood_axes, error_axes = figure.subplots(1, 2)
+    for label, histories in curves.items():
+        epochs = min(len(h["test_loss"]) for h in histories)
+        updates = updates_per_epoch * (1 + np.arange(epochs))
+        likelihood = -np.array([h["test_loss"][:epochs] for h in histories])
+        error = 100 * (
+            1 - np.array([h["test_accuracy"][:epochs] for h in histories])
+        )
+        label = f"{label} ({len(histories)} seeds)"
+        for axes, values in (
+            (likelihood_axes, likelihood),
+            (error_axes, error),
+        ):
+            (line,) = axes.plot(updates, values.mean(axis=0), label=label)
+            axes.fill_between(
+                updates,
+                values.min(axis=0),
+                values.max(axis=0),
+                color=line.get_color(),
+                alpha=0.2,
+                linewidth=0,
+            )
+    likelihood_axes.set_ylabel("test log-likelihood (nats)")
+    error_axes.set_ylabel("test error (%)")
+    error_axes.set_yscale("symlog", linthresh=1.0)
+    error_axes.set_ylim(0, 100)
+    for axes in (likelihood_axes, error_axes):
+        axes.set_xlabel("updates")
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+    if title:
+        figure.suptitle(title)
+    figure.savefig(path)
+    return figure
+
+
+def plot_validation_curves(
+    histories: Mapping[str, Mapping[str, Sequence[float]]],
+    path: str | os.PathLike,
+    updates_per_epoch: int,
+    reference: float | None = None,
+):
+    """Validation error (%) against updates, one line per run.
+
+    Args:
+        histories: `{label: history}`, each a dict of per-epoch lists with
+            `val_accuracy`, e.g. from `training.read_history`.
+        path: The image file to write.
+        updates_per_epoch: Mini-batch updates per epoch.
+        reference: Optional error (%) drawn as a dashed line, such as the
+            key-blind plateau.
+
+    Returns:
+        The `matplotlib.figure.Figure`.
+    """
+    figure = _figure_class()(figsize=(7, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    for label, history in histories.items():
+        error = 100 * (1 - np.asarray(history["val_accuracy"]))
+        updates = updates_per_epoch * (1 + np.arange(len(error)))
+        axes.plot(updates, error, label=label)
+    if reference is not None:
+        axes.axhline(
+            reference, color="black", linestyle="--", label="key-blind error"
+        )
+    axes.set_xlabel("updates")
+    axes.set_ylabel("validation error (%)")
+    axes.set_ylim(0, 100)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.savefig(path)
+    return figure
+
+
+def plot_attention(
+    weights: np.typing.ArrayLike,
+    tokens: Sequence[str],
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+) -> "Figure":
+    """Draws the attention weights of one sequence and saves the figure.
+
+    Args:
+        weights: Array of shape `(timesteps, timesteps)`: one example of
+            the output of `fast_weights_attention`, `weights[i, j]` being the
+            weight of the output of step `j` in the query of step `i`.
+        tokens: The `timesteps` input tokens, as labels of both axes.
+        path: File to write; its extension picks the format (e.g. `.png`).
+        title: Optional title of the figure.
+
+    Returns:
+        The `matplotlib.figure.Figure`.
+    """
+    weights = np.asarray(weights, dtype="float64")
+    tokens = [str(token) for token in tokens]
+    if weights.shape != (len(tokens), len(tokens)):
+        raise ValueError(
+            "`weights` must have shape (timesteps, timesteps) with one token "
+            f"per step. Received: weights of shape {weights.shape} and "
+            f"{len(tokens)} tokens"
+        )
+    # Blank out the entries above the diagonal: the future, which the
+    # memory cannot hold.
+    future = np.triu(np.ones(weights.shape, dtype=bool))
+    size = 2.0 + 0.45 * len(tokens)
+    figure = _figure_class()(figsize=(size + 1.5, size))
+    axes = figure.subplots()
+    image = axes.imshow(np.ma.masked_array(weights, future), cmap="viridis")
+    figure.colorbar(image, ax=axes, label="η λ^(i-1-j) h(j+1)ᵀ h_s")
+    positions = np.arange(len(tokens))
+    axes.set_xticks(positions, [f"{j}:{t}" for j, t in enumerate(tokens)])
+    axes.set_yticks(positions, [f"{i}:{t}" for i, t in enumerate(tokens)])
+    axes.set_xlabel("memory: output of step j (after reading token j)")
+    axes.set_ylabel("query: step i (reading token i)")
+    if title is not None:
+        axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path)
+    return figure
