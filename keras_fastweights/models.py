@@ -20,15 +20,28 @@ PAPER_NAMES = {
     "lstm": "LSTM",
     "associative_lstm": "A-LSTM",
 }
+# The ablation study's variants of the fast-weights layer (docs/method.md):
+# each changes the paper's configuration in one way.
+FAST_WEIGHTS_VARIANTS = {
+    "paper": {},
+    "no_fast_memory": {"fast_learning_rate": 0.0},
+    "no_layer_norm": {"use_layer_norm": False},
+    "inner_steps_2": {"inner_steps": 2},
+    "inner_steps_3": {"inner_steps": 3},
+    "decay_0.5": {"decay_rate": 0.5},
+    "decay_0.9": {"decay_rate": 0.9},
+    "decay_1.0": {"decay_rate": 1.0},
+}
 # The Associative LSTM's copies of its memory (Danihelka et al. 2016 use up
 # to 8; Ba et al. do not say how many their A-LSTM had).
 ASSOCIATIVE_LSTM_COPIES = 4
 
 
-def _recurrent_layer(kind, units, seed):
+def _recurrent_layer(kind, units, seed, variant):
     if kind == "fast_weights":
         # The cell's defaults are the paper's: λ=0.95, η=0.5, S=1, with LN.
-        return FastWeightsRNN(units, name="recurrent")
+        options = FAST_WEIGHTS_VARIANTS[variant]
+        return FastWeightsRNN(units, name="recurrent", **options)
     if kind == "irnn":
         # Le et al. (2015): ReLU units with an identity recurrent matrix.
         return keras.layers.SimpleRNN(
@@ -58,6 +71,7 @@ def build_retrieval_model(
     embedding_dim: int = 100,
     hidden_dim: int = 100,
     seed: int | None = None,
+    variant: str = "paper",
 ) -> keras.Model:
     """Builds and compiles one of the paper's associative retrieval models.
 
@@ -93,9 +107,16 @@ def build_retrieval_model(
             the initial weights, the Associative LSTM's permutations, and
             the randomness that follows in the process (the shuffling of
             `model.fit`), so that a run repeats.
+        variant: For `kind="fast_weights"`, one of `FAST_WEIGHTS_VARIANTS`:
+            `"paper"` (default), or the paper's layer with one change, for
+            the ablation study: `"no_fast_memory"` (η = 0: a
+            layer-normalized IRNN with the same `W` init), `"no_layer_norm"`,
+            `"inner_steps_2"`, `"inner_steps_3"`, `"decay_0.5"`,
+            `"decay_0.9"`, `"decay_1.0"`.
 
     Returns:
-        A compiled `keras.Model` named `f"{kind}_{units}"` that maps int
+        A compiled `keras.Model` named `f"{kind}_{units}"` (with
+        `f"_{variant}"` for a variant other than the paper's) that maps int
         token ids of shape `(batch, 2 * num_pairs + 3)` to logits of shape
         `(batch, 10)`.
 
@@ -111,6 +132,14 @@ def build_retrieval_model(
         raise ValueError(
             f"`kind` must be one of {MODEL_KINDS}. Received: kind={kind!r}"
         )
+    if variant not in FAST_WEIGHTS_VARIANTS or (
+        variant != "paper" and kind != "fast_weights"
+    ):
+        raise ValueError(
+            f"`variant` must be one of {tuple(FAST_WEIGHTS_VARIANTS)}, and "
+            "'paper' unless kind='fast_weights'. "
+            f"Received: variant={variant!r} for kind={kind!r}"
+        )
     units = check_int("units", units, 1)
     learning_rate = check_positive("learning_rate", learning_rate)
     length = associative_retrieval.sequence_length(num_pairs)
@@ -124,12 +153,13 @@ def build_retrieval_model(
     x = keras.layers.Embedding(
         associative_retrieval.VOCABULARY_SIZE, embedding_dim, name="embedding"
     )(tokens)
-    x = _recurrent_layer(kind, units, seed)(x)
+    x = _recurrent_layer(kind, units, seed, variant)(x)
     x = keras.layers.Dense(hidden_dim, activation="relu", name="hidden")(x)
     logits = keras.layers.Dense(
         associative_retrieval.NUM_CLASSES, name="logits"
     )(x)
-    model = keras.Model(tokens, logits, name=f"{kind}_{units}")
+    name = f"{kind}_{units}" + ("" if variant == "paper" else f"_{variant}")
+    model = keras.Model(tokens, logits, name=name)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -64,6 +64,23 @@ def read_csv(path: str | os.PathLike) -> list[dict]:
         ]
 
 
+def _variant_markdown(cells: Sequence[Mapping]) -> str:
+    """One line per (units, variant) cell of a grid of variants."""
+    lines = [
+        "| R | variant | learning rate | seeds | test error (%) | min–max "
+        "| runs at 0.00 % |",
+        "|---:|---|---:|---|---:|---:|---:|",
+    ]
+    for cell in cells:
+        lines.append(
+            f"| {cell['units']} | {cell['variant']} | "
+            f"{cell['learning_rate']:g} | {cell['seeds']} | {cell['summary']} "
+            f"| {cell['test_error_min']:.2f}–{cell['test_error_max']:.2f} "
+            f"| {cell['at_zero']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def table1_markdown(
     rows: Iterable[Mapping],
     value: str = "test_error_percent",
@@ -111,6 +128,7 @@ def write_table1(
     rows: Sequence[Mapping],
     runs: Sequence[Mapping],
     directory: str | os.PathLike,
+    grid: Mapping | None = None,
 ) -> None:
     """Writes `table1.csv` (one row per (model, R)), `table1_runs.csv` (one
     row per run) and `table1.md` (both, beside the paper's values) into
@@ -120,6 +138,7 @@ def write_table1(
         rows: As returned by `keras_fastweights.tuning.table_rows`.
         runs: As returned by `keras_fastweights.tuning.run_rows`.
         directory: Where to write, created if missing.
+        grid: The search's grid; a grid of variants adds their column.
     """
     # Imported here: keras_fastweights.tuning needs keras-tuner.
     from keras_fastweights import tuning
@@ -127,15 +146,17 @@ def write_table1(
     table_csv, runs_csv, table_md = (
         os.path.join(directory, name) for name in TABLE1_FILENAMES
     )
-    write_csv(rows, table_csv, tuning.TABLE_COLUMNS)
-    write_csv(runs, runs_csv, tuning.RUN_COLUMNS)
+    grid = grid or {}
+    run_columns = tuning.columns(tuning.RUN_COLUMNS, grid)
+    write_csv(rows, table_csv, tuning.columns(tuning.TABLE_COLUMNS, grid))
+    write_csv(runs, runs_csv, run_columns)
+    cell_keys = ("model", "units", "variant", "learning_rate")
     cells = []
     for row in rows:
         errors = [
             run["test_error_percent"]
             for run in runs
-            if (run["model"], run["units"], run["learning_rate"])
-            == (row["model"], row["units"], row["learning_rate"])
+            if all(run.get(key) == row.get(key) for key in cell_keys)
         ]
         std = row["test_error_std"]
         cells.append(
@@ -149,23 +170,34 @@ def write_table1(
     with open(table_md, "w") as file:
         file.write(
             "Test error (%): mean ± sample standard deviation over the seeds "
-            "of the learning rate chosen on validation; the paper's value "
-            "in brackets.\n\n"
+            "of the learning rate chosen on validation"
         )
-        file.write(
-            table1_markdown(
-                cells, value="summary", paper=PAPER_TABLE1, number_format="{}"
+        if "variant" in grid:
+            file.write(".\n\n")
+            file.write(_variant_markdown(cells))
+        else:
+            file.write("; the paper's value in brackets.\n\n")
+            file.write(
+                table1_markdown(
+                    cells,
+                    value="summary",
+                    paper=PAPER_TABLE1,
+                    number_format="{}",
+                )
             )
-        )
-        file.write("\nRuns at 0.00 % test error\n\n")
-        file.write(table1_markdown(cells, value="at_zero", number_format="{}"))
-        file.write("\nChosen learning rates\n\n")
-        file.write(
-            table1_markdown(cells, value="learning_rate", number_format="{:g}")
-        )
+            file.write("\nRuns at 0.00 % test error\n\n")
+            file.write(
+                table1_markdown(cells, value="at_zero", number_format="{}")
+            )
+            file.write("\nChosen learning rates\n\n")
+            file.write(
+                table1_markdown(
+                    cells, value="learning_rate", number_format="{:g}"
+                )
+            )
         file.write("\nEvery run\n\n")
-        file.write("| " + " | ".join(tuning.RUN_COLUMNS) + " |\n")
-        file.write("|" + "---|" * len(tuning.RUN_COLUMNS) + "\n")
+        file.write("| " + " | ".join(run_columns) + " |\n")
+        file.write("|" + "---|" * len(run_columns) + "\n")
         for run in runs:
             file.write(
                 "| "
@@ -175,7 +207,7 @@ def write_table1(
                     else f"{run[c]:g}"
                     if isinstance(run[c], float)
                     else str(run[c])
-                    for c in tuning.RUN_COLUMNS
+                    for c in run_columns
                 )
                 + " |\n"
             )

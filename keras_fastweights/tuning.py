@@ -44,14 +44,17 @@ def check_grid(
     units: Sequence[int],
     learning_rates: Sequence[float],
     seeds: Sequence[int] = (0,),
+    variants: Sequence[str] | None = None,
 ) -> dict:
     """Validates a grid; returns `{"learning_rate", "model", "units",
-    "seed"}` lists, each axis in the order given.
+    "seed"}` lists, each axis in the order given, and `"variant"` (of the
+    fast-weights layer, `models.FAST_WEIGHTS_VARIANTS`) if `variants` is
+    given.
 
     Raises:
-        ValueError: an empty axis, an unknown model kind, a repeated value,
-            non-positive units or learning rates, negative seeds; the
-            message names it.
+        ValueError: an empty axis, an unknown model kind or variant, a
+            repeated value, non-positive units or learning rates, negative
+            seeds; the message names it.
     """
     grid = {
         "learning_rate": list(learning_rates),
@@ -59,6 +62,8 @@ def check_grid(
         "units": list(units),
         "seed": list(seeds),
     }
+    if variants is not None:
+        grid["variant"] = list(variants)
     for name, values in grid.items():
         if not values:
             raise ValueError(
@@ -73,6 +78,15 @@ def check_grid(
             raise ValueError(
                 f"Unknown model {kind!r}; expected one of {models.MODEL_KINDS}"
             )
+    for variant in grid.get("variant", []):
+        if variant not in models.FAST_WEIGHTS_VARIANTS or (
+            variant != "paper" and grid["model"] != ["fast_weights"]
+        ):
+            raise ValueError(
+                f"Unknown variant {variant!r}; expected one of "
+                f"{tuple(models.FAST_WEIGHTS_VARIANTS)}, with "
+                "--models fast_weights only"
+            )
     grid["units"] = [check_int("units", value, 1) for value in grid["units"]]
     grid["seed"] = [check_int("seed", value, 0) for value in grid["seed"]]
     grid["learning_rate"] = [
@@ -82,14 +96,20 @@ def check_grid(
     return grid
 
 
+def cell_axes(grid: dict) -> list[str]:
+    """The axes that make a cell of the results: units, model (and the
+    variant), in the order the protocol runs them (units outermost)."""
+    return [axis for axis in ("units", "model", "variant") if axis in grid]
+
+
 def protocol_points(grid: dict, trials: Sequence[dict]) -> list[dict]:
     """The grid points that the protocol runs, given the trials so far.
 
-    For each cell `(units, model)` of the grid, in the order of its axes
-    (units outermost): every learning rate with the first seed; then, once
-    those trials are all completed, the other seeds at the learning rate
-    that did best on validation (`training.validation_rank`). With one
-    learning rate, every seed of a cell is a point from the start.
+    For each cell of the grid (`cell_axes`), in the order of its axes:
+    every learning rate with the first seed; then, once those trials are
+    all completed, the other seeds at the learning rate that did best on
+    validation (`training.validation_rank`). With one learning rate, every
+    seed of a cell is a point from the start.
 
     Args:
         grid: As returned by `check_grid`.
@@ -101,14 +121,15 @@ def protocol_points(grid: dict, trials: Sequence[dict]) -> list[dict]:
         whose learning rate is not chosen yet are left out.
     """
     first, others = grid["seed"][0], grid["seed"][1:]
+    axes = cell_axes(grid)
     points = []
-    for units, kind in itertools.product(grid["units"], grid["model"]):
-        cell = dict(model=kind, units=units)
+    for values in itertools.product(*(grid[axis] for axis in axes)):
+        cell = dict(zip(axes, values))
         points += [
             dict(learning_rate=rate, **cell, seed=first)
             for rate in grid["learning_rate"]
         ]
-        chosen = choose_learning_rate(grid, trials, kind, units)
+        chosen = choose_learning_rate(grid, trials, cell)
         if chosen is not None:
             points += [
                 dict(learning_rate=chosen, **cell, seed=seed) for seed in others
@@ -116,16 +137,16 @@ def protocol_points(grid: dict, trials: Sequence[dict]) -> list[dict]:
     return points
 
 
-def choose_learning_rate(grid, trials, kind, units):
-    """The learning rate of `(kind, units)` best on validation at the
-    grid's first seed, or `None` while one of its trials is missing."""
+def choose_learning_rate(grid: dict, trials: Sequence[dict], cell: dict):
+    """The learning rate of `cell` (`{"units": ..., "model": ...}`) best on
+    validation at the grid's first seed, or `None` while one of its trials
+    is missing."""
     if len(grid["learning_rate"]) == 1:
         return grid["learning_rate"][0]
     candidates = [
         trial
         for trial in trials
-        if trial["model"] == kind
-        and trial["units"] == units
+        if all(trial.get(axis) == value for axis, value in cell.items())
         and trial["seed"] == grid["seed"][0]
         and trial["learning_rate"] in grid["learning_rate"]
     ]
@@ -180,6 +201,9 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
             ),
             num_pairs=self.num_pairs,
             seed=hp.Choice("seed", self.grid["seed"]),
+            variant=hp.Choice("variant", self.grid["variant"])
+            if "variant" in self.grid
+            else "paper",
         )
 
     def fit(
@@ -283,7 +307,7 @@ class GridOracle(keras_tuner.Oracle):
 
 def grid_size(grid: dict) -> int:
     """The number of trials the protocol runs on `grid`."""
-    cells = len(grid["model"]) * len(grid["units"])
+    cells = int(np.prod([len(grid[axis]) for axis in cell_axes(grid)]))
     rates, seeds = len(grid["learning_rate"]), len(grid["seed"])
     if rates == 1:
         return cells * seeds
@@ -448,15 +472,28 @@ TABLE_COLUMNS = (
 )
 
 
+def columns(base: Sequence[str], grid: dict) -> list[str]:
+    """`RUN_COLUMNS` or `TABLE_COLUMNS`, with `"variant"` after `"units"`
+    for a grid of fast-weights variants."""
+    base = list(base)
+    if "variant" in grid:
+        base.insert(base.index("units") + 1, "variant")
+    return base
+
+
 def run_rows(tuner: keras_tuner.Tuner) -> list[dict]:
-    """One row per completed trial, with the keys of `RUN_COLUMNS`, in the
-    order of the trials."""
+    """One row per completed trial, with the keys of
+    `columns(RUN_COLUMNS, grid)`, in the order of the trials."""
     rows = []
     for trial in sorted(completed_trials(tuner), key=lambda t: t.trial_id):
         values = trial_values(trial)
         rows.append(
             {
-                **{name: values[name] for name in ("model", "units", "seed")},
+                **{
+                    name: values[name]
+                    for name in ("model", "units", "variant", "seed")
+                    if name in values
+                },
                 "learning_rate": values["learning_rate"],
                 "epochs": int(values["epochs"]),
                 "best_epoch": int(values["best_epoch"]),
@@ -476,15 +513,17 @@ def run_rows(tuner: keras_tuner.Tuner) -> list[dict]:
 
 
 def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
-    """One row per (model, units) with the keys of `TABLE_COLUMNS`: the
-    test error over the seeds of the learning rate chosen on validation.
+    """One row per cell (model, units, and variant if the grid has one),
+    with the keys of `columns(TABLE_COLUMNS, grid)`: the test error over
+    the seeds of the learning rate chosen on validation.
 
     Args:
         grid: The search's grid (`check_grid`).
         runs: As returned by `run_rows`.
 
     Returns:
-        Rows in the order of the grid's models, then units; a cell whose
+        Rows in the order of the grid's models, then units (ascending),
+        then variants; a cell whose
         learning rate is not chosen yet is left out. `seeds` lists the
         seeds of the runs counted; the standard deviation is the sample
         one (`ddof=1`), empty for a single run.
@@ -496,17 +535,24 @@ def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
         }
         for run in runs
     ]
+    axes = ["model", "units", *cell_axes(grid)[2:]]
+    values = [
+        grid["model"],
+        sorted(grid["units"]),
+        *(grid[a] for a in axes[2:]),
+    ]
     rows = []
-    for kind, units in itertools.product(grid["model"], sorted(grid["units"])):
-        rate = choose_learning_rate(grid, trials, kind, units)
+    for cell in itertools.product(*values):
+        cell = dict(zip(axes, cell))
+        rate = choose_learning_rate(grid, trials, cell)
         if rate is None:
             continue
         chosen = sorted(
             (
                 run
                 for run in runs
-                if (run["model"], run["units"], run["learning_rate"])
-                == (kind, units, rate)
+                if all(run.get(axis) == value for axis, value in cell.items())
+                and run["learning_rate"] == rate
                 and run["seed"] in grid["seed"]
             ),
             key=lambda run: run["seed"],
@@ -514,8 +560,7 @@ def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
         errors = np.array([run["test_error_percent"] for run in chosen])
         rows.append(
             {
-                "model": kind,
-                "units": units,
+                **cell,
                 "learning_rate": rate,
                 "seeds": " ".join(str(run["seed"]) for run in chosen),
                 "test_error_mean": round(float(errors.mean()), 4),

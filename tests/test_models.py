@@ -14,6 +14,7 @@ from keras_fastweights import plotting
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
 from keras_fastweights.models import ASSOCIATIVE_LSTM_COPIES
+from keras_fastweights.models import FAST_WEIGHTS_VARIANTS
 from keras_fastweights.models import MODEL_KINDS
 from keras_fastweights.models import build_retrieval_model
 
@@ -106,6 +107,27 @@ def test_lstm_layer(trained):
     assert type(recurrent) is keras.layers.LSTM
 
 
+@pytest.mark.parametrize("variant", sorted(FAST_WEIGHTS_VARIANTS))
+def test_fast_weights_variants_change_one_setting(variant):
+    model = build_retrieval_model("fast_weights", UNITS, variant=variant)
+    cell = model.get_layer("recurrent").cell
+    paper = build_retrieval_model("fast_weights", UNITS)
+    paper_cell = paper.get_layer("recurrent").cell
+    changed = {
+        name: getattr(cell, name)
+        for name in (
+            "decay_rate",
+            "fast_learning_rate",
+            "inner_steps",
+            "use_layer_norm",
+        )
+        if getattr(cell, name) != getattr(paper_cell, name)
+    }
+    assert changed == FAST_WEIGHTS_VARIANTS[variant]
+    suffix = "" if variant == "paper" else f"_{variant}"
+    assert model.name == f"fast_weights_{UNITS}{suffix}"
+
+
 def test_associative_lstm_layer_is_seeded():
     def layer(seed):
         model = build_retrieval_model("associative_lstm", UNITS, seed=seed)
@@ -187,6 +209,8 @@ def test_save_and_load(kind, trained, data, tmp_path):
         ({"learning_rate": True}, TypeError, "learning_rate=True"),
         ({"seed": -1}, ValueError, "seed=-1"),
         ({"seed": 1.0}, TypeError, "seed=1.0"),
+        ({"variant": "no_ln"}, ValueError, "variant='no_ln'"),
+        ({"variant": "decay_0.5"}, ValueError, "kind='lstm'"),
     ],
 )
 def test_build_bad_arguments(kwargs, error, match):

@@ -60,6 +60,7 @@ class BookkeepingSearch(tuning.RetrievalGridSearch):
         return {
             "val_accuracy": values["units"] / 1000 + values["learning_rate"],
             "val_loss": 1.0 - values["seed"] / 10,
+            tuning.TEST_ERROR: float(values["seed"]),
             "epochs": 1,
             "best_epoch": 1,
             "seconds": 0.0,
@@ -115,6 +116,46 @@ def test_protocol_waits_for_a_cell_s_learning_rates():
     points = tuning.protocol_points(grid, done)
     # Equal validation accuracy: the lower validation loss (1e-2) wins.
     assert points[-1] == dict(learning_rate=1e-2, model="lstm", units=8, seed=5)
+
+
+def test_variants_are_cells_of_their_own(tmp_path):
+    grid = tuning.check_grid(
+        ["fast_weights"],
+        [8],
+        [1e-3],
+        seeds=[0, 1],
+        variants=["paper", "inner_steps_2"],
+    )
+    log = []
+    bookkeeping_search(grid, tmp_path, log).search()
+    assert (
+        log
+        == [
+            ("fast_weights", 8, 1e-3, 0),
+            ("fast_weights", 8, 1e-3, 1),
+        ]
+        * 2
+    )
+    search = bookkeeping_search(grid, tmp_path, [])
+    variants = [
+        t.hyperparameters.values["variant"]
+        for t in sorted(
+            tuning.completed_trials(search), key=lambda t: t.trial_id
+        )
+    ]
+    assert variants == ["paper", "paper", "inner_steps_2", "inner_steps_2"]
+    runs = tuning.run_rows(search)
+    assert [run["variant"] for run in runs] == variants
+    rows = tuning.table_rows(grid, runs)
+    assert [(r["variant"], r["seeds"]) for r in rows] == [
+        ("paper", "0 1"),
+        ("inner_steps_2", "0 1"),
+    ]
+    assert "variant" in tuning.columns(tuning.TABLE_COLUMNS, grid)
+    with pytest.raises(ValueError, match="'no_ln'"):
+        tuning.check_grid(["fast_weights"], [8], [1e-3], variants=["no_ln"])
+    with pytest.raises(ValueError, match="fast_weights only"):
+        tuning.check_grid(["lstm"], [8], [1e-3], variants=["decay_0.5"])
 
 
 def test_interrupted_search_resumes_without_running_a_trial_twice(tmp_path):

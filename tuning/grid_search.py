@@ -89,6 +89,14 @@ def parse_args(argv=None):
         "learning rate, the others at the learning rate best on validation",
     )
     parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=models.FAST_WEIGHTS_VARIANTS,
+        default=None,
+        help="an ablation study: these variants of the fast-weights layer "
+        "as a grid axis (with --models fast_weights)",
+    )
+    parser.add_argument(
         "--epochs",
         type=cli.positive_int,
         default=training.DEFAULT_EPOCHS,
@@ -128,7 +136,11 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     try:
         args.grid = tuning.check_grid(
-            args.models, args.units, args.learning_rates, args.seeds
+            args.models,
+            args.units,
+            args.learning_rates,
+            args.seeds,
+            args.variants,
         )
     except ValueError as error:
         parser.error(str(error))
@@ -234,13 +246,14 @@ def main(argv=None):
 
     runs = tuning.run_rows(tuner)
     rows = tuning.table_rows(args.grid, runs)
-    reporting.write_table1(rows, runs, args.directory)
+    reporting.write_table1(rows, runs, args.directory, args.grid)
     print(
         f"{len(runs)} of {tuner.grid_size} trials complete "
         f"({time.perf_counter() - start:.0f} s this run); tables written to "
         f"{args.directory}"
     )
-    print(reporting.table1_markdown(rows, value="test_error_mean"))
+    with open(os.path.join(args.directory, "table1.md")) as file:
+        print(file.read().split("\n\n")[1])
     return 0
 
 

@@ -70,7 +70,7 @@ def main(argv=None):
     runs = tuning.run_rows(tuner)
     rows = tuning.table_rows(grid, runs)
     os.makedirs(args.output, exist_ok=True)
-    reporting.write_table1(rows, runs, args.output)
+    reporting.write_table1(rows, runs, args.output, grid)
     updates_per_epoch = math.ceil(
         settings["num_train"] / settings["batch_size"]
     )

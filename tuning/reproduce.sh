@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every long run behind results/, in order, each resumable: run this script
+# again after an interruption and it goes on where it stopped (finished
+# trials are kept; an interrupted trial runs again from its start).
+#
+#   nohup bash tuning/reproduce.sh > results/reproduce.log 2>&1 &
+#
+# 1. Table 1 and Figure 2 (issue 10): 4 models x R = 50, 20, 100; the
+#    learning rate chosen on validation at seed 0, then seeds 1 and 2.
+# 2. The ablation study (docs/method.md): K = 4, R = 20, learning rate
+#    0.001, seeds 0-2, the paper's fast-weights layer and one change each.
+# 3. Capacity: fast weights and the LSTM at R = 50 against K (K = 4 is in
+#    step 1), learning rate chosen at seed 0.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export KERAS_BACKEND="${KERAS_BACKEND:-jax}"
+search="python tuning/grid_search.py --verbose 2"
+
+$search --directory results/table1_search \
+    --models fast_weights lstm associative_lstm irnn --units 50 20 100 \
+    --learning-rates 0.0003 0.001 0.003 --seeds 0 1 2
+python tuning/report.py --directory results/table1_search --output results
+
+$search --directory results/ablation_search \
+    --models fast_weights --units 20 --learning-rates 0.001 --seeds 0 1 2 \
+    --variants paper no_fast_memory no_layer_norm inner_steps_2 \
+    inner_steps_3 decay_0.5 decay_0.9 decay_1.0
+
+for pairs in 2 6 8 10 12; do
+    $search --directory "results/capacity_search/k$pairs" \
+        --num-pairs "$pairs" --models fast_weights lstm --units 50 \
+        --learning-rates 0.0003 0.001 0.003 --seeds 0
+done
