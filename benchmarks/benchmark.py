@@ -39,10 +39,7 @@ import threading
 import time
 
 RESULT_PREFIX = "RESULT "
-VOCABULARY_SIZE = 37  # Letters, digits and "?" of the retrieval task.
-SEQUENCE_LENGTH = 11  # e.g. "c9k8j3f1??c".
-NUM_CLASSES = 10
-EMBEDDING_DIM = 100
+SEQUENCE_LENGTH = 11  # K = 4 pairs, e.g. "c9k8j3f1??c".
 
 
 def parse_args(argv=None):
@@ -135,61 +132,21 @@ def split(text, convert=str):
 # ---------------------------------------------------------------- models
 
 
-def recurrent_layer(kind, units):
-    import keras
-
-    from keras_fastweights import FastWeightsRNN
-
-    name, _, implementation = kind.partition(":")
-    if name == "fast_weights":
-        kwargs = {"implementation": implementation} if implementation else {}
-        return FastWeightsRNN(units, **kwargs)
-    if name == "lstm":
-        return keras.layers.LSTM(units)
-    if name == "irnn":
-        return keras.layers.SimpleRNN(
-            units,
-            activation="relu",
-            recurrent_initializer=keras.initializers.Identity(),
-        )
-    raise ValueError(f"Unknown kind: {kind!r}")
-
-
-def paper_model(kind, units, timesteps, learning_rate=1e-3):
-    """Embedding(37, 100), recurrent layer, Dense(100, relu), Dense(10)."""
-    import keras
-
-    model = keras.Sequential(
-        [
-            keras.Input((timesteps,), dtype="int32"),
-            keras.layers.Embedding(VOCABULARY_SIZE, EMBEDDING_DIM),
-            recurrent_layer(kind, units),
-            keras.layers.Dense(100, activation="relu"),
-            keras.layers.Dense(NUM_CLASSES),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
-
-
-def retrieval_model(kind, units):
-    """What users train: `build_retrieval_model`."""
+def retrieval_model(kind, units, timesteps=None):
+    """What users train: `build_retrieval_model`, optionally on sequences
+    of `timesteps` steps. A kind `fast_weights:PATH` forces
+    `FastWeightsRNN(implementation=PATH)`."""
+    from keras_fastweights.layers.fast_weights_rnn import IMPLEMENTATIONS
     from keras_fastweights.models import build_retrieval_model
 
     name, _, implementation = kind.partition(":")
-    model = build_retrieval_model(name, units)
+    model = build_retrieval_model(name, units, timesteps=timesteps)
     if implementation:
-        from keras_fastweights.layers.fast_weights_rnn import IMPLEMENTATIONS
-
         if implementation not in IMPLEMENTATIONS:
             raise ValueError(f"Unknown implementation in {kind!r}")
         # Read when the training step is traced, i.e. at the first fit.
         model.get_layer("recurrent").implementation = implementation
-    return model, "build_retrieval_model"
+    return model
 
 
 def set_jit_compile(model, jit_compile):
@@ -201,10 +158,12 @@ def set_jit_compile(model, jit_compile):
 def random_data(num_examples, timesteps, seed=0):
     import numpy as np
 
+    from keras_fastweights.datasets import associative_retrieval as task
+
     # The tokens' content does not change the amount of work.
     rng = np.random.default_rng(seed)
-    x = rng.integers(0, VOCABULARY_SIZE, (num_examples, timesteps))
-    y = rng.integers(0, NUM_CLASSES, (num_examples,))
+    x = rng.integers(0, task.VOCABULARY_SIZE, (num_examples, timesteps))
+    y = rng.integers(0, task.NUM_CLASSES, (num_examples,))
     return x.astype("int32"), y.astype("int32")
 
 
@@ -217,16 +176,15 @@ def throughput_worker(args):
     batch_size = args.batch_size
     examples = args.examples // batch_size * batch_size
     x, y = random_data(examples, SEQUENCE_LENGTH)
-    models, builders = {}, {}
+    models = {}
     for units in split(args.units, int):
         for kind in split(args.kinds):
             keras.utils.set_random_seed(0)
-            model, builder = retrieval_model(kind, units)
+            model = retrieval_model(kind, units)
             set_jit_compile(model, args.jit_compile)
             # Warm-up epoch: compiles the training step.
             model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
             models[kind, units] = model
-            builders[kind, units] = builder
     seconds = {key: [] for key in models}
     keys = list(models)
     for round_index in range(args.rounds):
@@ -243,7 +201,6 @@ def throughput_worker(args):
             {
                 "kind": kind,
                 "units": units,
-                "builder": builders[kind, units],
                 "epoch_seconds": times,
                 "examples_per_second": examples / statistics.median(times),
                 "ratio_to_lstm": statistics.median(ratios) if ratios else None,
@@ -271,7 +228,7 @@ def memory_worker(args):
     batch_size = args.memory_batch_size
     x, y = random_data(batch_size, args.timesteps)
     keras.utils.set_random_seed(0)
-    model = paper_model(args.kind, args.units_single, args.timesteps)
+    model = retrieval_model(args.kind, args.units_single, args.timesteps)
     set_jit_compile(model, args.jit_compile)
     before = peak_rss_gib()
     model.train_on_batch(x, y)  # Compiles.

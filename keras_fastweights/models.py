@@ -72,6 +72,7 @@ def build_retrieval_model(
     hidden_dim: int = 100,
     seed: int | None = None,
     variant: str = "paper",
+    timesteps: int | None = None,
 ) -> keras.Model:
     """Builds and compiles one of the paper's associative retrieval models.
 
@@ -113,11 +114,14 @@ def build_retrieval_model(
             layer-normalized IRNN with the same `W` init), `"no_layer_norm"`,
             `"inner_steps_2"`, `"inner_steps_3"`, `"decay_0.5"`,
             `"decay_0.9"`, `"decay_1.0"`.
+        timesteps: Optional positive integer, the length of the input
+            sequences, for the same model on other sequences (benchmarks of
+            long sequences); default `2 * num_pairs + 3`.
 
     Returns:
         A compiled `keras.Model` named `f"{kind}_{units}"` (with
         `f"_{variant}"` for a variant other than the paper's) that maps int
-        token ids of shape `(batch, 2 * num_pairs + 3)` to logits of shape
+        token ids of shape `(batch, timesteps)` to logits of shape
         `(batch, 10)`.
 
     Example:
@@ -143,6 +147,8 @@ def build_retrieval_model(
     units = check_int("units", units, 1)
     learning_rate = check_positive("learning_rate", learning_rate)
     length = associative_retrieval.sequence_length(num_pairs)
+    if timesteps is not None:
+        length = check_int("timesteps", timesteps, 1)
     embedding_dim = check_int("embedding_dim", embedding_dim, 1)
     hidden_dim = check_int("hidden_dim", hidden_dim, 1)
     if seed is not None:
