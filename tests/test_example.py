@@ -152,3 +152,54 @@ def test_output_dir_that_is_a_file_gives_a_one_line_error(
     assert exit_info.value.code == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and str(path) in lines[0]
+
+
+def test_example_reruns_a_grid_search_trial_exactly(tmp_path):
+    """A run of the grid search, rerun by the example with its record's
+    settings, gives the same history epoch by epoch (same backend, CPU)."""
+    settings = [
+        *("--units", "8", "--epochs", "2", "--num-train", "256"),
+        *("--num-val", "64", "--num-test", "64", "--data-seed", "1"),
+    ]
+    search = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(
+                os.path.dirname(SCRIPT), "..", "tuning", "grid_search.py"
+            ),
+            *("--models", "fast_weights", "--learning-rates", "0.003"),
+            *(
+                "--seeds",
+                "2",
+                "--verbose",
+                "0",
+                "--directory",
+                str(tmp_path / "g"),
+            ),
+            *settings,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert search.returncode == 0, search.stderr[-3000:]
+    example = subprocess.run(
+        [
+            sys.executable,
+            SCRIPT,
+            *("--learning-rate", "0.003", "--seed", "2"),
+            *("--output-dir", str(tmp_path / "e"), *settings),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert example.returncode == 0, example.stderr[-3000:]
+    (trial,) = (tmp_path / "g" / "associative_retrieval").glob("trial_*")
+    recorded = training.read_history(trial / "history.csv")
+    rerun = training.read_history(tmp_path / "e" / "history.csv")
+    assert rerun == recorded
+    with open(tmp_path / "g" / "table1_runs.csv", newline="") as file:
+        (run,) = csv.DictReader(file)
+    final = example.stdout.strip().splitlines()[-1]
+    assert final.startswith(
+        f"test error: {float(run['test_error_percent']):.2f} %"
+    )
