@@ -47,9 +47,8 @@ python examples/associative_retrieval.py --num-train 5000 --epochs 3  # quick
 Any Keras backend works (`KERAS_BACKEND=jax|tensorflow|torch`); on a CPU,
 JAX is the fastest. Outputs go to `--output-dir`
 (default `runs/associative_retrieval/<model>_<units>_seed<seed>`): the
-best model
-(`model.keras`), the per-epoch history (`history.csv`, with the test
-loss and accuracy of every epoch) and a plot of the training and
+best model (`model.keras`), the per-epoch history (`history.csv`, with the
+test loss and accuracy of every epoch) and a plot of the training and
 validation error (`history.png`).
 """
 
