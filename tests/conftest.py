@@ -1,11 +1,5 @@
-import os
-import sys
-
 import keras
 import pytest
-
-# Tests import the NumPy reference as `reference` from this folder.
-sys.path.insert(0, os.path.dirname(__file__))
 
 
 @pytest.fixture(autouse=True)
