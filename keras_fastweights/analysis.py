@@ -8,7 +8,17 @@ https://arxiv.org/abs/1610.06258. docs/method.md derives and uses these:
   plateau at which every model first sits (about 61.6 % error and 1.19
   nats with 4 pairs);
 - `memory_drive_ratio`: the size of the fast memory's term `A(t) h_0` of
-  the inner loop against the input drive `z` of the same step.
+  the inner loop against the input drive `z` of the same step;
+- `input_gradient_norms`: how large the gradient of the loss is at each
+  input step, the measure of how far back the gradient reaches;
+- `consecutive_state_cosine`: how similar the successive hidden states
+  that the memory stores are;
+- `answer_probability`, `stored_state_effects` and
+  `memory_causal_summary`: the probability of the right answer when stored
+  states are removed from the memory that the last step reads, a causal
+  reading of the memory;
+- `retrieval_information_bits`: how much a sequence of the associative
+  retrieval task asks the network to remember.
 """
 
 from __future__ import annotations
@@ -24,7 +34,11 @@ import numpy as np
 from keras import ops
 
 from keras_fastweights._validation import check_int
+from keras_fastweights.datasets import associative_retrieval
 from keras_fastweights.inspection import _fast_weights_sequences
+from keras_fastweights.inspection import _find_fast_weights_layer
+from keras_fastweights.inspection import _replay
+from keras_fastweights.inspection import fast_weights_attention
 
 
 def _partitions(total: int, largest: int) -> Iterator[tuple[int, ...]]:
@@ -172,3 +186,547 @@ def memory_drive_ratio(
             np.linalg.norm(recall, axis=-1) / np.where(drive > 0, drive, np.inf)
         )
     return np.stack(ratios, axis=1)
+
+
+def _gradient(function, x):
+    """The gradient of the scalar `function` at `x`, in the backend's own
+    automatic differentiation (Keras 3 has no backend-neutral one)."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        # Compiled: op by op, JAX's tracing of the layer's Python loop is
+        # several times slower than compiling it once.
+        return jax.jit(jax.grad(function))(x)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = function(x)
+        return tape.gradient(value, x)
+    if backend == "torch":
+        import torch
+
+        x = x.detach().requires_grad_(True)
+        return torch.autograd.grad(function(x), x)[0]
+    raise NotImplementedError(
+        f"Gradients are not implemented for the {backend!r} backend."
+    )
+
+
+def _fast_weights_model(model, layer_name, function):
+    """The fast-weights layer of `model`, which `function` needs to be a
+    `keras.Model`."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"`{function}` needs a keras.Model (it reads the model's "
+            f"logits). Received: model={model!r} (of type "
+            f"{type(model).__name__})"
+        )
+    return _find_fast_weights_layer(model, layer_name)
+
+
+def _model_tail(model, start):
+    """The part of `model` from the tensor `start` to its (one) output."""
+    if len(model.outputs) != 1:
+        raise ValueError(
+            f"Model {model.name!r} must have one output, its logits. It has "
+            f"{len(model.outputs)}."
+        )
+    return keras.Model(start, model.outputs[0])
+
+
+def input_gradient_norms(
+    model: keras.Model,
+    inputs: Any,
+    targets: Any,
+    *,
+    layer_name: str | None = None,
+) -> np.ndarray:
+    """`‖∂L/∂x(τ)‖` for every example and input step of a fast-weights layer.
+
+    `L` is the cross-entropy of the model's logits (its output, as that of
+    `keras_fastweights.models.build_retrieval_model`) for the integer
+    `targets`, and `x(τ)` is the vector that the fast-weights layer reads
+    at step `τ` (for the paper's models, the embedding of token `τ`). How
+    fast these norms fall with the distance from the last step says how far
+    back the gradient reaches. The examples of a batch are independent, so
+    each example's row is the gradient of its own loss.
+
+    Args:
+        model: A built `keras.Model` with one fast-weights recurrent layer
+            (see `keras_fastweights.inspection.fast_weights_attention`)
+            whose outputs are logits.
+        inputs: Inputs of `model`.
+        targets: Integer class of each example, shape `(batch,)`.
+        layer_name: Name of the recurrent layer, if `model` has several.
+
+    Returns:
+        A float64 array of shape `(batch, timesteps)`.
+
+    Raises:
+        TypeError: If `model` is not a `keras.Model`.
+        ValueError: If the model has no (or several, and no `layer_name`)
+            fast-weights layers.
+
+    Example:
+
+    >>> from keras_fastweights.models import build_retrieval_model
+    >>> from keras_fastweights.datasets import associative_retrieval
+    >>> _, _, (tokens, targets) = associative_retrieval.load_data(
+    ...     num_train=0, num_val=0, num_test=8, seed=0)
+    >>> model = build_retrieval_model("fast_weights", 20, seed=0)
+    >>> input_gradient_norms(model, tokens, targets).shape
+    (8, 11)
+    """
+    layer = _fast_weights_model(model, layer_name, "input_gradient_norms")
+    _, sequences = _fast_weights_sequences(model, inputs, layer.name)
+    tail = _model_tail(model, layer.input)
+    targets = ops.convert_to_tensor(np.asarray(targets), "int32")
+
+    def loss(x):
+        logits = tail(x)
+        return ops.sum(
+            keras.losses.sparse_categorical_crossentropy(
+                targets, logits, from_logits=True
+            )
+        )
+
+    gradients = ops.convert_to_numpy(_gradient(loss, sequences))
+    return np.linalg.norm(gradients.astype("float64"), axis=-1)
+
+
+def consecutive_state_cosine(
+    model: keras.Model | keras.layers.Layer,
+    inputs: Any,
+    *,
+    layer_name: str | None = None,
+) -> np.ndarray:
+    """Cosine similarity of each output `h(τ+1)` with the previous `h(τ)`.
+
+    The fast memory stores these outputs, and its read-out weighs each by
+    its dot product with the query (docs/method.md, section 3): how alike
+    the stored states are bounds how selectively the memory can be read.
+
+    Args:
+        model: A built model containing one fast-weights recurrent layer
+            (see `keras_fastweights.inspection.fast_weights_attention`),
+            that layer, or a built `FastWeightsRNNCell`.
+        inputs: Inputs of `model`, or the sequences of shape
+            `(batch, timesteps, features)` read by the layer or cell.
+        layer_name: Name of the recurrent layer, if `model` has several.
+
+    Returns:
+        A float64 array of shape `(batch, timesteps - 1)`: entry `[b, i]` is
+        the cosine between the outputs of steps `i` and `i + 1`, or NaN if
+        either is zero.
+
+    Example:
+
+    >>> from keras_fastweights.models import build_retrieval_model
+    >>> from keras_fastweights.datasets import associative_retrieval
+    >>> _, _, (tokens, _) = associative_retrieval.load_data(
+    ...     num_train=0, num_val=0, num_test=8, seed=0)
+    >>> model = build_retrieval_model("fast_weights", 20, seed=0)
+    >>> consecutive_state_cosine(model, tokens).shape
+    (8, 10)
+    """
+    cell, sequences = _fast_weights_sequences(model, inputs, layer_name)
+    outputs, _ = _replay(cell, sequences)
+    outputs = ops.convert_to_numpy(outputs).astype("float64")
+    products = np.sum(outputs[:, 1:] * outputs[:, :-1], axis=-1)
+    norms = np.linalg.norm(outputs, axis=-1)
+    norms = norms[:, 1:] * norms[:, :-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norms > 0, products / norms, np.nan)
+
+
+def _last_step_reader(model, inputs, layer_name):
+    """What the last step of the fast-weights layer reads, and a function
+    that finishes the model from a given memory.
+
+    Returns `(cell, stored, finish)`: the layer's cell; `stored`, shape
+    `(batch, T - 1, units)`, holds the outputs `h(1) .. h(T-1)` of the
+    steps before the last, whose outer products make up the memory `A(T-1)`
+    that the last step reads; `finish(memory)` runs the last step with the
+    memory `A(T-1)` replaced by `memory` (shape `(batch, units, units)`)
+    and the rest of the model, and returns the logits.
+    """
+    layer = _fast_weights_model(model, layer_name, "stored_state_effects")
+    if layer.return_sequences or layer.return_state:
+        raise ValueError(
+            f"Layer {layer.name!r} returns its sequences or states; only a "
+            "layer that returns its last output alone, h(T), is supported."
+        )
+    cell, sequences = _fast_weights_sequences(model, inputs, layer.name)
+    if ops.shape(sequences)[1] < 2:
+        raise ValueError(
+            "The sequences need at least 2 steps, so that the last step has "
+            f"a memory to read. Received: {ops.shape(sequences)[1]} step"
+        )
+    stored, _ = _replay(cell, sequences[:, :-1])
+    # A copy of the cell with λ = 1 and η = 0 reads the memory it is given,
+    # A(t) = 1·A + 0·h(t)h(t)ᵀ, through the cell's own equations.
+    reader = cell.__class__.from_config(
+        {**cell.get_config(), "decay_rate": 1.0, "fast_learning_rate": 0.0}
+    )
+    reader.build((None, cell.kernel.shape[0]))
+    for target, source in zip(reader.weights, cell.weights):
+        target.assign(source)
+    tail = _model_tail(model, layer.output)
+    last_input, last_h = sequences[:, -1], stored[:, -1]
+    units = cell.units
+
+    def finish(memory):
+        memory = ops.cast(ops.reshape(memory, (-1, units * units)), "float32")
+        output, _ = reader(last_input, [last_h, memory])
+        return tail(output)
+
+    return cell, stored, finish
+
+
+def _target_probability(logits, targets):
+    probabilities = ops.convert_to_numpy(ops.softmax(logits, axis=-1))
+    probabilities = probabilities.astype("float64")
+    return probabilities[np.arange(len(targets)), targets]
+
+
+def answer_probability(
+    model: keras.Model,
+    inputs: Any,
+    targets: Any,
+    kept: Any = None,
+    *,
+    layer_name: str | None = None,
+) -> np.ndarray:
+    """p(right answer) when the last step reads a memory with states removed.
+
+    The last step of a fast-weights layer reads the memory
+    `A(T-1) = η Σ_{τ=1..T-1} λ^{T-1-τ} h(τ) h(τ)ᵀ` of the outputs of the
+    steps before it (docs/method.md, section 2). Here each stored state's
+    term is multiplied by `kept[b, j]` (the state stored at step `j`, i.e.
+    the output of step `j` after reading input `j`, is `h(j+1)`): 1 keeps
+    it, 0 removes it. The earlier steps, the drive `z` of the last step and
+    the layers after the recurrent one are unchanged; the last step is run
+    by a copy of the layer's own cell.
+
+    Args:
+        model: A built `keras.Model` with one fast-weights recurrent layer
+            that returns its last output only, and whose outputs are logits.
+        inputs: Inputs of `model`.
+        targets: Integer class of each example, shape `(batch,)`.
+        kept: Factors of the stored states, broadcastable to
+            `(batch, timesteps - 1)`; `None` keeps every one.
+        layer_name: Name of the recurrent layer, if `model` has several.
+
+    Returns:
+        A float64 array of shape `(batch,)`: the softmax probability of the
+        target.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_fastweights.models import build_retrieval_model
+    >>> from keras_fastweights.datasets import associative_retrieval
+    >>> _, _, (tokens, targets) = associative_retrieval.load_data(
+    ...     num_train=0, num_val=0, num_test=8, seed=0)
+    >>> model = build_retrieval_model("fast_weights", 20, seed=0)
+    >>> without_memory = answer_probability(
+    ...     model, tokens, targets, kept=np.zeros(10))
+    >>> without_memory.shape
+    (8,)
+    """
+    cell, stored, finish = _last_step_reader(model, inputs, layer_name)
+    targets = np.asarray(targets)
+    return _target_probability(
+        finish(_weighted_memory(cell, stored, kept)), targets
+    )
+
+
+def stored_state_effects(
+    model: keras.Model,
+    inputs: Any,
+    targets: Any,
+    *,
+    layer_name: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The change in p(right answer) from removing each stored state alone.
+
+    For each example and each step `j < T - 1`, the state stored at step `j`
+    is removed from the memory that the last step reads, as in
+    `answer_probability`, and the others are kept.
+
+    Args:
+        model: A built `keras.Model` with one fast-weights recurrent layer
+            that returns its last output only, and whose outputs are logits.
+        inputs: Inputs of `model`.
+        targets: Integer class of each example, shape `(batch,)`.
+        layer_name: Name of the recurrent layer, if `model` has several.
+
+    Returns:
+        `(probability, changes)`: float64 arrays of shapes `(batch,)`, the
+        probability of the target with the whole memory, and
+        `(batch, timesteps - 1)`, the probability with the state of step `j`
+        removed minus `probability`.
+
+    Example:
+
+    >>> from keras_fastweights.models import build_retrieval_model
+    >>> from keras_fastweights.datasets import associative_retrieval
+    >>> _, _, (tokens, targets) = associative_retrieval.load_data(
+    ...     num_train=0, num_val=0, num_test=8, seed=0)
+    >>> model = build_retrieval_model("fast_weights", 20, seed=0)
+    >>> probability, changes = stored_state_effects(model, tokens, targets)
+    >>> probability.shape, changes.shape
+    ((8,), (8, 10))
+    """
+    reader = _last_step_reader(model, inputs, layer_name)
+    return _removal_effects(*reader, np.asarray(targets))
+
+
+def _removal_effects(cell, stored, finish, targets):
+    """`stored_state_effects` from `_last_step_reader`'s results."""
+    steps = ops.shape(stored)[1]
+    probability = _target_probability(
+        finish(_weighted_memory(cell, stored, None)), targets
+    )
+    changes = []
+    for step in range(steps):
+        kept = np.arange(steps) != step
+        without = _target_probability(
+            finish(_weighted_memory(cell, stored, kept)), targets
+        )
+        changes.append(without - probability)
+    return probability, np.stack(changes, axis=1)
+
+
+def _weighted_memory(cell, stored, kept):
+    """`η Σ_j kept[b, j] λ^{T-2-j} h(j+1) h(j+1)ᵀ` over the stored outputs
+    `h(j+1) = stored[:, j]`: the unrolled memory (docs/method.md, section
+    2) that the last step reads, with each term scaled by `kept`."""
+    steps = ops.shape(stored)[1]
+    weights = cell.fast_learning_rate * cell.decay_rate ** np.arange(
+        steps - 1, -1, -1, dtype="float64"
+    )
+    if kept is not None:
+        weights = weights * np.asarray(kept, "float64")
+    weights = np.broadcast_to(weights, (ops.shape(stored)[0], steps))
+    weights = ops.convert_to_tensor(weights.astype("float32"))
+    return ops.einsum("bt,bti,btj->bij", weights, stored, stored)
+
+
+RETRIEVAL_ROLES = (
+    "queried key",
+    "queried value",
+    "other key",
+    "other value",
+    "first ?",
+    "second ?",
+)
+
+
+def retrieval_roles(tokens: Any) -> np.ndarray:
+    """The role of each stored state at the query step of retrieval data.
+
+    A sequence of `associative_retrieval` is `K` key-digit pairs, `??` and
+    a query key. At the last step (the query) the memory holds the outputs
+    of the steps before it, one per token read: the role of the state
+    stored at step `j` is that of token `j`, one of `RETRIEVAL_ROLES`:
+    the key that is queried, the digit that follows it (the answer), the
+    other keys and digits, and the two `?`.
+
+    Args:
+        tokens: Integer token ids of shape `(batch, 2 K + 3)`, as
+            `associative_retrieval.load_data` returns them.
+
+    Returns:
+        A string array of shape `(batch, 2 K + 2)`.
+
+    Raises:
+        ValueError: If the sequences do not have that layout, or a query is
+            not one of its sequence's keys.
+
+    Example:
+
+    >>> from keras_fastweights.datasets import associative_retrieval
+    >>> tokens = associative_retrieval.encode("c9k8j3f1??k")[None]
+    >>> retrieval_roles(tokens)[0, :4].tolist()
+    ['other key', 'other value', 'queried key', 'queried value']
+    """
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 2 or tokens.shape[1] < 5 or tokens.shape[1] % 2 == 0:
+        raise ValueError(
+            "`tokens` must have shape (batch, 2 K + 3) with K >= 1. "
+            f"Received: tokens of shape {tokens.shape}"
+        )
+    num_pairs = (tokens.shape[1] - 3) // 2
+    keys = tokens[:, 0 : 2 * num_pairs : 2]
+    found = keys == tokens[:, -1:]
+    if not found.any(axis=1).all():
+        raise ValueError(
+            "Every query (the last token) must be one of its sequence's "
+            "keys (the tokens at even positions before `??`)."
+        )
+    queried = found.argmax(axis=1)
+    roles = np.empty((len(tokens), 2 * num_pairs + 2), dtype="<U13")
+    roles[:, 0 : 2 * num_pairs : 2] = "other key"
+    roles[:, 1 : 2 * num_pairs : 2] = "other value"
+    rows = np.arange(len(tokens))
+    roles[rows, 2 * queried] = "queried key"
+    roles[rows, 2 * queried + 1] = "queried value"
+    roles[:, -2:] = ["first ?", "second ?"]
+    return roles
+
+
+def memory_causal_summary(
+    model: keras.Model,
+    tokens: Any,
+    targets: Any,
+    *,
+    layer_name: str | None = None,
+) -> list[dict[str, Any]]:
+    """What removing stored states from the query step's memory does, by role.
+
+    For associative-retrieval sequences (see `retrieval_roles`), removes the
+    state of each role from the memory read at the query step (see
+    `stored_state_effects`) and averages the change in the probability of
+    the right answer: first over the states of that role within a sequence
+    (three "other" keys or values with four pairs), then over sequences.
+    Besides the six roles, the queried value is split by whether its digit
+    is unique among the sequence's digits or repeated, and two rows remove
+    several states at once: every stored state, and all but the queried
+    value's.
+
+    Args:
+        model: A built `keras.Model` with one fast-weights recurrent layer
+            that returns its last output only, and whose outputs are logits
+            (as `keras_fastweights.models.build_retrieval_model`'s).
+        tokens: Integer token ids of shape `(batch, 2 K + 3)`.
+        targets: The digit each sequence asks for, shape `(batch,)`.
+        layer_name: Name of the recurrent layer, if `model` has several.
+
+    Returns:
+        A list of dicts, one per row, with keys `removed` (what was
+        removed), `sequences` (how many were averaged), `attention` (the
+        mean attention weight `η λ^{t-τ} h(τ)ᵀ h_s` of a removed state at
+        the query step, as `keras_fastweights.inspection` computes it),
+        `probability` (the mean probability of the target after the
+        removal), `change` (the mean change of that probability) and
+        `standard_error` (of the mean change, over sequences). The first
+        row, `removed="nothing"`, has the whole memory's probability, a
+        change of 0 and no attention weight (NaN).
+
+    Example:
+
+    >>> from keras_fastweights.models import build_retrieval_model
+    >>> from keras_fastweights.datasets import associative_retrieval
+    >>> _, _, (tokens, targets) = associative_retrieval.load_data(
+    ...     num_train=0, num_val=0, num_test=8, seed=0)
+    >>> model = build_retrieval_model("fast_weights", 20, seed=0)
+    >>> rows = memory_causal_summary(model, tokens, targets)
+    >>> [row["removed"] for row in rows][:3]
+    ['nothing', 'queried key', 'queried value']
+    """
+    roles = retrieval_roles(tokens)
+    tokens, targets = np.asarray(tokens), np.asarray(targets)
+    cell, stored, finish = _last_step_reader(model, tokens, layer_name)
+    probability, changes = _removal_effects(cell, stored, finish, targets)
+    # a(t, τ) = η λ^{t-τ} h(τ)ᵀ h_s of the query step, over the stored states.
+    weights = fast_weights_attention(model, tokens, layer_name=layer_name)
+    weights = weights[:, -1, :-1].astype("float64")
+
+    def per_sequence(values, selected):
+        return np.sum(values * selected, axis=1) / selected.sum(axis=1)
+
+    rows = [
+        _summary_row("nothing", probability, np.zeros_like(probability), np.nan)
+    ]
+    for role in RETRIEVAL_ROLES:
+        selected = roles == role
+        change = per_sequence(changes, selected)
+        rows.append(
+            _summary_row(
+                role,
+                probability + change,
+                change,
+                per_sequence(weights, selected).mean(),
+            )
+        )
+    answer = roles == "queried value"
+    digits = tokens[:, 1:-3:2]
+    answers = tokens[:, :-1][answer]
+    repeated = (digits == answers[:, None]).sum(axis=1) > 1
+    for name, among in (("unique", ~repeated), ("repeated", repeated)):
+        change = changes[answer][among]
+        rows.append(
+            _summary_row(
+                f"queried value (digit {name})",
+                probability[among] + change,
+                change,
+                weights[answer][among].mean(),
+            )
+        )
+    for name, kept in (
+        ("every stored state", np.zeros(roles.shape)),
+        ("every state but the queried value", answer.astype("float64")),
+    ):
+        removed = _target_probability(
+            finish(_weighted_memory(cell, stored, kept)), targets
+        )
+        rows.append(
+            _summary_row(
+                name,
+                removed,
+                removed - probability,
+                per_sequence(weights, kept == 0).mean(),
+            )
+        )
+    return rows
+
+
+def _summary_row(removed, probability, change, attention):
+    count = len(change)
+    error = change.std(ddof=1) / math.sqrt(count) if count > 1 else math.nan
+    return {
+        "removed": removed,
+        "sequences": count,
+        "attention": float(attention),
+        "probability": float(probability.mean()),
+        "change": float(change.mean()),
+        "standard_error": float(error),
+    }
+
+
+def retrieval_information_bits(
+    num_pairs: int = 4,
+    num_keys: int = len(associative_retrieval.LETTERS),
+    num_digits: int = len(associative_retrieval.DIGITS),
+) -> float:
+    """Bits in the key-digit bindings of one associative-retrieval sequence.
+
+    The `num_pairs` (K) keys are distinct, drawn uniformly from `num_keys`
+    letters, and the digits i.i.d. uniform, so the set of bindings
+    `{key: digit}` (what answers every possible query) takes
+    `C(num_keys, K) · num_digits^K` equally likely values; this is the
+    base-2 logarithm of that number.
+
+    Args:
+        num_pairs: Integer >= 1, the number K of pairs.
+        num_keys: Integer >= K, the number of letters keys are drawn from.
+        num_digits: Integer >= 1, the number of digit values.
+
+    Returns:
+        The number of bits, a float.
+
+    Example:
+
+    >>> round(retrieval_information_bits(4), 2)
+    27.16
+    """
+    num_pairs = check_int("num_pairs", num_pairs, 1)
+    num_keys = check_int("num_keys", num_keys, num_pairs)
+    num_digits = check_int("num_digits", num_digits, 1)
+    return math.log2(math.comb(num_keys, num_pairs)) + num_pairs * math.log2(
+        num_digits
+    )

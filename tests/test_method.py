@@ -6,18 +6,30 @@ NumPy tests check the mathematics; the others check that the real
 """
 
 import itertools
-import re
+import math
 
 import keras
 import numpy as np
 import pytest
 from keras import ops
+from reference import layer_norm
+from reference import numpy_fast_weights
+from reference import relu
 
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
+from keras_fastweights.analysis import answer_probability
+from keras_fastweights.analysis import consecutive_state_cosine
+from keras_fastweights.analysis import input_gradient_norms
 from keras_fastweights.analysis import key_blind_bayes
+from keras_fastweights.analysis import memory_causal_summary
 from keras_fastweights.analysis import memory_drive_ratio
+from keras_fastweights.analysis import retrieval_information_bits
+from keras_fastweights.analysis import retrieval_roles
+from keras_fastweights.analysis import stored_state_effects
 from keras_fastweights.datasets import associative_retrieval
+from keras_fastweights.inspection import fast_weights_attention
+from keras_fastweights.layers import fast_weights_rnn
 from keras_fastweights.models import build_retrieval_model
 
 
@@ -320,32 +332,138 @@ def test_memory_state_is_quadratic_in_units(units):
     assert cell.state_size == [units, units * units]
 
 
-def naive_flops(subscripts, *operands):
-    """NumPy's own count of floating-point operations of an einsum."""
-    report = np.einsum_path(subscripts, *operands, optimize=False)[1]
-    return float(re.search(r"Naive FLOP count:\s*(\S+)", report).group(1))
-
-
-@pytest.mark.parametrize("units, steps", [(64, 10), (100, 60), (512, 20)])
-def test_cost_of_matrix_form_and_attention_form(units, steps):
-    rng = np.random.default_rng(units)
-    memory = rng.normal(size=(units, units))
-    hidden = rng.normal(size=(steps, units))
-    query = rng.normal(size=units)
-    scores = hidden @ query
-    # Matrix form: one read A h_s is 2H² operations; one outer product H².
-    matrix = naive_flops("ij,j->i", memory, query)
-    np.testing.assert_allclose(matrix, 2 * units**2, rtol=1e-3)
-    outer = naive_flops("i,j->ij", query, query)
-    np.testing.assert_allclose(outer, units**2, rtol=1e-3)
-    # Attention form over t past steps: scores h(τ)ᵀ h_s, then the weighted
-    # sum of the h(τ); 2tH each.
-    attention = naive_flops("tj,j->t", hidden, query) + naive_flops(
-        "t,tj->j", scores, hidden
+def test_retrieval_information_bits_counts_the_binding_sets():
+    """log2 C(N, K) D^K: every binding set {key: digit} is equally likely,
+    counted by enumerating every sequence of a small alphabet."""
+    letters, digits, pairs = 5, 3, 2
+    sets = {}
+    for keys in itertools.permutations(range(letters), pairs):
+        for values in itertools.product(range(digits), repeat=pairs):
+            bindings = frozenset(zip(keys, values))
+            sets[bindings] = sets.get(bindings, 0) + 1
+    assert len(set(sets.values())) == 1  # equally likely
+    assert retrieval_information_bits(pairs, letters, digits) == (
+        pytest.approx(math.log2(len(sets)), abs=1e-12)
     )
-    np.testing.assert_allclose(attention, 4 * steps * units, rtol=1e-3)
-    # So reading the memory is cheaper in the attention form while t < H/2.
-    assert (attention < matrix) == (steps < units / 2)
+    # The task's four pairs: 27.16 bits; with the order of the pairs 31.74,
+    # and 4 log2(26 · 10) = 32.09 if keys could repeat.
+    assert retrieval_information_bits(4) == pytest.approx(27.155, abs=1e-3)
+    ordered = math.log2(math.perm(26, 4) * 10**4)
+    assert ordered == pytest.approx(31.740, abs=1e-3)
+    assert 4 * math.log2(26 * 10) == pytest.approx(32.090, abs=1e-3)
+    # The four digits alone.
+    assert retrieval_information_bits(4, num_keys=4) == pytest.approx(
+        4 * math.log2(10)
+    )
+
+
+def test_consecutive_state_cosine_matches_the_layer_outputs():
+    keras.utils.set_random_seed(16)
+    sequences = np.random.default_rng(16).normal(size=(3, 7, 4))
+    sequences = sequences.astype("float32")
+    layer = FastWeightsRNN(6, return_sequences=True)
+    outputs = ops.convert_to_numpy(layer(sequences)).astype("float64")
+    products = np.sum(outputs[:, 1:] * outputs[:, :-1], axis=-1)
+    norms = np.linalg.norm(outputs, axis=-1)
+    expected = products / (norms[:, 1:] * norms[:, :-1])
+    cosine = consecutive_state_cosine(layer, sequences)
+    np.testing.assert_allclose(cosine, expected, atol=1e-5)
+    assert cosine.min() < 0.99  # not trivially all parallel
+
+
+def test_consecutive_states_are_nearly_parallel_at_initialisation():
+    """The paper's R = 50 model as initialised (seed 0): consecutive outputs
+    have cosine 0.99 or more on average, every one above 0.9, and closer to
+    1 than the first pair from the third step on; with η = 0, below 0.9."""
+    _, _, (tokens, _) = associative_retrieval.load_data(
+        num_train=0, num_val=0, num_test=100, seed=0
+    )
+    model = build_retrieval_model("fast_weights", 50, seed=0)
+    cosine = consecutive_state_cosine(model, tokens)
+    assert cosine.mean() > 0.99
+    assert cosine.min() > 0.9
+    means = cosine.mean(axis=0)
+    assert np.all(means[2:] > means[0])
+    assert means[-1] > 0.999
+    # The memory makes them so: with η = 0 (the same initial weights) the
+    # mean is below 0.9.
+    model = build_retrieval_model(
+        "fast_weights", 50, seed=0, variant="no_fast_memory"
+    )
+    assert consecutive_state_cosine(model, tokens).mean() < 0.9
+
+
+@pytest.fixture
+def multiply_adds(monkeypatch):
+    """Counts the multiply-adds of the matrix products and einsums that
+    `keras.ops` computes, from their operands' shapes; returns the list of
+    counts, one per call."""
+    counts = []
+    einsum, matmul = ops.einsum, ops.matmul
+
+    def counting_einsum(subscripts, *operands, **kwargs):
+        letters = subscripts.replace(" ", "").split("->")[0].split(",")
+        sizes = {}
+        for names, operand in zip(letters, operands):
+            sizes.update(zip(names, operand.shape))
+        counts.append(math.prod(sizes.values()))
+        return einsum(subscripts, *operands, **kwargs)
+
+    def counting_matmul(x1, x2):
+        product = matmul(x1, x2)
+        counts.append(math.prod(product.shape) * x1.shape[-1])
+        return product
+
+    monkeypatch.setattr(ops, "einsum", counting_einsum)
+    monkeypatch.setattr(ops, "matmul", counting_matmul)
+    # The attention form's read as two einsums: the elementwise form that
+    # torch uses does the same products, but not through ops.einsum.
+    monkeypatch.setattr(fast_weights_rnn, "RECALL_BY_BACKEND", {})
+    return counts
+
+
+@pytest.mark.parametrize(
+    "units, steps, inner_steps, attention_is_cheaper",
+    [
+        (8, 6, 1, True),
+        (8, 14, 1, True),  # S (T + 1) = 15 < (S + 1) H = 16
+        (8, 16, 1, False),  # 17 > 16
+        (8, 10, 2, True),  # 22 < 24
+        (8, 12, 2, False),  # 26 > 24
+    ],
+)
+def test_multiply_adds_of_the_matrix_form_and_the_attention_form(
+    multiply_adds, units, steps, inner_steps, attention_is_cheaper
+):
+    """The real layer's products, counted: per step the matrix form costs
+    B (F H + (S + 2) H²); the attention form costs B T F H once, then
+    B (H² + 2 S (t + 1) H) at step t (t = 0 .. T-1)."""
+    batch, features = 2, 3
+    sequences = np.random.default_rng(units).normal(
+        size=(batch, steps, features)
+    )
+    cost = {}
+    for implementation in ("cell", "attention"):
+        # Unrolled, so that Keras's loop calls the cell at every step
+        # (a compiled loop would trace it once).
+        layer = FastWeightsRNN(
+            units,
+            inner_steps=inner_steps,
+            implementation=implementation,
+            unroll=True,
+        )
+        layer.build(sequences.shape)
+        multiply_adds.clear()
+        layer(sequences.astype("float32"))
+        cost[implementation] = sum(multiply_adds)
+    per_step = features * units + (inner_steps + 2) * units**2
+    assert cost["cell"] == batch * steps * per_step
+    reads = sum(2 * inner_steps * (t + 1) * units for t in range(steps))
+    assert cost["attention"] == batch * (
+        steps * features * units + steps * units**2 + reads
+    )
+    # The attention form is cheaper exactly when S (T + 1) < (S + 1) H.
+    assert (cost["attention"] < cost["cell"]) == attention_is_cheaper
 
 
 @pytest.mark.parametrize("decay_rate", [0.0, 0.5, 0.95, 1.0])
@@ -741,3 +859,294 @@ def test_memory_term_dominates_the_drive_at_initialisation():
         assert 2 * units < means[units][-1] < 3 * units
     assert np.all(means[20][1:] < means[50][1:])
     assert np.all(means[50][1:] < means[100][1:])
+
+
+# 10. Gradient flow.
+
+
+def linear_memory_model(units, timesteps, decay_rate, eta, seed):
+    """A FastWeightsRNN with f = identity, no layer norm, W = 0, C = I and
+    no bias, followed by a Dense layer: h(t+1) = x(t) + A(t) x(t)."""
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((timesteps, units)),
+            FastWeightsRNN(
+                units,
+                decay_rate=decay_rate,
+                fast_learning_rate=eta,
+                activation="linear",
+                use_layer_norm=False,
+                use_bias=False,
+                kernel_initializer="identity",
+                recurrent_initializer="zeros",
+                name="recurrent",
+            ),
+            keras.layers.Dense(4, name="logits"),
+        ]
+    )
+    return model
+
+
+@pytest.mark.parametrize("orthogonal", [False, True])
+def test_gradient_through_the_memory_matches_the_derivation(orthogonal):
+    """One stored state u = h(τ) = x(τ), the query step's h_0 = q = x(T-1),
+    nothing in between: h(T) = q + c (uᵀq) u with c = η λ^(T-2-τ), so
+    ∂L/∂x(τ) = c [(uᵀw) q + (uᵀq) w], w = ∂L/∂h(T). With u ⟂ q the forward
+    pass does not depend on τ and the gradient scales exactly as λ^d."""
+    units, timesteps, decay_rate, eta = 5, 8, 0.8, 0.5
+    rng = np.random.default_rng(17)
+    u, q = rng.normal(size=(2, units))
+    if orthogonal:
+        q = q - (q @ u) / (u @ u) * u
+    batch = timesteps - 1
+    sequences = np.zeros((batch, timesteps, units))
+    sequences[np.arange(batch), np.arange(batch)] = u  # x(τ) = u at τ = b
+    sequences[:, -1] = q
+    # One target for all, so that with u ⟂ q every example has the same w.
+    targets = np.full(batch, rng.integers(0, 4))
+    model = linear_memory_model(units, timesteps, decay_rate, eta, seed=17)
+    norms = input_gradient_norms(model, sequences.astype("float32"), targets)
+
+    dense, bias = (
+        ops.convert_to_numpy(weight).astype("float64")
+        for weight in model.get_layer("logits").weights
+    )
+    expected = np.zeros((batch, timesteps))
+    for b in range(batch):
+        c = eta * decay_rate ** (timesteps - 2 - b)
+        logits = (q + c * (u @ q) * u) @ dense + bias
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
+        w = dense @ (probabilities - np.eye(4)[targets[b]])
+        expected[b, b] = np.linalg.norm(c * ((u @ w) * q + (u @ q) * w))
+        expected[b, -1] = np.linalg.norm(w + c * (u @ w) * u)
+    np.testing.assert_allclose(norms, expected, rtol=1e-4, atol=1e-6)
+    distances = timesteps - 2 - np.arange(batch)
+    through_memory = norms[np.arange(batch), np.arange(batch)]
+    assert through_memory.min() > 1e-3
+    if orthogonal:
+        np.testing.assert_allclose(
+            through_memory / through_memory[-1],
+            decay_rate**distances,
+            rtol=1e-4,
+        )
+
+
+def test_input_gradient_norms_rejects_a_layer_without_a_model():
+    with pytest.raises(TypeError, match="Received: model="):
+        input_gradient_norms(FastWeightsRNN(3), sequences_for(0), [0])
+
+
+def test_memory_changes_where_the_gradient_goes_at_initialisation():
+    """‖∂L/∂x(τ)‖ of the paper's R = 50 model as initialised (seed 0), with
+    η = 0.5 and with η = 0 (the same initial weights), over 100 sequences:
+    with η = 0 it falls with the distance from the query step (from the
+    first `?` back to the first key at every step), by 1/4 to 1/20 from
+    the query back to the first key; with η = 0.5 it falls with
+    the position instead, and reaches the first key 10 times (or more)
+    larger than with η = 0, every input from the third on smaller, the
+    query at least 50 times smaller."""
+    _, _, (tokens, targets) = associative_retrieval.load_data(
+        num_train=0, num_val=0, num_test=100, seed=0
+    )
+    models = {
+        variant: build_retrieval_model(
+            "fast_weights", 50, seed=0, variant=variant
+        )
+        for variant in ("paper", "no_fast_memory")
+    }
+    for first, second in zip(*(model.weights for model in models.values())):
+        np.testing.assert_array_equal(
+            ops.convert_to_numpy(first), ops.convert_to_numpy(second)
+        )
+    memory, plain = (
+        input_gradient_norms(model, tokens, targets).mean(axis=0)
+        for model in models.values()
+    )
+    # From the first key to the first `?`, then the query (the two `?`, the
+    # same token, are within a few % of each other).
+    assert np.all(np.diff(plain[:9]) > 0)
+    assert plain[-1] == plain.max()
+    assert 1 / 20 < plain[0] / plain[-1] < 1 / 4
+    assert np.all(np.diff(memory[:-1]) < 0)
+    assert memory[0] > 10 * plain[0]
+    assert np.all(memory[2:] < plain[2:])
+    assert memory[-1] < plain[-1] / 50
+
+
+# 11. A causal reading of the memory.
+
+
+def small_retrieval_model(seed=18):
+    """The paper's architecture, small: 6 fast-weights units. Its initial
+    embedding is scaled up (so that the stored states differ, rather than
+    all follow the memory) and so are the Dense layers' kernels (so that
+    the answer's probability is far from uniform)."""
+    model = build_retrieval_model(
+        "fast_weights", 6, embedding_dim=5, hidden_dim=7, seed=seed
+    )
+    for weight, scale in (
+        (model.get_layer("embedding").embeddings, 20.0),
+        (model.get_layer("hidden").kernel, 3.0),
+        (model.get_layer("logits").kernel, 3.0),
+    ):
+        weight.assign(scale * weight)
+    return model
+
+
+def numpy_target_probability(model, tokens, targets, kept):
+    """p(target) when the last step reads η Σ_j kept[b, j] λ^(T-2-j)
+    h(j+1) h(j+1)ᵀ, computed in NumPy from the model's weights, with the
+    states h(1) .. h(T-1) from the independent NumPy reference."""
+    weights = {
+        weight.path.split("/")[-1]: ops.convert_to_numpy(weight).astype(
+            "float64"
+        )
+        for weight in model.get_layer("recurrent").weights
+    }
+    embedding = ops.convert_to_numpy(model.get_layer("embedding").weights[0])
+    x = embedding.astype("float64")[tokens]
+    stored, _, _ = numpy_fast_weights(
+        x[:, :-1],
+        weights["kernel"],
+        weights["recurrent_kernel"],
+        weights["bias"],
+        weights["gamma"],
+        weights["beta"],
+    )
+    steps = stored.shape[1]
+    factors = 0.5 * 0.95 ** np.arange(steps - 1, -1, -1) * kept
+    memory = np.einsum("bt,bti,btj->bij", factors, stored, stored)
+    z = (
+        x[:, -1] @ weights["kernel"]
+        + stored[:, -1] @ weights["recurrent_kernel"]
+    )
+    z = z + weights["bias"]
+    read = z + np.einsum("bij,bj->bi", memory, relu(z))
+    h = np.stack(
+        [
+            relu(layer_norm(row, weights["gamma"], weights["beta"], 1e-3))
+            for row in read
+        ]
+    )
+    for name, activation in (("hidden", relu), ("logits", lambda v: v)):
+        kernel, bias = (
+            ops.convert_to_numpy(weight).astype("float64")
+            for weight in model.get_layer(name).weights
+        )
+        h = activation(h @ kernel + bias)
+    probabilities = np.exp(h - h.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    return probabilities[np.arange(len(targets)), targets]
+
+
+def retrieval_batch(size=16):
+    _, _, (tokens, targets) = associative_retrieval.load_data(
+        num_train=0, num_val=0, num_test=size, seed=18
+    )
+    return tokens, targets
+
+
+def test_removing_no_stored_state_changes_nothing():
+    model = small_retrieval_model()
+    tokens, targets = retrieval_batch()
+    logits = ops.convert_to_numpy(model(tokens)).astype("float64")
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    expected = probabilities[np.arange(len(targets)), targets]
+    for kept in (None, np.ones(10)):
+        computed = answer_probability(model, tokens, targets, kept)
+        np.testing.assert_allclose(computed, expected, atol=1e-5)
+
+
+def test_removing_every_stored_state_is_eta_zero_at_the_last_step():
+    model = small_retrieval_model()
+    tokens, targets = retrieval_batch()
+    computed = answer_probability(model, tokens, targets, np.zeros(10))
+    expected = numpy_target_probability(
+        model, tokens, targets, np.zeros((len(targets), 10))
+    )
+    np.testing.assert_allclose(computed, expected, atol=1e-5)
+    whole = answer_probability(model, tokens, targets)
+    assert np.abs(whole - computed).max() > 1e-2  # the memory matters
+
+
+def test_removing_one_stored_state_matches_a_direct_computation():
+    model = small_retrieval_model()
+    tokens, targets = retrieval_batch()
+    probability, changes = stored_state_effects(model, tokens, targets)
+    ones = np.ones((len(targets), 10))
+    expected_probability = numpy_target_probability(
+        model, tokens, targets, ones
+    )
+    np.testing.assert_allclose(probability, expected_probability, atol=1e-5)
+    for step in range(10):
+        kept = ones.copy()
+        kept[:, step] = 0
+        expected = numpy_target_probability(model, tokens, targets, kept)
+        np.testing.assert_allclose(
+            changes[:, step], expected - expected_probability, atol=1e-5
+        )
+    assert np.abs(changes).max() > 0.02
+
+
+def test_retrieval_roles_follow_the_sequence_layout():
+    tokens = np.stack(
+        [
+            associative_retrieval.encode("c9k8j3f1??k"),
+            associative_retrieval.encode("c9k8j3f1??f"),
+        ]
+    )
+    roles = retrieval_roles(tokens)
+    assert roles[0].tolist() == [
+        "other key",
+        "other value",
+        "queried key",
+        "queried value",
+        "other key",
+        "other value",
+        "other key",
+        "other value",
+        "first ?",
+        "second ?",
+    ]
+    assert roles[1, 6:8].tolist() == ["queried key", "queried value"]
+    with pytest.raises(ValueError, match="one of its sequence's keys"):
+        retrieval_roles(associative_retrieval.encode("c9k8j3f1??a")[None])
+
+
+def test_memory_causal_summary_averages_the_removals_by_role():
+    model = small_retrieval_model()
+    tokens, targets = retrieval_batch(size=32)
+    rows = {
+        row["removed"]: row
+        for row in memory_causal_summary(model, tokens, targets)
+    }
+    probability, changes = stored_state_effects(model, tokens, targets)
+    roles = retrieval_roles(tokens)
+    assert rows["nothing"]["probability"] == pytest.approx(probability.mean())
+    answer = changes[roles == "queried value"]
+    assert rows["queried value"]["change"] == pytest.approx(answer.mean())
+    weights = fast_weights_attention(model, tokens)[:, -1, :-1]
+    assert rows["queried value"]["attention"] == pytest.approx(
+        weights[roles == "queried value"].mean(), rel=1e-6
+    )
+    assert rows["queried value"]["standard_error"] == pytest.approx(
+        answer.std(ddof=1) / np.sqrt(32)
+    )
+    # Three other keys a sequence: their mean change, then the mean of that.
+    other = np.where(roles == "other key", changes, 0).sum(axis=1) / 3
+    assert rows["other key"]["change"] == pytest.approx(other.mean())
+    split = (
+        rows["queried value (digit unique)"],
+        rows["queried value (digit repeated)"],
+    )
+    assert sum(row["sequences"] for row in split) == 32
+    assert sum(row["change"] * row["sequences"] for row in split) == (
+        pytest.approx(answer.sum())
+    )
+    removed = answer_probability(model, tokens, targets, np.zeros(10))
+    assert rows["every stored state"]["probability"] == pytest.approx(
+        removed.mean()
+    )
