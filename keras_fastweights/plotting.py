@@ -228,3 +228,47 @@ def plot_attention(
     figure.tight_layout()
     figure.savefig(path)
     return figure
+
+
+def plot_memory_causal(
+    rows: Sequence[Mapping], path: str | os.PathLike, title: str | None = None
+) -> Figure:
+    """The mean change in the probability of the right answer when stored
+    states are removed from the query step's memory, with two standard
+    errors, one bar per role.
+
+    Args:
+        rows: As returned by `analysis.memory_causal_summary`: dicts with
+            `removed`, `change` and `standard_error`.
+        path: The image file to write.
+        title: Optional title of the figure.
+
+    Returns:
+        The `matplotlib.figure.Figure`.
+    """
+    figure = _figure_class()(figsize=(8, 4.5), layout="constrained")
+    axes = figure.add_subplot()
+    rows = [row for row in rows if row["removed"] != "nothing"]
+    positions = range(len(rows))
+    axes.barh(
+        positions,
+        [row["change"] for row in rows],
+        xerr=[2 * row["standard_error"] for row in rows],
+        color="tab:blue",
+    )
+    for position, row in zip(positions, rows):
+        axes.annotate(
+            f"{row['change']:+.3f}",
+            (0.02, position),
+            va="center",
+            fontsize=8,
+        )
+    axes.set_yticks(positions, [row["removed"] for row in rows])
+    axes.invert_yaxis()
+    axes.set_xlim(-1.0, 0.15)
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set_xlabel("mean change in p(right answer) (± 2 standard errors)")
+    if title:
+        axes.set_title(title, fontsize=10)
+    figure.savefig(path, dpi=150)
+    return figure

@@ -154,3 +154,21 @@ def test_report_without_a_search_is_a_clear_error(tmp_path):
     )
     assert result.returncode == 1
     assert "run tuning/grid_search.py" in result.stderr.splitlines()[-1]
+
+
+def test_memory_causal_figure_has_a_bar_per_removal(tmp_path):
+    rows = [
+        {"removed": "nothing", "change": 0.0, "standard_error": 0.0},
+        {"removed": "queried value", "change": -0.78, "standard_error": 0.01},
+        {"removed": "other key", "change": -0.001, "standard_error": 0.002},
+    ]
+    path = tmp_path / "causal.png"
+    figure = plotting.plot_memory_causal(rows, path, title="t")
+    (axes,) = figure.axes
+    widths = [patch.get_width() for patch in axes.patches]
+    np.testing.assert_allclose(widths, [-0.78, -0.001])
+    assert [label.get_text() for label in axes.get_yticklabels()] == [
+        "queried value",
+        "other key",
+    ]
+    assert path.stat().st_size > 0

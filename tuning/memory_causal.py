@@ -47,6 +47,13 @@ def parse_args(argv=None):
         "settings.json, one level up, gives the data",
     )
     parser.add_argument(
+        "--model",
+        help="the trial's model saved as .keras, e.g. the model.keras that "
+        "examples/associative_retrieval.py writes when it reruns the trial "
+        "(with its --learning-rate and --seed): the trial's checkpoint is "
+        "only on the machine that ran the search",
+    )
+    parser.add_argument(
         "--sequences",
         type=cli.positive_int,
         default=2000,
@@ -56,9 +63,11 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def load_trial(directory):
-    """The trial's model with its trained weights, and the search's data
-    settings."""
+def load_trial(directory, saved_model=None):
+    """The trial's model with its trained weights (from `saved_model` if
+    given, else the trial's checkpoint), and the search's data settings."""
+    import keras
+
     from keras_fastweights import models
 
     with open(os.path.join(directory, "trial.json")) as file:
@@ -74,6 +83,15 @@ def load_trial(directory):
         )
     with open(os.path.join(os.path.dirname(directory), "settings.json")) as f:
         settings = json.load(f)
+    if saved_model is not None:
+        return keras.saving.load_model(saved_model), settings, values
+    checkpoint = os.path.join(directory, "checkpoint.weights.h5")
+    if not os.path.exists(checkpoint):
+        raise SystemExit(
+            f"No checkpoint in {directory} (checkpoints are not committed): "
+            "rerun the trial with examples/associative_retrieval.py and pass "
+            "its model.keras with --model."
+        )
     model = models.build_retrieval_model(
         "fast_weights",
         values["units"],
@@ -81,45 +99,17 @@ def load_trial(directory):
         num_pairs=settings["num_pairs"],
         seed=values["seed"],
     )
-    model.load_weights(os.path.join(directory, "checkpoint.weights.h5"))
+    model.load_weights(checkpoint)
     return model, settings, values
-
-
-def plot(rows, title, path):
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(8, 4.5), layout="constrained")
-    axes = figure.add_subplot()
-    rows = [row for row in rows if row["removed"] != "nothing"]
-    positions = range(len(rows))
-    axes.barh(
-        positions,
-        [row["change"] for row in rows],
-        xerr=[2 * row["standard_error"] for row in rows],
-        color="tab:blue",
-    )
-    for position, row in zip(positions, rows):
-        axes.annotate(
-            f"{row['change']:+.3f}",
-            (0.02, position),
-            va="center",
-            fontsize=8,
-        )
-    axes.set_yticks(positions, [row["removed"] for row in rows])
-    axes.invert_yaxis()
-    axes.set_xlim(-1.0, 0.15)
-    axes.axvline(0, color="black", linewidth=0.8)
-    axes.set_xlabel("mean change in p(right answer) (± 2 standard errors)")
-    axes.set_title(title, fontsize=10)
-    figure.savefig(path, dpi=150)
 
 
 def main(argv=None):
     args = parse_args(argv)
     from keras_fastweights import analysis
+    from keras_fastweights import plotting
     from keras_fastweights.datasets import associative_retrieval
 
-    model, settings, values = load_trial(args.trial)
+    model, settings, values = load_trial(args.trial, args.model)
     _, _, (tokens, targets) = associative_retrieval.load_data(
         settings["num_pairs"],
         num_train=settings["num_train"],
@@ -147,7 +137,9 @@ def main(argv=None):
         f"seed {values['seed']}\n{len(targets)} test sequences; p(right "
         f"answer) with the whole memory {rows[0]['probability']:.4f}"
     )
-    plot(rows, title, os.path.join(args.output, "memory_causal.png"))
+    plotting.plot_memory_causal(
+        rows, os.path.join(args.output, "memory_causal.png"), title=title
+    )
     for row in rows:
         print(
             f"{row['removed']:>36}  {row['change']:+.4f} "
