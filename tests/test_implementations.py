@@ -12,6 +12,7 @@ from keras import ops
 from reference import numpy_fast_weights
 
 from keras_fastweights import FastWeightsRNN
+from keras_fastweights.layers import fast_weights_rnn
 from keras_fastweights.layers.fast_weights_rnn import IMPLEMENTATIONS
 
 # float32 rounding, amplified by layer normalization over a few units and
@@ -19,6 +20,11 @@ from keras_fastweights.layers.fast_weights_rnn import IMPLEMENTATIONS
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 BATCH, FEATURES, UNITS = 3, 5, 6
 ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh}
+# The paths that some tests compare with the cell path: "auto" runs one of
+# them (test_auto_chooses_path), so it would repeat a case at the cost of
+# another compilation (JAX compiles the unrolled forms slowly).
+OTHER_PATHS = ("attention", "chunked")
+PATHS = ("cell", *OTHER_PATHS)
 
 
 def make_inputs(timesteps, seed=0):
@@ -32,15 +38,19 @@ def make_layer(implementation, batch_size=None, **kwargs):
     keras.utils.set_random_seed(0)
     kwargs.setdefault("recurrent_initializer", "orthogonal")
     kwargs.setdefault("bias_initializer", "random_normal")
+    kwargs.setdefault("return_sequences", True)
     layer = FastWeightsRNN(
-        UNITS,
-        implementation=implementation,
-        return_sequences=True,
-        return_state=True,
-        **kwargs,
+        UNITS, implementation=implementation, return_state=True, **kwargs
     )
     layer.build((batch_size, None, FEATURES))
     return layer
+
+
+@pytest.fixture
+def short_chunks(monkeypatch):
+    """Chunks of 4 steps: "chunked" runs two chunks and a rest in 11 steps,
+    in a fraction of the time JAX takes to compile a chunk of 32."""
+    monkeypatch.setattr(fast_weights_rnn, "CHUNK_LENGTH", 4)
 
 
 def copy_weights(source, target):
@@ -119,6 +129,20 @@ def test_matches_reference_in_float64(implementation, float64):
     assert keras.backend.standardize_dtype(outputs.dtype) == "float64"
 
 
+@pytest.mark.parametrize("implementation", OTHER_PATHS)
+def test_masked_matches_reference_in_float64(implementation, float64):
+    # With a mask, the weights of eq. 3 come from counts of unmasked
+    # steps: exact too, not only to float32 rounding.
+    layer = make_layer(implementation, inner_steps=3, dtype="float64")
+    x = make_inputs(40).astype("float64")
+    assert_matches_reference(
+        layer,
+        x,
+        make_mask("holes", 40),
+        tolerance={"rtol": 1e-9, "atol": 1e-9},
+    )
+
+
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize(
     "options",
@@ -156,35 +180,86 @@ def test_go_backwards_processes_the_reversed_sequence(implementation):
     )
 
 
-def padding_mask(timesteps):
-    """Right padding past the first chunk of 32, a hole, an empty row."""
+MASK_KINDS = ("padding", "leading", "holes")
+
+
+def make_mask(kind, timesteps):
+    """A boolean `(BATCH, timesteps)` mask, or `None` for `kind=None`.
+
+    "padding": right padding (past the first chunk of 32 at 40 steps), a
+    hole, an empty row; "leading": padding at the start, at both ends, none;
+    "holes": random holes, most steps kept.
+    """
+    if kind is None:
+        return None
     mask = np.ones((BATCH, timesteps), bool)
-    mask[0, timesteps // 3 :] = False
-    mask[1, 5:9] = False
-    mask[2, :] = False
+    if kind == "padding":
+        mask[0, timesteps // 3 :] = False
+        mask[1, 5:9] = False
+        mask[2, :] = False
+    elif kind == "leading":
+        mask[0, : timesteps // 2] = False
+        mask[1, :3] = False
+        mask[1, -2:] = False
+    elif kind == "holes":
+        mask = np.random.default_rng(timesteps).random(mask.shape) < 0.7
+    else:
+        raise ValueError(kind)
     return mask
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def assert_all_close(got, expected, tolerance=TOLERANCE):
+    for got_tensor, expected_tensor in zip(got, expected, strict=True):
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(got_tensor),
+            ops.convert_to_numpy(expected_tensor),
+            **tolerance,
+        )
+
+
+@pytest.mark.parametrize("implementation", PATHS)
+@pytest.mark.parametrize("mask_kind", MASK_KINDS)
 @pytest.mark.parametrize("timesteps", [11, 40])
-def test_masked_steps_keep_h_and_memory(implementation, timesteps):
+def test_masked_steps_keep_h_and_memory(implementation, mask_kind, timesteps):
+    # 40 steps: one chunk of 32 for "chunked" and a rest of 8.
     layer = make_layer(implementation)
-    mask = padding_mask(timesteps)
+    mask = make_mask(mask_kind, timesteps)
     assert_matches_reference(layer, make_inputs(timesteps), mask)
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-def test_masked_backwards_matches_cell(implementation):
+def test_masked_long_sequence_matches_reference():
+    # 75 steps: two chunks of "chunked" and a rest, holes in each, and
+    # inner steps that read the memory more than once.
+    layer = make_layer("chunked", inner_steps=2)
+    assert_matches_reference(layer, make_inputs(75), make_mask("holes", 75))
+
+
+@pytest.mark.parametrize("implementation", PATHS)
+@pytest.mark.parametrize("mask_kind", ["padding", "holes"])
+def test_masked_backwards_matches_reference_and_cell(
+    implementation, mask_kind, short_chunks
+):
     cell_layer = make_layer("cell", go_backwards=True)
     layer = make_layer(implementation, go_backwards=True)
     copy_weights(cell_layer, layer)
-    x, mask = make_inputs(40), padding_mask(40)
-    for got, expected in zip(layer(x, mask=mask), cell_layer(x, mask=mask)):
-        np.testing.assert_allclose(
-            ops.convert_to_numpy(got),
-            ops.convert_to_numpy(expected),
-            **TOLERANCE,
-        )
+    x, mask = make_inputs(11), make_mask(mask_kind, 11)
+    got = layer(x, mask=mask)
+    assert_all_close(got, cell_layer(x, mask=mask))
+    expected_outputs, expected_h, expected_memory = reference(
+        layer, x[:, ::-1], mask[:, ::-1]
+    )
+    assert_all_close(
+        got,
+        [expected_outputs, expected_h, expected_memory.reshape(BATCH, -1)],
+    )
+
+
+def random_initial_state(seed=1):
+    rng = np.random.default_rng(seed)
+    return [
+        rng.normal(size=(BATCH, UNITS)).astype("float32"),
+        rng.normal(size=(BATCH, UNITS * UNITS)).astype("float32") * 0.1,
+    ]
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
@@ -194,31 +269,60 @@ def test_initial_state_matches_cell(implementation, timesteps):
     layer = make_layer(implementation)
     copy_weights(cell_layer, layer)
     x = make_inputs(timesteps)
-    rng = np.random.default_rng(1)
-    initial_state = [
-        rng.normal(size=(BATCH, UNITS)).astype("float32"),
-        rng.normal(size=(BATCH, UNITS * UNITS)).astype("float32") * 0.1,
+    initial_state = random_initial_state()
+    assert_all_close(
+        layer(x, initial_state=initial_state),
+        cell_layer(x, initial_state=initial_state),
+    )
+
+
+@pytest.mark.parametrize("implementation", OTHER_PATHS)
+def test_masked_initial_state_matches_cell(implementation, short_chunks):
+    cell_layer = make_layer("cell")
+    layer = make_layer(implementation)
+    copy_weights(cell_layer, layer)
+    x, mask = make_inputs(11), make_mask("holes", 11)
+    # The first step unmasked: see test_leading_masked_steps_output_h.
+    mask[:, 0] = True
+    initial_state = random_initial_state()
+    assert_all_close(
+        layer(x, initial_state=initial_state, mask=mask),
+        cell_layer(x, initial_state=initial_state, mask=mask),
+    )
+
+
+@pytest.mark.parametrize("implementation", OTHER_PATHS)
+def test_leading_masked_steps_output_h(implementation, short_chunks):
+    # Masked steps before the first unmasked one output the initial h, as
+    # Keras's loop does on JAX; on TensorFlow and torch it outputs zeros
+    # there. The states and the other outputs are the cell path's.
+    cell_layer = make_layer("cell")
+    layer = make_layer(implementation)
+    copy_weights(cell_layer, layer)
+    x, mask = make_inputs(11), make_mask("leading", 11)
+    initial_state = random_initial_state()
+    got = [
+        ops.convert_to_numpy(t)
+        for t in layer(x, initial_state=initial_state, mask=mask)
     ]
-    got = layer(x, initial_state=initial_state)
-    expected = cell_layer(x, initial_state=initial_state)
-    for got_tensor, expected_tensor in zip(got, expected):
-        np.testing.assert_allclose(
-            ops.convert_to_numpy(got_tensor),
-            ops.convert_to_numpy(expected_tensor),
-            **TOLERANCE,
-        )
+    expected = cell_layer(x, initial_state=initial_state, mask=mask)
+    assert_all_close(got[1:], expected[1:])
+    before = np.cumsum(mask, axis=1) == 0
+    assert before.any() and not before.all()
+    initial_h = np.broadcast_to(initial_state[0][:, None], got[0].shape)
+    np.testing.assert_array_equal(got[0][before], initial_h[before])
+    np.testing.assert_allclose(
+        got[0][~before], ops.convert_to_numpy(expected[0])[~before], **TOLERANCE
+    )
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-@pytest.mark.parametrize("timesteps", [5, 40])
-def test_stateful_carries_h_and_memory_to_the_next_batch(
-    implementation, timesteps
-):
-    layer = make_layer(implementation, batch_size=BATCH, stateful=True)
-    x = make_inputs(2 * timesteps)
-    first = layer(x[:, :timesteps])
-    second = layer(x[:, timesteps:])
-    expected_outputs, expected_h, expected_memory = reference(layer, x)
+def assert_stateful_matches_reference(layer, x, mask=None):
+    """Runs `x` in two batches of half its steps."""
+    half = x.shape[1] // 2
+    masks = (None, None) if mask is None else (mask[:, :half], mask[:, half:])
+    first = layer(x[:, :half], mask=masks[0])
+    second = layer(x[:, half:], mask=masks[1])
+    expected_outputs, expected_h, expected_memory = reference(layer, x, mask)
     got = ops.concatenate([first[0], second[0]], axis=1)
     np.testing.assert_allclose(
         ops.convert_to_numpy(got), expected_outputs, **TOLERANCE
@@ -232,19 +336,69 @@ def test_stateful_carries_h_and_memory_to_the_next_batch(
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-def test_bidirectional_with_mask_matches_cell(implementation):
-    x, mask = make_inputs(40), padding_mask(40)
+@pytest.mark.parametrize("timesteps", [5, 40])
+def test_stateful_carries_h_and_memory_to_the_next_batch(
+    implementation, timesteps
+):
+    layer = make_layer(implementation, batch_size=BATCH, stateful=True)
+    assert_stateful_matches_reference(layer, make_inputs(2 * timesteps))
+
+
+@pytest.mark.parametrize("implementation", PATHS)
+def test_masked_stateful_carries_h_and_memory(implementation, short_chunks):
+    layer = make_layer(implementation, batch_size=BATCH, stateful=True)
+    # Holes in both batches of 11 steps, one row masked at the end of the
+    # first; the second starts unmasked (test_leading_masked_steps_output_h).
+    mask = make_mask("holes", 22)
+    mask[0, 8:11] = False
+    mask[:, 11] = True
+    assert_stateful_matches_reference(layer, make_inputs(22), mask)
+
+
+@pytest.mark.parametrize("implementation", OTHER_PATHS)
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_bidirectional_with_mask_matches_cell(
+    implementation, return_sequences, short_chunks
+):
+    # With return_sequences, Bidirectional sets zero_output_for_mask: the
+    # masked steps output zeros.
+    x, mask = make_inputs(11), make_mask("padding", 11)
     results = []
     for path in ("cell", implementation):
         keras.utils.set_random_seed(0)
         layer = keras.layers.Bidirectional(
-            FastWeightsRNN(UNITS, implementation=path, return_sequences=True)
+            FastWeightsRNN(
+                UNITS,
+                implementation=path,
+                return_sequences=return_sequences,
+            )
         )
         results.append(ops.convert_to_numpy(layer(x, mask=mask)))
     np.testing.assert_allclose(results[1], results[0], **TOLERANCE)
 
 
-def gradients(layer, x):
+@pytest.mark.parametrize("implementation", OTHER_PATHS)
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_zero_output_for_mask_matches_cell(
+    implementation, return_sequences, short_chunks
+):
+    x, mask = make_inputs(11), make_mask("padding", 11)
+    layers = [
+        make_layer(
+            path,
+            zero_output_for_mask=True,
+            return_sequences=return_sequences,
+        )
+        for path in ("cell", implementation)
+    ]
+    got, expected = (layer(x, mask=mask) for layer in layers[::-1])
+    assert_all_close(got, expected)
+    if return_sequences:
+        outputs = ops.convert_to_numpy(got[0])
+        assert not outputs[~mask].any() and outputs[mask].any()
+
+
+def gradients(layer, x, mask=None):
     """Gradients of a scalar function of the outputs and last states with
     respect to the layer's weights and its inputs, on any backend."""
     backend = keras.backend.backend()
@@ -262,7 +416,7 @@ def gradients(layer, x):
 
         def loss_of(trainable_values, x):
             (outputs, h, memory), _ = layer.stateless_call(
-                trainable_values, [], x
+                trainable_values, [], x, mask=mask
             )
             return loss(outputs, h, memory)
 
@@ -275,7 +429,7 @@ def gradients(layer, x):
         x = tf.convert_to_tensor(x)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            value = loss(*layer(x))
+            value = loss(*layer(x, mask=mask))
         grads = tape.gradient(value, [*layer.trainable_variables, x])
         return [np.asarray(g) for g in grads]
     if backend == "torch":
@@ -283,16 +437,10 @@ def gradients(layer, x):
 
         x = torch.tensor(x, requires_grad=True)
         variables = [v.value for v in layer.trainable_variables]
-        value = loss(*layer(x))
+        value = loss(*layer(x, mask=mask))
         grads = torch.autograd.grad(value, [*variables, x])
         return [g.detach().cpu().numpy() for g in grads]
     raise NotImplementedError(f"No gradients on the {backend} backend.")
-
-
-# The paths whose gradients are compared with the cell path's: "auto" runs
-# one of them (test_auto_chooses_path), so it would repeat a case at the
-# cost of another compilation.
-OTHER_PATHS = ("attention", "chunked")
 
 
 @pytest.mark.parametrize("implementation", OTHER_PATHS)
@@ -300,6 +448,22 @@ OTHER_PATHS = ("attention", "chunked")
 def test_gradients_equal_the_cell_path(implementation, timesteps, inner_steps):
     assert_gradients_equal_the_cell_path(
         implementation, make_inputs(timesteps), 1e-4, inner_steps=inner_steps
+    )
+
+
+@pytest.mark.parametrize("implementation", OTHER_PATHS)
+@pytest.mark.parametrize("mask_kind", ["padding", "holes"])
+def test_masked_gradients_equal_the_cell_path(
+    implementation, mask_kind, short_chunks
+):
+    # Chunks of 4: the gradients flow through masked steps within and
+    # across chunks (ops.scan) and through the rest.
+    assert_gradients_equal_the_cell_path(
+        implementation,
+        make_inputs(11),
+        1e-4,
+        mask=make_mask(mask_kind, 11),
+        inner_steps=2,
     )
 
 
@@ -313,12 +477,14 @@ def test_gradients_equal_the_cell_path_in_float64(float64):
     )
 
 
-def assert_gradients_equal_the_cell_path(implementation, x, tolerance, **kw):
+def assert_gradients_equal_the_cell_path(
+    implementation, x, tolerance, mask=None, **kw
+):
     cell_layer = make_layer("cell", **kw)
     layer = make_layer(implementation, **kw)
     copy_weights(cell_layer, layer)
-    expected = gradients(cell_layer, x)
-    got = gradients(layer, x)
+    expected = gradients(cell_layer, x, mask)
+    got = gradients(layer, x, mask)
     assert len(got) == len(expected)
     for got_grad, expected_grad in zip(got, expected):
         # A gradient sums terms of either sign: its rounding error scales
@@ -330,17 +496,20 @@ def assert_gradients_equal_the_cell_path(implementation, x, tolerance, **kw):
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-def test_mixed_precision_is_close_to_float32(implementation):
-    x = make_inputs(11)
+@pytest.mark.parametrize("mask_kind", [None, "holes"])
+def test_mixed_precision_is_close_to_float32(
+    implementation, mask_kind, short_chunks
+):
+    x, mask = make_inputs(11), make_mask(mask_kind, 11)
     float32_layer = make_layer(implementation)
     keras.config.set_dtype_policy("mixed_float16")
     layer = make_layer(implementation)
     copy_weights(float32_layer, layer)
-    outputs = layer(x)[0]
+    outputs = layer(x, mask=mask)[0]
     assert keras.backend.standardize_dtype(outputs.dtype) == "float16"
     np.testing.assert_allclose(
         ops.convert_to_numpy(outputs).astype("float32"),
-        ops.convert_to_numpy(float32_layer(x)[0]),
+        ops.convert_to_numpy(float32_layer(x, mask=mask)[0]),
         rtol=2e-2,
         atol=2e-2,
     )
@@ -369,19 +538,35 @@ def test_rejects_unknown_implementation():
 
 
 @pytest.mark.parametrize(
-    "timesteps, units, mask, expected",
+    "timesteps, units, expected",
     [
-        (11, 50, False, "attention"),
-        (32, 8, False, "attention"),
-        (11, 50, True, "cell"),
-        (33, 8, False, "chunked"),
-        (1000, 256, False, "chunked"),
-        (1000, 256, True, "cell"),
-        (None, 256, False, "cell"),
+        (11, 50, "attention"),
+        (32, 8, "attention"),
+        (33, 8, "chunked"),
+        (1000, 256, "chunked"),
+        (None, 256, "cell"),
     ],
 )
-def test_auto_chooses_path(timesteps, units, mask, expected):
+def test_auto_chooses_path(timesteps, units, expected):
     layer = FastWeightsRNN(units)
     sequences = keras.KerasTensor((2, timesteps, 3))
-    mask = keras.KerasTensor((2, timesteps), "bool") if mask else None
-    assert layer._resolve_implementation(sequences, mask) == expected
+    assert layer._resolve_implementation(sequences) == expected
+
+
+@pytest.mark.parametrize("timesteps, chunked", [(3, False), (11, True)])
+def test_auto_runs_the_attention_forms_with_a_mask(
+    timesteps, chunked, monkeypatch, short_chunks
+):
+    # Chunks of 4: "auto" takes "attention" up to 4 steps.
+    calls = []
+    attention_loop = FastWeightsRNN._attention_loop
+
+    def spy(self, sequences, initial_state, mask, chunked):
+        calls.append((mask is not None, chunked))
+        return attention_loop(self, sequences, initial_state, mask, chunked)
+
+    monkeypatch.setattr(FastWeightsRNN, "_attention_loop", spy)
+    layer = make_layer("auto")
+    x, mask = make_inputs(timesteps), make_mask("holes", timesteps)
+    assert_matches_reference(layer, x, mask)
+    assert calls == [(True, chunked)]

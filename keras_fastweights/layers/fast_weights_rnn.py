@@ -1,5 +1,7 @@
 """Fast-weights recurrent cell and layer (Ba et al., 2016)."""
 
+import numbers
+
 import keras
 import numpy as np
 from keras import ops
@@ -132,8 +134,11 @@ class FastWeightsRNNCell(keras.layers.Layer):
             Constraints of `kernel`, `recurrent_kernel` and `bias`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
-    Dropout is not built into the cell: apply `keras.layers.Dropout` or
-    `keras.layers.SpatialDropout1D` to the sequence before the RNN.
+    The cell has no dropout arguments: `keras_fastweights.FastWeightsRNN`
+    has `dropout` and `recurrent_dropout`. Keras gives cells dropout
+    through `DropoutRNNCell`, which is private API (`keras.src`), and a
+    mask drawn inside the step (what a cell alone could do) breaks under
+    JAX's `fit`; the layer draws its masks once per batch, outside the loop.
 
     Call arguments:
         inputs: A 2D tensor of shape `(batch, features)`, one time step.
@@ -208,6 +213,9 @@ class FastWeightsRNNCell(keras.layers.Layer):
 
         self.state_size = [self.units, self.units * self.units]
         self.output_size = self.units
+        # Set by FastWeightsRNN around its loop while it trains with
+        # recurrent dropout: the mask that W h(t) sees (see `call`).
+        self._recurrent_dropout_mask = None
 
     def build(self, input_shape):
         if len(input_shape) != 2:
@@ -261,7 +269,9 @@ class FastWeightsRNNCell(keras.layers.Layer):
         A = self.decay_rate * ops.reshape(memory, (-1, H, H))
         A = A + self.fast_learning_rate * ops.einsum("bi,bj->bij", h, h)
         # Sustained boundary condition z = C x(t) + W h(t) + b.
-        z = _dot(inputs, self.kernel) + _dot(h, self.recurrent_kernel)
+        z = _dot(inputs, self.kernel) + _dot(
+            self._recurrent_input(h), self.recurrent_kernel
+        )
         if self.use_bias:
             z = z + self.bias
         # Preliminary vector h_0 = f(z), then the inner loop of eq. 4
@@ -272,6 +282,14 @@ class FastWeightsRNNCell(keras.layers.Layer):
                 self._layer_norm(z + ops.einsum("bij,bj->bi", A, h_s))
             )
         return h_s, [h_s, ops.reshape(A, (-1, H * H))]
+
+    def _recurrent_input(self, h):
+        """`h(t)` as `W h(t)` reads it: times FastWeightsRNN's recurrent
+        dropout mask while that layer trains with one. The memory stores
+        the undropped `h(t)`."""
+        if self._recurrent_dropout_mask is None:
+            return h
+        return h * self._recurrent_dropout_mask
 
     def _layer_norm(self, x):
         """Normalizes each example over its hidden units (not the batch)."""
@@ -378,7 +396,7 @@ class FastWeightsRNN(keras.layers.RNN):
     The whole-sequence counterpart of `FastWeightsRNNCell`, as
     `keras.layers.LSTM` is of `keras.layers.LSTMCell`:
     `FastWeightsRNN(units, ...)` behaves like
-    `keras.layers.RNN(FastWeightsRNNCell(units, ...), ...)`.
+    `keras.layers.RNN(FastWeightsRNNCell(units, ...), ...)`, with dropout.
     Paper: https://arxiv.org/abs/1610.06258
 
     Args:
@@ -389,6 +407,14 @@ class FastWeightsRNN(keras.layers.RNN):
         recurrent_regularizer, bias_regularizer, kernel_constraint,
         recurrent_constraint, bias_constraint: as in `FastWeightsRNNCell`,
             whose defaults are the paper's.
+        dropout: Float in [0, 1), the fraction of the input features to
+            drop in `C x(t)`. Default: `0`.
+        recurrent_dropout: Float in [0, 1), the fraction of the units of
+            `h(t)` to drop in the slow recurrent term `W h(t)` of the
+            boundary condition `z`. The fast memory stores the undropped
+            `h(t)` (`A(t) = λ A(t-1) + η h(t) h(t)ᵀ`), and the output and
+            the next state are undropped too. Default: `0`.
+        seed: Optional integer, the seed of the dropout masks.
         activity_regularizer: Regularizer applied to the layer's output.
         return_sequences: Boolean, whether to return the whole output
             sequence or only the last output. Default: `False`.
@@ -398,8 +424,9 @@ class FastWeightsRNN(keras.layers.RNN):
             and return the reversed sequence. Default: `False`.
         stateful: Boolean, whether the last states of each batch are the
             initial states of the next batch. Default: `False`.
-        unroll: Boolean, whether to unroll the time loop (faster for short
-            sequences, more memory). Default: `False`.
+        unroll: Boolean, whether to unroll the time loop of the `"cell"`
+            path (faster for short sequences, more memory).
+            Default: `False`.
         implementation: How to run the recurrence; all give the same
             result up to float rounding. `"cell"`: `keras.layers.RNN`'s
             loop over `FastWeightsRNNCell`, which keeps `A(t)` of every
@@ -413,15 +440,27 @@ class FastWeightsRNN(keras.layers.RNN):
             that backprop keeps `A` once per chunk (`batch * T / 32 *
             units²` floats) and long sequences compile to one small loop.
             `"auto"` (default): `"attention"` for `T <= 32`, else
-            `"chunked"`. With a mask or an unknown `T`, every path runs
-            as `"cell"`.
+            `"chunked"`. With an unknown `T`, every path runs as `"cell"`.
+            A mask is honoured by every path: with mask `m(t)` in
+            {0, 1}, `A(t) = λ^{m(t)} A(t-1) + m(t) η h(t) h(t)ᵀ`, so that
+            the attention forms weigh a stored `h(τ)` by `η λ^n`, `n` the
+            number of unmasked steps after `τ`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
         sequences: A 3D tensor of shape `(batch, timesteps, features)`.
         mask: Optional boolean tensor of shape `(batch, timesteps)`: a
-            masked step leaves `h` and `A` unchanged.
-        training: Unused; accepted for compatibility.
+            masked step leaves `h` and `A` unchanged (it neither stores
+            `h` in `A` nor decays `A`), and its output repeats the current
+            `h` (zeros with `zero_output_for_mask`, which
+            `keras.layers.Bidirectional` sets). One difference: on
+            TensorFlow and torch, Keras's own loop (`"cell"`) outputs zeros,
+            not the `h` of `initial_state`, at the masked steps before the
+            first unmasked one.
+        training: Whether to apply `dropout` and `recurrent_dropout`: one
+            mask of each per sequence, drawn outside the time loop, the
+            same at every step (as in `keras.layers.LSTM`). In inference
+            the layer is deterministic.
         initial_state: Optional list `[h, A]` of initial states.
 
     Example:
@@ -435,6 +474,9 @@ class FastWeightsRNN(keras.layers.RNN):
     ...     4, return_sequences=True, return_state=True)(inputs)
     >>> whole.shape, h.shape, memory.shape
     ((32, 10, 4), (32, 4), (32, 16))
+    >>> mask = np.arange(10) < np.arange(32)[:, None] % 10 + 1
+    >>> FastWeightsRNN(4, dropout=0.1)(inputs, mask=mask).shape
+    (32, 4)
     """
 
     def __init__(
@@ -456,6 +498,9 @@ class FastWeightsRNN(keras.layers.RNN):
         kernel_constraint=None,
         recurrent_constraint=None,
         bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
         activity_regularizer=None,
         return_sequences=False,
         return_state=False,
@@ -470,6 +515,8 @@ class FastWeightsRNN(keras.layers.RNN):
                 f"`implementation` must be one of {IMPLEMENTATIONS}. "
                 f"Received: implementation={implementation!r}"
             )
+        dropout = _check_rate("dropout", dropout)
+        recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
         cell = FastWeightsRNNCell(
             units,
             decay_rate=decay_rate,
@@ -503,6 +550,14 @@ class FastWeightsRNN(keras.layers.RNN):
             **kwargs,
         )
         self.implementation = implementation
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.seed = seed
+        # Only a layer with dropout has a seed generator, whose state is a
+        # variable: a layer without keeps the variables it always had.
+        self.seed_generator = None
+        if dropout or recurrent_dropout:
+            self.seed_generator = keras.random.SeedGenerator(seed)
         self._memory_starts_at_zero = False
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
@@ -510,35 +565,61 @@ class FastWeightsRNN(keras.layers.RNN):
         self._memory_starts_at_zero = initial_state is None and not (
             self.stateful
         )
-        return super().call(
-            sequences, initial_state=initial_state, mask=mask, training=training
-        )
+        # The dropout masks are drawn here, once per batch and outside the
+        # time loop (a draw inside a loop's step breaks under JAX's fit);
+        # each is the same at every step.
+        if training and self.dropout:
+            sequences = sequences * keras.random.dropout(
+                ops.ones_like(sequences[:, :1]),
+                self.dropout,
+                seed=self.seed_generator,
+            )
+        if training and self.recurrent_dropout:
+            ones = ops.ones(
+                (ops.shape(sequences)[0], self.units), self.compute_dtype
+            )
+            self.cell._recurrent_dropout_mask = keras.random.dropout(
+                ones, self.recurrent_dropout, seed=self.seed_generator
+            )
+        try:
+            return super().call(
+                sequences,
+                initial_state=initial_state,
+                mask=mask,
+                training=training,
+            )
+        finally:
+            self.cell._recurrent_dropout_mask = None
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        implementation = self._resolve_implementation(sequences, mask)
+        implementation = self._resolve_implementation(sequences)
         if implementation == "cell":
             return super().inner_loop(
                 sequences, initial_state, mask, training=training
             )
         return self._attention_loop(
-            sequences, initial_state, chunked=implementation == "chunked"
+            sequences, initial_state, mask, implementation == "chunked"
         )
 
-    def _resolve_implementation(self, sequences, mask):
+    def _resolve_implementation(self, sequences):
         timesteps = sequences.shape[1]
-        if timesteps is None or mask is not None:
+        if timesteps is None:
             return "cell"
         if self.implementation == "auto":
             return "attention" if timesteps <= CHUNK_LENGTH else "chunked"
         return self.implementation
 
-    def _attention_loop(self, sequences, initial_state, chunked):
+    def _attention_loop(self, sequences, initial_state, mask, chunked):
         """Equations 3-4 over the whole sequence, or chunk by chunk."""
         cell = self.cell
+        if mask is not None:
+            mask = ops.cast(mask, "bool")
         if self.go_backwards:
             sequences = ops.flip(sequences, axis=1)
+            if mask is not None:
+                mask = ops.flip(mask, axis=1)
         # C x(t) + b of all steps in one product, outside the loop.
         projected = _dot(sequences, cell.kernel)
         if cell.use_bias:
@@ -554,21 +635,29 @@ class FastWeightsRNN(keras.layers.RNN):
             # A loop over chunks of `length` steps that keeps only the A
             # entering each chunk (ops.scan rather than a Python loop, so
             # that long sequences compile to one small loop body).
-            def step(carry, chunk):
+            def step(carry, window):
                 h, memory, _ = carry
-                carry = self._attention_chunk(chunk, h, memory, True)
+                chunk, chunk_mask = (window, None) if mask is None else window
+                carry = self._attention_chunk(
+                    chunk, chunk_mask, h, memory, True
+                )
                 # Keras's TensorFlow scan requires the per-step outputs to
                 # have the structure and shapes of the carry.
                 return carry, carry
 
-            windows = ops.reshape(
-                projected[:, : chunks * length],
-                (-1, chunks, length, self.units),
-            )
-            windows = ops.transpose(windows, (1, 0, 2, 3))
+            def windows(steps):
+                """(batch, chunks * length, ...) -> (chunks, batch, length,
+                ...)."""
+                shape = (-1, chunks, length, *steps.shape[2:])
+                steps = ops.reshape(steps[:, : chunks * length], shape)
+                return ops.moveaxis(steps, 1, 0)
+
+            xs = windows(projected)
+            if mask is not None:
+                xs = (xs, windows(mask))
             no_outputs = ops.zeros_like(projected[:, :length])
             (h, memory, _), (_, _, chunk_outputs) = ops.scan(
-                step, (h, memory, no_outputs), windows
+                step, (h, memory, no_outputs), xs
             )
             chunk_outputs = ops.transpose(chunk_outputs, (1, 0, 2, 3))
             outputs.append(
@@ -578,68 +667,117 @@ class FastWeightsRNN(keras.layers.RNN):
             # A(0) = 0: skip its product.
             memory = None
         if chunks * length < timesteps:
+            tail_mask = None if mask is None else mask[:, chunks * length :]
             h, memory, tail = self._attention_chunk(
-                projected[:, chunks * length :], h, memory, return_memory
+                projected[:, chunks * length :],
+                tail_mask,
+                h,
+                memory,
+                return_memory,
             )
             outputs.append(tail)
         if memory is None or not return_memory:
             memory = ops.zeros((ops.shape(h)[0], self.units**2), h.dtype)
+        last_output = h
+        if mask is not None and self.zero_output_for_mask:
+            last_output = ops.where(mask[:, -1:], h, ops.zeros_like(h))
         if self.return_sequences:
             outputs = ops.concatenate(outputs, axis=1)
         else:
-            outputs = ops.expand_dims(h, axis=1)
-        return h, outputs, [h, memory]
+            outputs = ops.expand_dims(last_output, axis=1)
+        return last_output, outputs, [h, memory]
 
-    def _attention_chunk(self, projected, h, memory, return_memory):
+    def _attention_chunk(self, projected, mask, h, memory, return_memory):
         """Runs the steps of `projected` (`C x(t) + b`, unrolled) from the
-        state `[h, memory]`, where `memory=None` stands for `A = 0`.
+        state `[h, memory]`, where `memory=None` stands for `A = 0`, and
+        `mask` is `None` or the steps' boolean mask, `(batch, steps)`.
 
         Returns the last `h`, the last (flattened) `A` or, unless
         `return_memory`, `None`, and the outputs of all steps.
         """
         cell = self.cell
-        decay, eta = cell.decay_rate, cell.fast_learning_rate
         units = self.units
         if memory is not None:
             memory = ops.reshape(memory, (-1, units, units))
-        history = ops.expand_dims(h, axis=1)  # h(0), ..., h(t): (B, t+1, H)
+        weights, memory_decay = self._memory_weights(
+            mask, projected.shape[1], h.dtype
+        )
+        # h(0), ..., h(t): (B, t+1, H), the h entering each step; that of a
+        # masked step has weight 0.
+        history = ops.expand_dims(h, axis=1)
         outputs = []
         for t in range(projected.shape[1]):
-            # η λ^{t-τ} for τ = 0 .. t.
-            weights = ops.convert_to_tensor(
-                eta * decay ** np.arange(t, -1, -1), dtype=h.dtype
+            z = projected[:, t] + _dot(
+                cell._recurrent_input(h), cell.recurrent_kernel
             )
-            z = projected[:, t] + _dot(h, cell.recurrent_kernel)
             h_s = cell.activation(z)
             for _ in range(cell.inner_steps):
                 # A(t) h_s = λ^{t+1} A(0) h_s
                 #            + η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)    (eq. 3)
-                recall = _recall(history, weights, h_s)
+                # with t - τ, t + 1 counting only unmasked steps.
+                recall = _recall(history, weights[..., t, : t + 1], h_s)
                 if memory is not None:
-                    recall = recall + decay ** (t + 1) * ops.einsum(
+                    recall = recall + memory_decay[:, t : t + 1] * ops.einsum(
                         "bij,bj->bi", memory, h_s
                     )
                 h_s = cell.activation(cell._layer_norm(z + recall))
-            h = h_s
-            outputs.append(h)
+            if mask is None:
+                h = output = h_s
+            else:
+                # A masked step keeps h; its output repeats h or is zero.
+                h = ops.where(mask[:, t : t + 1], h_s, h)
+                output = h
+                if self.zero_output_for_mask:
+                    output = ops.where(mask[:, t : t + 1], h, ops.zeros_like(h))
+            outputs.append(output)
             history = ops.concatenate(
                 [history, ops.expand_dims(h, axis=1)], axis=1
             )
         outputs = ops.stack(outputs, axis=1)
         if not return_memory:
             return h, None, outputs
-        # A(T) = λ^T A(0) + η Σ_τ λ^{T-1-τ} h(τ) h(τ)ᵀ over τ = 0 .. T-1.
+        # A(T) = λ^T A(0) + η Σ_τ λ^{T-1-τ} h(τ) h(τ)ᵀ over τ = 0 .. T-1:
+        # the last step's weights.
         past = history[:, :-1]
-        new_memory = ops.einsum(
-            "bti,btj->bij", past * ops.expand_dims(weights, -1), past
-        )
+        last_weights = ops.expand_dims(weights[..., -1, :], -1)
+        new_memory = ops.einsum("bti,btj->bij", past * last_weights, past)
         if memory is not None:
-            new_memory = new_memory + decay ** projected.shape[1] * memory
+            last_decay = ops.expand_dims(memory_decay[:, -1:], -1)
+            new_memory = new_memory + last_decay * memory
         return h, ops.reshape(new_memory, (-1, units * units)), outputs
+
+    def _memory_weights(self, mask, steps, dtype):
+        """The weights of eq. 3 for `steps` steps with `mask`.
+
+        Returns `weights[..., t, τ] = η λ^{n(τ, t]} [τ unmasked]`, the
+        weight of the `h` entering step `τ` in the memory of step `t`
+        (`(steps, steps)` without a mask, else `(batch, steps, steps)`),
+        and `memory_decay[:, t] = λ^{n[0, t]}`, that of the memory `A`
+        entering the first step (`(1, steps)` or `(batch, steps)`), where
+        `n` counts the unmasked steps in an interval (entries `τ > t` are
+        unused).
+        """
+        decay, eta = self.cell.decay_rate, self.cell.fast_learning_rate
+        if mask is None:
+            count = np.arange(1, steps + 1)
+            gaps = np.maximum(count[:, None] - count, 0)
+            weights = ops.convert_to_tensor(eta * decay**gaps, dtype)
+            memory_decay = ops.convert_to_tensor(decay ** count[None], dtype)
+            return weights, memory_decay
+        count = ops.cumsum(ops.cast(mask, "int32"), axis=1)
+        gaps = ops.maximum(ops.expand_dims(count, 2) - count[:, None], 0)
+        decay = ops.convert_to_tensor(decay, dtype)
+        stored = ops.cast(mask, dtype)[:, None]
+        weights = eta * ops.power(decay, ops.cast(gaps, dtype)) * stored
+        memory_decay = ops.power(decay, ops.cast(count, dtype))
+        return weights, memory_decay
 
     def get_config(self):
         cell_config = self.cell.get_config()
         config = {name: cell_config[name] for name in CELL_ARGUMENTS}
+        config["dropout"] = self.dropout
+        config["recurrent_dropout"] = self.recurrent_dropout
+        config["seed"] = self.seed
         config["implementation"] = self.implementation
         config["activity_regularizer"] = keras.regularizers.serialize(
             self.activity_regularizer
@@ -651,6 +789,20 @@ class FastWeightsRNN(keras.layers.RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _check_rate(name, value):
+    """`value` as a `float`, if it is a real number (not a bool) in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be a float in [0, 1). "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
+    if not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"`{name}` must be a float in [0, 1). Received: {name}={value}"
+        )
+    return float(value)
 
 
 def _cell_property(name):
