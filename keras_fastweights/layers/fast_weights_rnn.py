@@ -158,7 +158,7 @@ class FastWeightsRNNCell(keras.layers.Layer):
     >>> inputs = np.random.random((32, 10, 8)).astype("float32")
     >>> rnn = keras.layers.RNN(FastWeightsRNNCell(4), return_state=True)
     >>> output, h, memory = rnn(inputs)
-    >>> output.shape, h.shape, memory.shape
+    >>> tuple(output.shape), tuple(h.shape), tuple(memory.shape)
     ((32, 4), (32, 4), (32, 16))
     """
 
@@ -468,14 +468,14 @@ class FastWeightsRNN(keras.layers.RNN):
     >>> import numpy as np
     >>> from keras_fastweights import FastWeightsRNN
     >>> inputs = np.random.random((32, 10, 8)).astype("float32")
-    >>> FastWeightsRNN(4)(inputs).shape
+    >>> tuple(FastWeightsRNN(4)(inputs).shape)
     (32, 4)
     >>> whole, h, memory = FastWeightsRNN(
     ...     4, return_sequences=True, return_state=True)(inputs)
-    >>> whole.shape, h.shape, memory.shape
+    >>> tuple(whole.shape), tuple(h.shape), tuple(memory.shape)
     ((32, 10, 4), (32, 4), (32, 16))
     >>> mask = np.arange(10) < np.arange(32)[:, None] % 10 + 1
-    >>> FastWeightsRNN(4, dropout=0.1)(inputs, mask=mask).shape
+    >>> tuple(FastWeightsRNN(4, dropout=0.1)(inputs, mask=mask).shape)
     (32, 4)
     """
 
