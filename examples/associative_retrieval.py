@@ -94,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--learning-rate",
         type=cli.positive_float,
-        default=1e-3,
+        # The rate that results/table1.md chose on validation for fast
+        # weights at R = 50, so that the defaults rerun its seed-0 run.
+        default=3e-4,
         help="Adam's learning rate",
     )
     parser.add_argument(
