@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_fastweights._validation import check_int
+from keras_fastweights.layers._cell import RecurrentCell
 
 
 def _check_units(units):
@@ -46,7 +47,7 @@ def key_permutations(num_copies, complex_units, seed):
 
 
 @keras.saving.register_keras_serializable(package="keras_fastweights")
-class AssociativeLSTMCell(keras.layers.Layer):
+class AssociativeLSTMCell(RecurrentCell):
     """Cell of an Associative LSTM, an LSTM with a holographic memory.
 
     Implements section 3 of Danihelka, Wayne, Uria, Kalchbrenner and Graves,
@@ -156,20 +157,17 @@ class AssociativeLSTMCell(keras.layers.Layer):
         )
         self.use_bias = bool(use_bias)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = keras.initializers.get(
-            recurrent_initializer
+        self._set_weight_options(
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
         )
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = keras.regularizers.get(
-            recurrent_regularizer
-        )
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
-        self.bias_constraint = keras.constraints.get(bias_constraint)
-
         self.complex_units = self.units // 2
         self.permutations = key_permutations(
             self.num_copies, self.complex_units, self.permutation_seed
@@ -178,54 +176,23 @@ class AssociativeLSTMCell(keras.layers.Layer):
         self.output_size = self.units
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "AssociativeLSTMCell expects sequences of shape "
-                "(batch, timesteps, features), i.e. steps of shape "
-                f"(batch, features). Received a step of shape {input_shape}"
-            )
-        if input_shape[-1] is None:
-            raise ValueError(
-                "The last (feature) dimension of the inputs must be known. "
-                f"Received a step of shape {input_shape}"
-            )
         # Three real gates of units / 2, two keys and the value of units.
         projections = 3 * self.complex_units + 3 * self.units
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(input_shape[-1], projections),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel",
-            shape=(self.units, projections),
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
-        self.bias = None
-        if self.use_bias:
-            initializer = self.bias_initializer
-            if self.unit_forget_bias:
-                n, rest = self.complex_units, projections - self.complex_units
+        bias_initializer = None
+        if self.unit_forget_bias:
+            n, rest = self.complex_units, projections - self.complex_units
 
-                def initializer(shape, dtype=None):
-                    return ops.concatenate(
-                        [
-                            ops.ones((n,), dtype=dtype),
-                            self.bias_initializer((rest,), dtype=dtype),
-                        ]
-                    )
+            def bias_initializer(shape, dtype=None):
+                return ops.concatenate(
+                    [
+                        ops.ones((n,), dtype=dtype),
+                        self.bias_initializer((rest,), dtype=dtype),
+                    ]
+                )
 
-            self.bias = self.add_weight(
-                name="bias",
-                shape=(projections,),
-                initializer=initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self._build_slow_weights(
+            input_shape, projections, self.use_bias, bias_initializer
+        )
 
     def call(self, inputs, states, training=False):
         h, memory = states[0], states[1]
@@ -261,13 +228,6 @@ class AssociativeLSTMCell(keras.layers.Layer):
         memory = ops.reshape(ops.stack(c, axis=2), (-1, copies * 2 * n))
         return h, [h, memory]
 
-    def get_initial_state(self, batch_size=None):
-        """Returns `[h(0), c(0)]`: zeros of shape `(batch_size, size)`."""
-        return [
-            ops.zeros((batch_size, size), dtype=self.compute_dtype)
-            for size in self.state_size
-        ]
-
     def get_config(self):
         config = {
             "units": self.units,
@@ -275,17 +235,8 @@ class AssociativeLSTMCell(keras.layers.Layer):
             "permutation_seed": self.permutation_seed,
             "use_bias": self.use_bias,
             "unit_forget_bias": self.unit_forget_bias,
+            **self._weight_options_config(),
         }
-        for name in ("kernel", "recurrent", "bias"):
-            config[f"{name}_initializer"] = keras.initializers.serialize(
-                getattr(self, f"{name}_initializer")
-            )
-            config[f"{name}_regularizer"] = keras.regularizers.serialize(
-                getattr(self, f"{name}_regularizer")
-            )
-            config[f"{name}_constraint"] = keras.constraints.serialize(
-                getattr(self, f"{name}_constraint")
-            )
         return {**super().get_config(), **config}
 
 

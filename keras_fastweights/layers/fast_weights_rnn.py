@@ -9,6 +9,7 @@ from keras import ops
 from keras_fastweights._validation import check_float
 from keras_fastweights._validation import check_int
 from keras_fastweights._validation import get_activation
+from keras_fastweights.layers._cell import RecurrentCell
 
 
 def _dot(x, kernel):
@@ -80,7 +81,7 @@ def _get_recurrent_initializer(initializer):
 
 
 @keras.saving.register_keras_serializable(package="keras_fastweights")
-class FastWeightsRNNCell(keras.layers.Layer):
+class FastWeightsRNNCell(RecurrentCell):
     """Cell of a recurrent network with a fast associative memory.
 
     Implements equations (1)-(4) of Ba, Hinton, Mnih, Leibo and Ionescu,
@@ -197,19 +198,19 @@ class FastWeightsRNNCell(keras.layers.Layer):
         )
         self.use_bias = bool(use_bias)
 
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = _get_recurrent_initializer(
-            recurrent_initializer
+        self._set_weight_options(
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=_get_recurrent_initializer(
+                recurrent_initializer
+            ),
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
         )
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = keras.regularizers.get(
-            recurrent_regularizer
-        )
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
-        self.bias_constraint = keras.constraints.get(bias_constraint)
 
         self.state_size = [self.units, self.units * self.units]
         self.output_size = self.units
@@ -218,40 +219,7 @@ class FastWeightsRNNCell(keras.layers.Layer):
         self._recurrent_dropout_mask = None
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "FastWeightsRNNCell expects sequences of shape "
-                "(batch, timesteps, features), i.e. steps of shape "
-                f"(batch, features). Received a step of shape {input_shape}"
-            )
-        if input_shape[-1] is None:
-            raise ValueError(
-                "The last (feature) dimension of the inputs must be known. "
-                f"Received a step of shape {input_shape}"
-            )
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(input_shape[-1], self.units),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel",
-            shape=(self.units, self.units),
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias",
-                shape=(self.units,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+        self._build_slow_weights(input_shape, self.units, self.use_bias)
         self.gamma = self.beta = None
         if self.use_layer_norm:
             self.gamma = self.add_weight(
@@ -311,13 +279,6 @@ class FastWeightsRNNCell(keras.layers.Layer):
         x = x + ops.cast(self.beta, stats_dtype)
         return ops.cast(x, dtype)
 
-    def get_initial_state(self, batch_size=None):
-        """Returns `[h(0), A(0)]`: zeros of shape `(batch_size, size)`."""
-        return [
-            ops.zeros((batch_size, size), dtype=self.compute_dtype)
-            for size in self.state_size
-        ]
-
     def get_config(self):
         config = {
             "units": self.units,
@@ -328,33 +289,7 @@ class FastWeightsRNNCell(keras.layers.Layer):
             "use_layer_norm": self.use_layer_norm,
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "recurrent_initializer": keras.initializers.serialize(
-                self.recurrent_initializer
-            ),
-            "bias_initializer": keras.initializers.serialize(
-                self.bias_initializer
-            ),
-            "kernel_regularizer": keras.regularizers.serialize(
-                self.kernel_regularizer
-            ),
-            "recurrent_regularizer": keras.regularizers.serialize(
-                self.recurrent_regularizer
-            ),
-            "bias_regularizer": keras.regularizers.serialize(
-                self.bias_regularizer
-            ),
-            "kernel_constraint": keras.constraints.serialize(
-                self.kernel_constraint
-            ),
-            "recurrent_constraint": keras.constraints.serialize(
-                self.recurrent_constraint
-            ),
-            "bias_constraint": keras.constraints.serialize(
-                self.bias_constraint
-            ),
+            **self._weight_options_config(),
         }
         return {**super().get_config(), **config}
 
