@@ -1,13 +1,15 @@
-"""Grid search over learning rate and hidden size with Keras Tuner.
+"""Grid search over learning rate and seeds with Keras Tuner.
 
 The paper (Ba et al., 2016, §4.1, https://arxiv.org/abs/1610.06258) chose
-each model's hyper-parameters by grid search on the validation split and
-reported the test error of the choice. This module is that protocol on
-`keras_tuner.GridSearch`: `RetrievalHyperModel` builds the paper's models
-with `keras_fastweights.models.build_retrieval_model` and trains them with
-the package's one training recipe (`keras_fastweights.training`);
-`results_table` picks the best learning rate per (model, units) on
-validation and evaluates it on the test split.
+each model's hyper-parameters on the validation split and reported the
+test error of the choice. This module runs that choice as a protocol on
+Keras Tuner: `RetrievalHyperModel` builds the paper's models with
+`keras_fastweights.models.build_retrieval_model` (seeded) and trains them
+with the package's one training recipe (`keras_fastweights.training`);
+`GridOracle` runs every learning rate of a cell with the first seed, then
+the other seeds at the rate best on validation (`protocol_points`), and
+resumes after an interruption; `run_rows` and `table_rows` read the
+results back from the trials' records.
 
 Needs the `tuning` extra: `pip install "keras-fastweights[tuning]"`.
 The command-line tool is `tuning/grid_search.py`.

@@ -1,10 +1,11 @@
-"""Grid search over learning rate and hidden size, as in Ba et al. (2016).
+"""Grid search over learning rate and seeds, as in Ba et al. (2016).
 
-For each model kind, Keras Tuner's `GridSearch` trains the paper's model
+For each (model, units) cell, Keras Tuner trains the paper's model
 (`keras_fastweights.models.build_retrieval_model`) with the package's
-training recipe for every (units, learning rate), keeps its state in
-`--directory`, and then writes a results table: for every (model, units),
-the learning rate best on the validation split, evaluated on the test split.
+training recipe at every learning rate with the first seed, then the other
+seeds at the learning rate best on validation (`keras_fastweights.tuning`).
+It keeps its state in `--directory` and writes `table1.csv` (the seeds'
+test errors per cell), `table1_runs.csv` (every run) and `table1.md`.
 
 Single machine (a rerun of the same command resumes; finished trials are
 kept and not run again):
