@@ -1,17 +1,27 @@
-"""Results tables laid out like Table 1 of Ba et al. (2016).
+"""Results tables: Table 1 of Ba et al. (2016), the ablation study and the
+capacity curve.
 
 Table 1 of https://arxiv.org/abs/1610.06258 reports the test error (%) on
 associative retrieval with K = 4 pairs: rows are models, columns the number
-R of recurrent hidden units.
+R of recurrent hidden units. The ablation study (`ablation_rows`,
+`write_ablation`) compares the variants of the fast-weights layer
+(`models.FAST_WEIGHTS_VARIANTS`) at one R; the capacity curve
+(`capacity_rows`, `write_capacity`) is the test error against the number K
+of pairs, beside the key-blind error (`analysis.key_blind_bayes`).
 """
 
 import csv
+import inspect
 import os
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 
+import numpy as np
+
+from keras_fastweights import analysis
 from keras_fastweights import models
+from keras_fastweights.layers import FastWeightsRNN
 
 # Table 1 of the paper, test error in %, for K = 4 pairs (section 4.1).
 PAPER_TABLE1 = {
@@ -64,12 +74,18 @@ def read_csv(path: str | os.PathLike) -> list[dict]:
         ]
 
 
-def _variant_markdown(cells: Sequence[Mapping]) -> str:
-    """One line per (units, variant) cell of a grid of variants."""
+def _variant_markdown(
+    cells: Sequence[Mapping], extra: Sequence[tuple[str, str, str]] = ()
+) -> str:
+    """One line per (units, variant) cell of a grid of variants; `extra`
+    adds `(header, key, alignment)` columns after the standard ones, the
+    alignment as Markdown writes it (`"---:"` right, `"---"` left)."""
     lines = [
         "| R | variant | learning rate | seeds | test error (%) | min–max "
-        "| runs at 0.00 % |",
-        "|---:|---|---:|---|---:|---:|---:|",
+        "| runs at 0.00 % |"
+        + "".join(f" {header} |" for header, _, _ in extra),
+        "|---:|---|---:|---|---:|---:|---:|"
+        + "".join(f"{alignment}|" for _, _, alignment in extra),
     ]
     for cell in cells:
         lines.append(
@@ -77,6 +93,63 @@ def _variant_markdown(cells: Sequence[Mapping]) -> str:
             f"{cell['learning_rate']:g} | {cell['seeds']} | {cell['summary']} "
             f"| {cell['test_error_min']:.2f}–{cell['test_error_max']:.2f} "
             f"| {cell['at_zero']} |"
+            + "".join(f" {cell[key]} |" for _, key, _ in extra)
+        )
+    return "\n".join(lines) + "\n"
+
+
+def cell_runs(row: Mapping, runs: Sequence[Mapping]) -> list[Mapping]:
+    """The runs (of `tuning.run_rows`) that a row of `tuning.table_rows`
+    summarises: those of its cell, at its learning rate, with its seeds."""
+    keys = ("model", "units", "variant", "learning_rate")
+    seeds = str(row["seeds"]).split()
+    return [
+        run
+        for run in runs
+        if all(run.get(key) == row.get(key) for key in keys)
+        and str(run["seed"]) in seeds
+    ]
+
+
+def _mean_and_std(mean: float, std: float | None) -> str:
+    return f"{mean:.2f}" + ("" if std is None else f" ± {std:.2f}")
+
+
+def _summary_cells(
+    rows: Sequence[Mapping], runs: Sequence[Mapping]
+) -> list[dict]:
+    """`rows` with `summary` (mean ± standard deviation) and `at_zero`
+    (how many of the runs are at 0.00 %) as text for Markdown."""
+    cells = []
+    for row in rows:
+        errors = [run["test_error_percent"] for run in cell_runs(row, runs)]
+        cells.append(
+            {
+                **row,
+                "summary": _mean_and_std(
+                    row["test_error_mean"], row["test_error_std"]
+                ),
+                "at_zero": f"{sum(e == 0 for e in errors)} of {len(errors)}",
+            }
+        )
+    return cells
+
+
+def _runs_markdown(runs: Sequence[Mapping], columns: Sequence[str]) -> str:
+    """One line per run, with the given columns."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for run in runs:
+        lines.append(
+            "| "
+            + " | ".join(
+                ""
+                if run[c] is None
+                else f"{run[c]:g}"
+                if isinstance(run[c], float)
+                else str(run[c])
+                for c in columns
+            )
+            + " |"
         )
     return "\n".join(lines) + "\n"
 
@@ -150,23 +223,7 @@ def write_table1(
     run_columns = tuning.columns(tuning.RUN_COLUMNS, grid)
     write_csv(rows, table_csv, tuning.columns(tuning.TABLE_COLUMNS, grid))
     write_csv(runs, runs_csv, run_columns)
-    cell_keys = ("model", "units", "variant", "learning_rate")
-    cells = []
-    for row in rows:
-        errors = [
-            run["test_error_percent"]
-            for run in runs
-            if all(run.get(key) == row.get(key) for key in cell_keys)
-        ]
-        std = row["test_error_std"]
-        cells.append(
-            {
-                **row,
-                "summary": f"{row['test_error_mean']:.2f}"
-                + ("" if std is None else f" ± {std:.2f}"),
-                "at_zero": f"{sum(e == 0 for e in errors)} of {len(errors)}",
-            }
-        )
+    cells = _summary_cells(rows, runs)
     with open(table_md, "w") as file:
         file.write(
             "Test error (%): mean ± sample standard deviation over the seeds "
@@ -196,18 +253,430 @@ def write_table1(
                 )
             )
         file.write("\nEvery run\n\n")
-        file.write("| " + " | ".join(run_columns) + " |\n")
-        file.write("|" + "---|" * len(run_columns) + "\n")
-        for run in runs:
-            file.write(
-                "| "
-                + " | ".join(
-                    ""
-                    if run[c] is None
-                    else f"{run[c]:g}"
-                    if isinstance(run[c], float)
-                    else str(run[c])
-                    for c in run_columns
-                )
-                + " |\n"
+        file.write(_runs_markdown(runs, run_columns))
+
+
+# A run ended on the key-blind plateau if its best validation error is
+# within this many points of the key-blind error.
+PLATEAU_MARGIN = 5.0
+
+
+def key_blind_error(num_pairs: int) -> float:
+    """The error (%) of the best prediction that ignores the queried key,
+    with `num_pairs` pairs: `100 * analysis.key_blind_bayes(num_pairs)[0]`.
+
+    Example:
+
+    >>> round(key_blind_error(4), 2)
+    61.65
+    """
+    return 100 * analysis.key_blind_bayes(num_pairs)[0]
+
+
+def on_plateau(
+    run: Mapping, num_pairs: int, margin: float = PLATEAU_MARGIN
+) -> bool:
+    """Whether a run (a row of `tuning.run_rows`) ended on the key-blind
+    plateau: its best validation error is within `margin` points of
+    `key_blind_error(num_pairs)`."""
+    return run["val_error_percent"] >= key_blind_error(num_pairs) - margin
+
+
+# The ablation study's files (`write_ablation`); its figure is
+# `ablation.png` (`plotting.plot_ablation`).
+ABLATION_FILENAMES = ("ablation.csv", "ablation_runs.csv", "ablation.md")
+# One row per variant (`ablation_rows`), as in `results/ablation.csv`.
+ABLATION_COLUMNS = (
+    "variant",
+    "model",
+    "units",
+    "learning_rate",
+    "seeds",
+    "runs",
+    "test_error_mean",
+    "test_error_std",
+    "test_error_min",
+    "test_error_max",
+    "runs_at_zero",
+    "best_epoch_mean",
+    "runs_on_plateau",
+    "description",
+)
+# The options of `FastWeightsRNN` that the variants change, in the order
+# their descriptions name them.
+_VARIANT_OPTIONS = (
+    "fast_learning_rate",
+    "decay_rate",
+    "inner_steps",
+    "use_layer_norm",
+)
+
+
+def _option_words(name, value):
+    """An option of `FastWeightsRNN` in the paper's symbols."""
+    if name == "fast_learning_rate":
+        return f"η = {value:g}" + (" (no fast memory)" if value == 0 else "")
+    if name == "decay_rate":
+        return f"λ = {value:g}" + (" (no decay)" if value == 1 else "")
+    if name == "inner_steps":
+        return f"S = {value} inner step" + ("" if value == 1 else "s")
+    if name == "use_layer_norm":
+        return "layer norm" if value else "no layer norm"
+    return f"{name} = {value}"
+
+
+def variant_description(variant: str) -> str:
+    """A variant of `models.FAST_WEIGHTS_VARIANTS` in words: what it
+    changes in the paper's layer, then what it keeps (the defaults of
+    `FastWeightsRNN`).
+
+    Example:
+
+    >>> variant_description("no_fast_memory")
+    'η = 0 (no fast memory); λ = 0.95, S = 1 inner step, layer norm kept'
+    >>> variant_description("paper")
+    "the paper's layer: η = 0.5, λ = 0.95, S = 1 inner step, layer norm"
+    """
+    if variant not in models.FAST_WEIGHTS_VARIANTS:
+        raise ValueError(
+            f"Unknown variant {variant!r}; expected one of "
+            f"{tuple(models.FAST_WEIGHTS_VARIANTS)}"
+        )
+    changed = models.FAST_WEIGHTS_VARIANTS[variant]
+    parameters = inspect.signature(FastWeightsRNN).parameters
+    kept = ", ".join(
+        _option_words(name, parameters[name].default)
+        for name in _VARIANT_OPTIONS
+        if name not in changed
+    )
+    if not changed:
+        return f"the paper's layer: {kept}"
+    return (
+        ", ".join(_option_words(name, value) for name, value in changed.items())
+        + f"; {kept} kept"
+    )
+
+
+def ablation_rows(
+    grid: Mapping, runs: Sequence[Mapping], num_pairs: int
+) -> list[dict]:
+    """One row per variant of an ablation search, with the keys of
+    `ABLATION_COLUMNS`.
+
+    Args:
+        grid: The search's grid (`tuning.check_grid` with `variants`).
+        runs: As returned by `tuning.run_rows`.
+        num_pairs: The search's K, for the key-blind plateau.
+
+    Returns:
+        Rows in the grid's order of variants (`tuning.table_rows`), a
+        variant without a finished run left out: the test error's mean,
+        sample standard deviation, minimum and maximum over the seeds,
+        `runs` counted, `runs_at_zero` (test error 0.00 %),
+        `best_epoch_mean`, `runs_on_plateau` (`on_plateau`) and the
+        variant's `description` (`variant_description`).
+
+    Raises:
+        ValueError: the grid has no variants.
+    """
+    # Imported here: keras_fastweights.tuning needs keras-tuner.
+    from keras_fastweights import tuning
+
+    if "variant" not in grid:
+        raise ValueError(
+            "An ablation search has a grid of variants (tuning/grid_search.py "
+            f"--variants). Received a grid of {sorted(grid)}"
+        )
+    rows = []
+    for row in tuning.table_rows(grid, runs):
+        counted = cell_runs(row, runs)
+        rows.append(
+            {
+                **row,
+                "runs": len(counted),
+                "runs_at_zero": sum(
+                    run["test_error_percent"] == 0 for run in counted
+                ),
+                "best_epoch_mean": round(
+                    float(np.mean([run["best_epoch"] for run in counted])), 2
+                ),
+                "runs_on_plateau": sum(
+                    on_plateau(run, num_pairs) for run in counted
+                ),
+                "description": variant_description(row["variant"]),
+            }
+        )
+    return rows
+
+
+def ablation_markdown(
+    rows: Sequence[Mapping],
+    runs: Sequence[Mapping],
+    grid: Mapping,
+    settings: Mapping,
+    command: str | None = None,
+) -> str:
+    """The ablation study as Markdown: what was run, how much of it has
+    finished, one line per variant (`ablation_rows`) and every run.
+
+    Args:
+        rows: As returned by `ablation_rows`.
+        runs: As returned by `tuning.run_rows`.
+        grid: The search's grid.
+        settings: The search's settings (`tuning.load_settings`): the
+            data sizes, `num_pairs` and `epochs`.
+        command: The command that wrote it, shown at the end.
+    """
+    from keras_fastweights import tuning
+
+    num_pairs = settings["num_pairs"]
+    done = {row["variant"] for row in rows}
+    waiting = [v for v in grid["variant"] if v not in done]
+    seeds = " ".join(str(seed) for seed in grid["seed"])
+    rates = ", ".join(f"{rate:g}" for rate in grid["learning_rate"])
+    units = ", ".join(str(u) for u in grid["units"])
+    text = [
+        f"# Ablation study: fast weights, K = {num_pairs}, R = {units}\n",
+        "The paper's fast-weights layer and variants that each change one "
+        "thing (`keras_fastweights.models.FAST_WEIGHTS_VARIANTS`), on the "
+        f"associative-retrieval task with K = {num_pairs} pairs: learning "
+        f"rate {rates}, seeds {seeds}, {settings['epochs']} epochs each, the "
+        "best epoch on validation kept. Test error (%): mean ± sample "
+        "standard deviation over the seeds. *On the plateau*: runs whose "
+        f"best validation error stayed within {PLATEAU_MARGIN:g} points of "
+        f"the key-blind error ({key_blind_error(num_pairs):.2f} %).\n",
+        f"{len(runs)} of {tuning.grid_size(grid)} runs finished."
+        + (f" Not run yet: {', '.join(waiting)}." if waiting else "")
+        + "\n",
+        _variant_markdown(
+            [
+                {
+                    **cell,
+                    "best_epoch": f"{cell['best_epoch_mean']:g}",
+                    "on_plateau": f"{cell['runs_on_plateau']} of "
+                    f"{cell['runs']}",
+                }
+                for cell in _summary_cells(rows, runs)
+            ],
+            extra=[
+                ("mean best epoch", "best_epoch", "---:"),
+                ("on the plateau", "on_plateau", "---:"),
+                ("what it is", "description", "---"),
+            ],
+        ),
+        "Every run\n",
+        _runs_markdown(runs, tuning.columns(tuning.RUN_COLUMNS, grid)),
+    ]
+    if command:
+        text.append(f"Written by `{command}`.\n")
+    return "\n".join(text)
+
+
+def write_ablation(
+    rows: Sequence[Mapping],
+    runs: Sequence[Mapping],
+    directory: str | os.PathLike,
+    grid: Mapping,
+    settings: Mapping,
+    command: str | None = None,
+) -> None:
+    """Writes `ablation.csv` (`rows`, `ABLATION_COLUMNS`),
+    `ablation_runs.csv` (one row per run) and `ablation.md`
+    (`ablation_markdown`) into `directory`, created if missing.
+
+    Args:
+        rows: As returned by `ablation_rows`.
+        runs: As returned by `tuning.run_rows`.
+        directory: Where to write.
+        grid, settings: The search's (`tuning.load_settings`).
+        command: The command that wrote them, for `ablation.md`.
+    """
+    from keras_fastweights import tuning
+
+    table_csv, runs_csv, table_md = (
+        os.path.join(directory, name) for name in ABLATION_FILENAMES
+    )
+    write_csv(rows, table_csv, ABLATION_COLUMNS)
+    write_csv(runs, runs_csv, tuning.columns(tuning.RUN_COLUMNS, grid))
+    with open(table_md, "w") as file:
+        file.write(ablation_markdown(rows, runs, grid, settings, command))
+
+
+# The capacity curve's files (`write_capacity`); its figure is
+# `capacity.png` (`plotting.plot_capacity`).
+CAPACITY_FILENAMES = ("capacity.csv", "capacity.md")
+# One row per (model, K) (`capacity_rows`), as in `results/capacity.csv`.
+CAPACITY_COLUMNS = (
+    "model",
+    "num_pairs",
+    "units",
+    "learning_rate",
+    "seeds",
+    "num_seeds",
+    "test_errors",
+    "test_error_mean",
+    "test_error_std",
+    "key_blind_error",
+    "directory",
+)
+
+
+def capacity_rows(
+    searches: Sequence[Mapping], kinds: Sequence[str], units: int
+) -> list[dict]:
+    """One row per (model, K) of searches that differ in K, with the keys
+    of `CAPACITY_COLUMNS`.
+
+    Args:
+        searches: Dicts with the `directory` of a search, its `grid` and
+            `settings` (`tuning.load_settings`) and its `runs`
+            (`tuning.run_rows`); their settings' `num_pairs` (K) differ.
+        kinds: The models to report, in this order.
+        units: The R to report; every search's grid must have it.
+
+    Returns:
+        Rows in the order of `kinds`, then K ascending; a (model, K) whose
+        learning rate is not chosen yet, or that its search lacks, is left
+        out. `learning_rate` is the one chosen on validation
+        (`tuning.table_rows`), `seeds` and `test_errors` list its runs'
+        seeds and test errors (%), `key_blind_error` is
+        `key_blind_error(K)` (%).
+
+    Raises:
+        ValueError: two searches with the same K, or a search without R =
+            `units`; the message names the directories.
+    """
+    from keras_fastweights import tuning
+
+    by_pairs = {}
+    for search in searches:
+        directory, grid = search["directory"], search["grid"]
+        num_pairs = search["settings"]["num_pairs"]
+        if num_pairs in by_pairs:
+            raise ValueError(
+                f"{by_pairs[num_pairs]['directory']} and {directory} both "
+                f"hold K = {num_pairs}: give one search per K"
             )
+        if units not in grid["units"]:
+            raise ValueError(
+                f"{directory} has no R = {units}: its grid has units "
+                f"{grid['units']}"
+            )
+        by_pairs[num_pairs] = search
+    cells = {}
+    for num_pairs, search in by_pairs.items():
+        for row in tuning.table_rows(search["grid"], search["runs"]):
+            if row["units"] != units or row.get("variant", "paper") != "paper":
+                continue
+            counted = cell_runs(row, search["runs"])
+            cells[row["model"], num_pairs] = {
+                "model": row["model"],
+                "num_pairs": num_pairs,
+                "units": units,
+                "learning_rate": row["learning_rate"],
+                "seeds": row["seeds"],
+                "num_seeds": len(counted),
+                "test_errors": " ".join(
+                    f"{run['test_error_percent']:g}" for run in counted
+                ),
+                "test_error_mean": row["test_error_mean"],
+                "test_error_std": row["test_error_std"],
+                "key_blind_error": round(key_blind_error(num_pairs), 4),
+                "directory": str(search["directory"]),
+            }
+    return [
+        cells[kind, num_pairs]
+        for kind in kinds
+        for num_pairs in sorted(by_pairs)
+        if (kind, num_pairs) in cells
+    ]
+
+
+def capacity_markdown(
+    rows: Sequence[Mapping],
+    notes: Sequence[str] = (),
+    command: str | None = None,
+) -> str:
+    """The capacity curve as Markdown: one row per model and one column per
+    K beside the key-blind error, then one line per (model, K).
+
+    Args:
+        rows: As returned by `capacity_rows`.
+        notes: Lines on the searches read (what has finished, what was
+            skipped), listed under the tables.
+        command: The command that wrote it, shown at the end.
+    """
+    units = sorted({row["units"] for row in rows})
+    cells = [
+        {
+            **row,
+            "summary": _mean_and_std(
+                row["test_error_mean"], row["test_error_std"]
+            )
+            + f" ({row['num_seeds']})",
+        }
+        for row in rows
+    ]
+    cells += [
+        {
+            "model": "key-blind error",
+            "num_pairs": num_pairs,
+            "summary": f"{key_blind_error(num_pairs):.2f}",
+        }
+        for num_pairs in sorted({row["num_pairs"] for row in rows})
+    ]
+    text = [
+        "# Capacity: test error against the number K of pairs"
+        + (f", R = {', '.join(str(u) for u in units)}" if units else "")
+        + "\n",
+        "Test error (%) of the learning rate chosen on validation at seed "
+        "0: mean ± sample standard deviation over the seeds run (their "
+        "number in brackets; the first, seed 0, is the run that chose the "
+        "learning rate). The key-blind error is the best a model that "
+        "ignores the queried key can do (`analysis.key_blind_bayes`).\n",
+    ]
+    if rows:
+        text += [
+            table1_markdown(
+                cells,
+                value="summary",
+                number_format="{}",
+                column="num_pairs",
+                column_label="K",
+            ),
+            "| model | K | learning rate | seeds | test error per seed (%) "
+            "| key-blind error (%) | search |\n"
+            "|---|---:|---:|---|---|---:|---|",
+            "\n".join(
+                f"| {models.PAPER_NAMES.get(row['model'], row['model'])} "
+                f"| {row['num_pairs']} | {row['learning_rate']:g} "
+                f"| {row['seeds']} | {row['test_errors']} "
+                f"| {row['key_blind_error']:.2f} | `{row['directory']}` |"
+                for row in rows
+            )
+            + "\n",
+        ]
+    else:
+        text.append("No (model, K) has finished yet.\n")
+    if notes:
+        text.append("Searches read:\n")
+        text.append("\n".join(f"- {note}" for note in notes) + "\n")
+    if command:
+        text.append(f"Written by `{command}`.\n")
+    return "\n".join(text)
+
+
+def write_capacity(
+    rows: Sequence[Mapping],
+    directory: str | os.PathLike,
+    notes: Sequence[str] = (),
+    command: str | None = None,
+) -> None:
+    """Writes `capacity.csv` (`rows`, `CAPACITY_COLUMNS`) and `capacity.md`
+    (`capacity_markdown`) into `directory`, created if missing."""
+    table_csv, table_md = (
+        os.path.join(directory, name) for name in CAPACITY_FILENAMES
+    )
+    write_csv(rows, table_csv, CAPACITY_COLUMNS)
+    with open(table_md, "w") as file:
+        file.write(capacity_markdown(rows, notes, command))

@@ -526,7 +526,8 @@ def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
     Returns:
         Rows in the order of the grid's models, then units (ascending),
         then variants; a cell whose
-        learning rate is not chosen yet is left out. `seeds` lists the
+        learning rate is not chosen yet, or which has no finished run at
+        that rate, is left out. `seeds` lists the
         seeds of the runs counted; the standard deviation is the sample
         one (`ddof=1`), empty for a single run.
     """
@@ -559,6 +560,9 @@ def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
             ),
             key=lambda run: run["seed"],
         )
+        if not chosen:
+            # A grid of one learning rate chooses it before any run.
+            continue
         errors = np.array([run["test_error_percent"] for run in chosen])
         rows.append(
             {

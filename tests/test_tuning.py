@@ -215,6 +215,31 @@ def test_table_rows_summarise_the_seeds_of_the_chosen_rate():
     assert (row["test_error_min"], row["test_error_max"]) == (0.0, 2.0)
 
 
+def test_table_rows_leave_out_a_cell_without_runs():
+    # With one learning rate the rate is chosen before any run, so a
+    # partial search has cells with no run at it.
+    grid = tuning.check_grid(
+        ["fast_weights"], [8], [1e-3], [0, 1], ["paper", "decay_0.5"]
+    )
+    run = dict(
+        model="fast_weights",
+        units=8,
+        variant="paper",
+        learning_rate=1e-3,
+        seed=1,
+        val_error_percent=2.0,
+        val_loss=0.1,
+        test_error_percent=3.0,
+    )
+    (row,) = tuning.table_rows(grid, [run])
+    assert (row["variant"], row["seeds"], row["test_error_mean"]) == (
+        "paper",
+        "1",
+        3.0,
+    )
+    assert tuning.table_rows(grid, []) == []
+
+
 @pytest.mark.parametrize(
     "kinds, units, rates, message",
     [

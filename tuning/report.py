@@ -22,9 +22,6 @@ import math
 import os
 import sys
 
-# A run "ended on the plateau" if its best validation error is within this
-# many points of the key-blind error.
-PLATEAU_MARGIN = 5.0
 FIGURE2_UNITS = 50
 
 
@@ -54,7 +51,6 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from keras_fastweights import analysis
     from keras_fastweights import models
     from keras_fastweights import plotting
     from keras_fastweights import reporting
@@ -95,16 +91,14 @@ def main(argv=None):
             f"R = {FIGURE2_UNITS}",
         )
 
-    blind_error = 100 * analysis.key_blind_bayes(settings["num_pairs"])[0]
+    blind_error = reporting.key_blind_error(settings["num_pairs"])
     plateau = [
-        run
-        for run in runs
-        if run["val_error_percent"] >= blind_error - PLATEAU_MARGIN
+        run for run in runs if reporting.on_plateau(run, settings["num_pairs"])
     ]
     with open(os.path.join(args.output, "plateau.md"), "w") as file:
         file.write(
             f"Runs whose best validation error stayed within "
-            f"{PLATEAU_MARGIN:g} points of the key-blind error "
+            f"{reporting.PLATEAU_MARGIN:g} points of the key-blind error "
             f"({blind_error:.2f} %, K = {settings['num_pairs']}): "
             f"{len(plateau)} of {len(runs)}\n\n"
         )

@@ -31,3 +31,11 @@ for pairs in 2 6 8 10 12; do
         --num-pairs "$pairs" --models fast_weights lstm --units 50 \
         --learning-rates 0.0003 0.001 0.003 --seeds 0
 done
+
+# 4. The results of steps 2 and 3: ablation.csv, ablation_runs.csv,
+#    ablation.md and ablation.png; capacity.csv, capacity.md and capacity.png
+#    (K = 4 from step 1's search, with its three seeds).
+python tuning/ablation_report.py --directory results/ablation_search \
+    --output results
+python tuning/capacity_report.py --directories results/table1_search \
+    results/capacity_search/k{2,6,8,10,12} --output results

@@ -1,0 +1,482 @@
+"""The ablation study's and the capacity curve's results:
+keras_fastweights.reporting, keras_fastweights.plotting,
+tuning/ablation_report.py and tuning/capacity_report.py."""
+
+import csv
+import importlib.util
+import itertools
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from keras_fastweights import analysis
+from keras_fastweights import models
+from keras_fastweights import plotting
+from keras_fastweights import reporting
+from keras_fastweights import training
+from keras_fastweights import tuning
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_script(name):
+    path = os.path.join(ROOT, "tuning", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ablation_report = load_script("ablation_report")
+capacity_report = load_script("capacity_report")
+
+EPOCHS = 3
+VARIANTS = ["paper", "no_fast_memory", "decay_0.5"]
+
+
+def settings(num_pairs=4):
+    return {
+        "num_pairs": num_pairs,
+        "num_train": 640,
+        "num_val": 32,
+        "num_test": 32,
+        "data_seed": 0,
+        "epochs": EPOCHS,
+        "batch_size": 128,
+    }
+
+
+def point_key(values):
+    return tuple(
+        values.get(axis)
+        for axis in ("model", "units", "variant", "learning_rate", "seed")
+    )
+
+
+def random_results(grid, seed):
+    """Made-up results for every point of `grid`, as
+    `RetrievalHyperModel.fit` returns them: some runs at 0.00 %, some on
+    the key-blind plateau."""
+    rng = np.random.default_rng(seed)
+    axes = ["model", "units", "variant", "learning_rate", "seed"]
+    results = {}
+    for values in itertools.product(*(grid.get(a, [None]) for a in axes)):
+        if rng.random() < 0.2:
+            val_error = round(60 + float(rng.random()), 2)
+            test_error = round(61 + float(rng.random()), 4)
+        elif rng.random() < 0.3:
+            val_error, test_error = 0.0, 0.0
+        else:
+            val_error = round(float(rng.uniform(0, 40)), 2)
+            test_error = round(float(rng.uniform(0, 40)), 4)
+        results[point_key(dict(zip(axes, values)))] = {
+            "val_accuracy": 1 - val_error / 100,
+            "val_loss": float(rng.uniform(0, 2)),
+            "test_loss": float(rng.uniform(0, 2)),
+            tuning.TEST_ERROR: test_error,
+            "epochs": EPOCHS,
+            "best_epoch": int(rng.integers(1, EPOCHS + 1)),
+            "seconds": 1.0,
+        }
+    return results
+
+
+class RecordedSearch(tuning.RetrievalGridSearch):
+    """Trains nothing: each trial records the results given for its grid
+    point, and a made-up history of EPOCHS epochs beside them."""
+
+    def __init__(self, *args, results, stop_after=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.results = results
+        self.stop_after = stop_after
+        self.done = 0
+
+    def run_trial(self, trial, *args, **kwargs):
+        if self.done == self.stop_after:
+            raise KeyboardInterrupt  # as if the search were interrupted
+        self.done += 1
+        result = self.results[point_key(trial.hyperparameters.values)]
+        path = os.path.join(
+            self.get_trial_dir(trial.trial_id), training.HISTORY_FILENAME
+        )
+        accuracies = np.linspace(0.4, result["val_accuracy"], EPOCHS)
+        with open(path, "w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(["epoch", "val_accuracy", "val_loss"])
+            for epoch, accuracy in enumerate(accuracies):
+                writer.writerow([epoch, accuracy, 1.0])
+        return result
+
+
+def recorded_search(directory, grid, results, num_pairs=4, stop_after=None):
+    """A search in `directory` whose trials record `results`."""
+    tuning.make_tuner(grid, directory, settings=settings(num_pairs))
+    search = RecordedSearch(
+        tuning.RetrievalHyperModel(grid, num_pairs=num_pairs),
+        results=results,
+        stop_after=stop_after,
+        directory=directory,
+        project_name=tuning.PROJECT_NAME,
+    )
+    if stop_after is None:
+        search.search()
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            search.search()
+
+
+def ablation_grid(seeds=(0, 1, 2)):
+    return tuning.check_grid(
+        ["fast_weights"], [8], [1e-3], list(seeds), VARIANTS
+    )
+
+
+def test_variant_descriptions_say_what_changes_and_what_is_kept():
+    symbols = {
+        "fast_learning_rate": "η",
+        "decay_rate": "λ",
+        "inner_steps": "S",
+    }
+    descriptions = {}
+    for variant, options in models.FAST_WEIGHTS_VARIANTS.items():
+        text = reporting.variant_description(variant)
+        descriptions[variant] = text
+        changed, _, kept = text.partition("; ")
+        for name, value in options.items():
+            if name == "use_layer_norm":
+                assert changed == "no layer norm"
+            else:
+                assert changed.startswith(f"{symbols[name]} = {value:g}")
+            assert symbols.get(name, "layer norm") not in kept
+    assert len(set(descriptions.values())) == len(descriptions)
+    assert descriptions["no_fast_memory"] == (
+        "η = 0 (no fast memory); λ = 0.95, S = 1 inner step, layer norm kept"
+    )
+    assert "λ = 1 (no decay)" in descriptions["decay_1.0"]
+    with pytest.raises(ValueError, match="'no_ln'"):
+        reporting.variant_description("no_ln")
+
+
+def expected_ablation(grid, results, variant):
+    """A variant's summary, computed from the results given to its runs."""
+    runs = [
+        results[("fast_weights", 8, variant, 1e-3, seed)]
+        for seed in grid["seed"]
+    ]
+    errors = np.array([run[tuning.TEST_ERROR] for run in runs])
+    plateau = 100 * analysis.key_blind_bayes(4)[0] - 5
+    return {
+        "runs": len(runs),
+        "test_error_mean": errors.mean(),
+        "test_error_std": errors.std(ddof=1) if len(errors) > 1 else None,
+        "test_error_min": errors.min(),
+        "test_error_max": errors.max(),
+        "runs_at_zero": int((errors == 0).sum()),
+        "best_epoch_mean": np.mean([run["best_epoch"] for run in runs]),
+        "runs_on_plateau": sum(
+            100 * (1 - run["val_accuracy"]) >= plateau for run in runs
+        ),
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ablation_report_summarises_each_variant(tmp_path, seed, capsys):
+    grid = ablation_grid()
+    results = random_results(grid, seed)
+    search, output = tmp_path / "search", tmp_path / "results"
+    recorded_search(search, grid, results)
+    argv = ["--directory", str(search), "--output", str(output)]
+    assert ablation_report.main(argv) == 0
+    assert "9 of 9 runs finished" in capsys.readouterr().out
+
+    rows = reporting.read_csv(output / "ablation.csv")
+    assert [row["variant"] for row in rows] == VARIANTS
+    for row in rows:
+        expected = expected_ablation(grid, results, row["variant"])
+        for name, value in expected.items():
+            # The table rounds errors to 4 decimals, epochs to 2.
+            rounding = 5e-3 if name == "best_epoch_mean" else 1e-4
+            assert row[name] == pytest.approx(value, abs=rounding), name
+        assert row["seeds"] == "0 1 2"
+        assert row["description"] == reporting.variant_description(
+            row["variant"]
+        )
+    runs = reporting.read_csv(output / "ablation_runs.csv")
+    assert len(runs) == 9
+    for run in runs:
+        key = ("fast_weights", 8, run["variant"], 1e-3, run["seed"])
+        assert run["test_error_percent"] == results[key][tuning.TEST_ERROR]
+
+    markdown = (output / "ablation.md").read_text()
+    lines = markdown.splitlines()
+    table = [line for line in lines if line.startswith("| 8 |")]
+    assert [line.split(" | ")[1] for line in table] == VARIANTS
+    for line, row in zip(table, rows):
+        expected = expected_ablation(grid, results, row["variant"])
+        cells = line.split(" | ")
+        assert cells[4] == (
+            f"{expected['test_error_mean']:.2f} ± "
+            f"{expected['test_error_std']:.2f}"
+        )
+        assert cells[6] == f"{expected['runs_at_zero']} of 3"
+        assert cells[7] == f"{round(expected['best_epoch_mean'], 2):g}"
+        assert cells[8] == f"{expected['runs_on_plateau']} of 3"
+        assert reporting.variant_description(row["variant"]) in line
+    assert "K = 4, R = 8" in lines[0]
+    assert lines[-1] == (
+        f"Written by `python tuning/ablation_report.py --directory {search} "
+        f"--output {output}`."
+    )
+    assert (output / "ablation.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_partial_ablation_reports_what_has_finished(tmp_path, capsys):
+    grid = ablation_grid(seeds=(0, 1))
+    results = random_results(grid, 2)
+    search, output = tmp_path / "search", tmp_path / "results"
+    # Two runs of the paper's layer, one of no_fast_memory, none of decay.
+    recorded_search(search, grid, results, stop_after=3)
+    argv = ["--directory", str(search), "--output", str(output)]
+    assert ablation_report.main(argv) == 0
+    assert "3 of 6 runs finished" in capsys.readouterr().out
+    rows = reporting.read_csv(output / "ablation.csv")
+    assert [(r["variant"], r["seeds"], r["runs"]) for r in rows] == [
+        ("paper", "0 1", 2),
+        ("no_fast_memory", 0, 1),
+    ]
+    assert rows[1]["test_error_std"] is None
+    assert rows[1]["test_error_mean"] == pytest.approx(
+        results[("fast_weights", 8, "no_fast_memory", 1e-3, 0)][
+            tuning.TEST_ERROR
+        ]
+    )
+    assert "3 of 6 runs finished. Not run yet: decay_0.5." in (
+        (output / "ablation.md").read_text()
+    )
+
+
+def test_ablation_report_errors_name_the_directory(tmp_path):
+    missing = tmp_path / "no_such_search"
+    with pytest.raises(SystemExit) as error:
+        ablation_report.main(
+            ["--directory", str(missing), "--output", str(tmp_path)]
+        )
+    assert str(missing) in str(error.value.code)
+    # A search without variants is not an ablation study.
+    plain = tmp_path / "plain"
+    grid = tuning.check_grid(["lstm"], [8], [1e-3])
+    tuning.make_tuner(grid, plain, settings=settings())
+    with pytest.raises(SystemExit) as error:
+        ablation_report.main(
+            ["--directory", str(plain), "--output", str(tmp_path)]
+        )
+    assert str(plain) in str(error.value.code)
+    assert "without variants" in str(error.value.code)
+
+
+def capacity_searches(tmp_path):
+    """Searches at K = 2 and 6 (seed 0) and a Table-1-like one at K = 4
+    (three seeds, more models and units); their results by K."""
+    searches = {}
+    for num_pairs in (2, 4, 6):
+        if num_pairs == 4:
+            grid = tuning.check_grid(
+                ["fast_weights", "lstm", "irnn"],
+                [8, 16],
+                [1e-3, 1e-2],
+                [0, 1, 2],
+            )
+        else:
+            grid = tuning.check_grid(
+                ["fast_weights", "lstm"], [8], [1e-3, 1e-2]
+            )
+        results = random_results(grid, num_pairs)
+        directory = tmp_path / f"k{num_pairs}"
+        recorded_search(directory, grid, results, num_pairs=num_pairs)
+        searches[num_pairs] = (directory, grid, results)
+    return searches
+
+
+def expected_capacity(grid, results, kind):
+    """The learning rate best on validation at seed 0, and the test errors
+    of every seed at it, from the results given to the runs."""
+    rate = min(
+        grid["learning_rate"],
+        key=lambda rate: training.validation_rank(
+            results[(kind, 8, None, rate, 0)]["val_accuracy"],
+            results[(kind, 8, None, rate, 0)]["val_loss"],
+        ),
+    )
+    errors = [
+        results[(kind, 8, None, rate, seed)][tuning.TEST_ERROR]
+        for seed in grid["seed"]
+    ]
+    return rate, errors
+
+
+def test_capacity_report_against_the_runs(tmp_path, capsys):
+    searches = capacity_searches(tmp_path)
+    output = tmp_path / "results"
+    missing = tmp_path / "k8"
+    directories = [str(searches[k][0]) for k in (4, 6, 2)] + [str(missing)]
+    argv = ["--directories", *directories, "--units", "8"]
+    assert capacity_report.main([*argv, "--output", str(output)]) == 0
+    out = capsys.readouterr().out
+    assert f"{missing}: not found (not run yet), skipped" in out
+
+    rows = reporting.read_csv(output / "capacity.csv")
+    assert [(r["model"], r["num_pairs"]) for r in rows] == [
+        (kind, k) for kind in ("fast_weights", "lstm") for k in (2, 4, 6)
+    ]
+    for row in rows:
+        directory, grid, results = searches[row["num_pairs"]]
+        rate, errors = expected_capacity(grid, results, row["model"])
+        assert row["learning_rate"] == rate
+        assert row["num_seeds"] == len(grid["seed"])
+        assert [float(e) for e in str(row["test_errors"]).split()] == errors
+        assert row["test_error_mean"] == pytest.approx(
+            np.mean(errors), abs=1e-4
+        )
+        assert row["key_blind_error"] == pytest.approx(
+            100 * analysis.key_blind_bayes(row["num_pairs"])[0], abs=1e-4
+        )
+        assert row["directory"] == str(directory)
+
+    markdown = (output / "capacity.md").read_text()
+    assert "| Model | K = 2 | K = 4 | K = 6 |" in markdown
+    four = next(row for row in rows if row["num_pairs"] == 4)
+    assert (
+        f"{four['test_error_mean']:.2f} ± {four['test_error_std']:.2f} (3)"
+        in markdown
+    )
+    blind = [100 * analysis.key_blind_bayes(k)[0] for k in (2, 4, 6)]
+    assert (
+        "| key-blind error | " + " | ".join(f"{e:.2f}" for e in blind) + " |"
+    ) in markdown
+    assert f"- {missing}: not found (not run yet), skipped" in markdown
+    assert f"- {searches[4][0]}: K = 4, 24 of 24 runs finished" in markdown
+    assert "IRNN" not in markdown
+    assert (output / "capacity.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_capacity_report_errors_name_the_directory(tmp_path):
+    not_a_search = tmp_path / "empty"
+    not_a_search.mkdir()
+    with pytest.raises(SystemExit) as error:
+        capacity_report.main(
+            ["--directories", str(not_a_search), "--output", str(tmp_path)]
+        )
+    assert str(not_a_search) in str(error.value.code)
+
+    grid = tuning.check_grid(["lstm"], [8], [1e-3])
+    results = random_results(grid, 0)
+    first, second = tmp_path / "a", tmp_path / "b"
+    for directory in (first, second):
+        recorded_search(directory, grid, results, num_pairs=3)
+    output = ["--output", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as error:
+        capacity_report.main(
+            ["--directories", str(first), str(second), "--units", "8", *output]
+        )
+    assert f"{first} and {second} both hold K = 3" in str(error.value.code)
+    with pytest.raises(SystemExit) as error:
+        capacity_report.main(
+            ["--directories", str(first), "--units", "50", *output]
+        )
+    assert f"{first} has no R = 50" in str(error.value.code)
+    with pytest.raises(SystemExit) as error:
+        capacity_report.main(["--directories", str(tmp_path / "k9"), *output])
+    assert "none of the searches exists" in str(error.value.code)
+
+
+def test_ablation_figure_draws_each_seed_and_the_mean(tmp_path):
+    errors = {"paper": [0.5, 1.5, 4.0], "no_layer_norm": [60.0, 62.0, 10.0]}
+    curves = {
+        "paper": [{"val_accuracy": [0.4, 0.9]}, {"val_accuracy": [0.6, 0.7]}],
+        "no_layer_norm": [{"val_accuracy": [0.3, 0.4, 0.5]}],
+    }
+    path = tmp_path / "ablation.png"
+    figure = plotting.plot_ablation(
+        errors, path, curves=curves, updates_per_epoch=10, reference=61.6
+    )
+    assert path.stat().st_size > 0
+    error_axes, curve_axes = figure.axes
+    lines = {line.get_label(): line for line in error_axes.lines}
+    for position, (variant, values) in enumerate(errors.items()):
+        x, y = lines[f"{variant}: seeds"].get_data()
+        np.testing.assert_allclose(y, values)
+        np.testing.assert_allclose(np.round(x), position)
+        x, y = lines[f"{variant}: mean"].get_data()
+        np.testing.assert_allclose(y, [np.mean(values)])
+    bold = [
+        label.get_text()
+        for label in error_axes.get_xticklabels()
+        if label.get_fontweight() == "bold"
+    ]
+    assert bold == ["paper"]
+    curves_drawn = {line.get_label(): line for line in curve_axes.lines}
+    x, y = curves_drawn["paper"].get_data()
+    np.testing.assert_allclose(x, [10, 20])
+    np.testing.assert_allclose(y, [50, 20])
+    assert curves_drawn["paper"].get_linewidth() > (
+        curves_drawn["no_layer_norm"].get_linewidth()
+    )
+    np.testing.assert_allclose(
+        curves_drawn["key-blind error"].get_data()[1], [61.6, 61.6]
+    )
+
+
+def test_capacity_figure_draws_the_means_seeds_and_key_blind_curve(tmp_path):
+    errors = {"Fast weights": {2: [0.1], 4: [0.2, 0.4]}, "LSTM": {4: [3.0]}}
+    reference = {k: 100 * analysis.key_blind_bayes(k)[0] for k in (2, 3, 4)}
+    path = tmp_path / "capacity.png"
+    figure = plotting.plot_capacity(errors, path, reference=reference)
+    (axes,) = figure.axes
+    lines = {line.get_label(): line.get_data() for line in axes.lines}
+    np.testing.assert_allclose(lines["Fast weights"][0], [2, 4])
+    np.testing.assert_allclose(lines["Fast weights"][1], [0.1, 0.3])
+    np.testing.assert_allclose(lines["Fast weights: seeds"][1], [0.1, 0.2, 0.4])
+    np.testing.assert_allclose(lines["LSTM"][1], [3.0])
+    np.testing.assert_allclose(lines["key-blind error"][0], [2, 3, 4])
+    np.testing.assert_allclose(
+        lines["key-blind error"][1], list(reference.values())
+    )
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == [
+        "Fast weights",
+        "LSTM",
+        "key-blind error",
+    ]
+
+
+def test_ablation_report_reads_a_real_search(tmp_path):
+    """One real (tiny) search: the records the trainer writes are read."""
+    search, output = tmp_path / "search", tmp_path / "results"
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "tuning", "grid_search.py"),
+            *("--models", "fast_weights", "--units", "4"),
+            *("--learning-rates", "0.01", "--seeds", "0"),
+            *("--variants", "paper", "no_layer_norm"),
+            *("--epochs", "1", "--num-train", "64", "--num-val", "32"),
+            *("--num-test", "32", "--verbose", "0"),
+            *("--directory", str(search)),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    argv = ["--directory", str(search), "--output", str(output)]
+    assert ablation_report.main(argv) == 0
+    rows = reporting.read_csv(output / "ablation.csv")
+    runs = reporting.read_csv(output / "ablation_runs.csv")
+    assert [row["variant"] for row in rows] == ["paper", "no_layer_norm"]
+    for row, run in zip(rows, runs):
+        assert row["test_error_mean"] == run["test_error_percent"]
+        assert row["best_epoch_mean"] == run["best_epoch"] == 1
+        # After one epoch on 64 sequences every run is on the plateau.
+        assert row["runs_on_plateau"] == 1
+    assert (output / "ablation.png").stat().st_size > 0

@@ -1,0 +1,130 @@
+"""Writes the capacity curve: test error against the number K of pairs.
+
+Reads grid searches that differ in K (`tuning/grid_search.py --num-pairs
+K`; their trial records, no checkpoints) and writes into `--output`:
+
+- `capacity.csv`: one row per (model, K) at R = `--units`: the learning
+  rate chosen on validation, the test error of each seed run at it and
+  their mean and standard deviation, and the key-blind error for that K
+  (`keras_fastweights.analysis.key_blind_bayes`);
+- `capacity.md`: the same as Markdown, with what each search holds and
+  this command;
+- `capacity.png`: test error against K for each model, the key-blind error
+  as a reference line.
+
+A directory that does not exist yet (a search not started) is skipped with
+a message; a search in progress reports the (model, K) cells it has
+finished. K = 4 comes from the Table 1 search, with all its seeds.
+
+    python tuning/capacity_report.py --output results
+"""
+
+import os
+import shlex
+import sys
+
+SCRIPT = "tuning/capacity_report.py"
+DEFAULT_DIRECTORIES = [os.path.join("results", "table1_search")] + [
+    os.path.join("results", "capacity_search", f"k{pairs}")
+    for pairs in (2, 6, 8, 10, 12)
+]
+
+
+def parse_args(argv=None):
+    from keras_fastweights import cli
+    from keras_fastweights import models
+
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--directories",
+        nargs="+",
+        default=DEFAULT_DIRECTORIES,
+        help="the --directory of each grid search, one per K (read from "
+        "the search's settings); those that do not exist are skipped",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=models.MODEL_KINDS,
+        default=["fast_weights", "lstm"],
+        help="the models to report",
+    )
+    parser.add_argument(
+        "--units",
+        type=cli.positive_int,
+        default=50,
+        help="the number R of hidden units to report",
+    )
+    parser.add_argument("--output", default="results", help="where to write")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from keras_fastweights import models
+    from keras_fastweights import plotting
+    from keras_fastweights import reporting
+    from keras_fastweights import tuning
+
+    def fail(error):
+        sys.exit(f"{os.path.basename(SCRIPT)}: error: {error}")
+
+    searches, notes = [], []
+    for directory in args.directories:
+        if not os.path.exists(directory):
+            notes.append(f"{directory}: not found (not run yet), skipped")
+            print(notes[-1])
+            continue
+        try:
+            saved = tuning.load_settings(directory)
+        except ValueError as error:
+            fail(error)
+        tuner = tuning.make_tuner(saved["grid"], directory)
+        runs = tuning.run_rows(tuner)
+        searches.append({"directory": directory, **saved, "runs": runs})
+        notes.append(
+            f"{directory}: K = {saved['settings']['num_pairs']}, "
+            f"{len(runs)} of {tuning.grid_size(saved['grid'])} runs finished"
+        )
+    if not searches:
+        fail(f"none of the searches exists: {' '.join(args.directories)}")
+    try:
+        rows = reporting.capacity_rows(searches, args.models, args.units)
+    except ValueError as error:
+        fail(error)
+    command = shlex.join(
+        ["python", SCRIPT, "--directories", *args.directories]
+        + ["--models", *args.models, "--units", str(args.units)]
+        + ["--output", args.output]
+    )
+    reporting.write_capacity(rows, args.output, notes, command)
+    written = list(reporting.CAPACITY_FILENAMES)
+    if rows:
+        errors = {}
+        for row in rows:
+            label = models.PAPER_NAMES[row["model"]]
+            errors.setdefault(label, {})[row["num_pairs"]] = [
+                float(error) for error in row["test_errors"].split()
+            ]
+        pairs = [search["settings"]["num_pairs"] for search in searches]
+        plotting.plot_capacity(
+            errors,
+            os.path.join(args.output, "capacity.png"),
+            reference={
+                k: reporting.key_blind_error(k)
+                for k in range(min(pairs), max(pairs) + 1)
+            },
+            title=f"Associative retrieval, R = {args.units}",
+        )
+        written.append("capacity.png")
+    else:
+        print("No (model, K) has finished yet: no capacity.png")
+    print(
+        f"{len(rows)} (model, K) cells; {', '.join(written)} written to "
+        f"{args.output}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
