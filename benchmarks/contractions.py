@@ -4,9 +4,10 @@
 
     KERAS_BACKEND=jax python benchmarks/contractions.py [--units 50]
 
-Each variant replaces `keras_fastweights.layers.fast_weights_rnn._recall`
-(a private function: this script measures the layer's internals, it is not
-an example of using the package) for the model it trains:
+Each variant replaces the current backend's entry of
+`keras_fastweights.layers.attention_form.READ_OUT_BY_BACKEND` (the layer's
+internals: this script measures them, it is not an example of using the
+package) for the model it trains:
 
 - `products`: elementwise products and `ops.sum`;
 - `einsum`: two `ops.einsum`;
@@ -27,15 +28,22 @@ import keras
 from benchmark import SEQUENCE_LENGTH
 from benchmark import random_data
 
-from keras_fastweights.layers import fast_weights_rnn
+from keras_fastweights.layers import attention_form
 from keras_fastweights.models import build_retrieval_model
 
 VARIANTS = {
-    "default": fast_weights_rnn._recall,
-    "products": fast_weights_rnn.recall_products,
-    "einsum": fast_weights_rnn.recall_einsum,
-    "matmul": fast_weights_rnn.recall_matmul,
+    "default": attention_form.READ_OUT_BY_BACKEND.get(
+        keras.backend.backend(), attention_form.read_out_einsum
+    ),
+    "products": attention_form.read_out_products,
+    "einsum": attention_form.read_out_einsum,
+    "matmul": attention_form.read_out_matmul,
 }
+
+
+def use(read_out):
+    """Makes the layer read its memory with `read_out` on this backend."""
+    attention_form.READ_OUT_BY_BACKEND[keras.backend.backend()] = read_out
 
 
 def main(argv=None):
@@ -53,9 +61,9 @@ def main(argv=None):
     x, y = random_data(examples, SEQUENCE_LENGTH)
     models = {}
     for name, recall in [*VARIANTS.items(), ("lstm", None)]:
-        # Eager torch looks `_recall` up at every call, compiled backends
+        # Eager torch looks the form up at every call, compiled backends
         # when the training step is traced: set it before either.
-        fast_weights_rnn._recall = recall or VARIANTS["default"]
+        use(recall or VARIANTS["default"])
         keras.utils.set_random_seed(0)
         model = build_retrieval_model(
             "lstm" if recall is None else "fast_weights", args.units
@@ -69,11 +77,11 @@ def main(argv=None):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
             model, recall = models[name]
-            fast_weights_rnn._recall = recall
+            use(recall)
             start = time.perf_counter()
             model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)
             seconds[name].append(time.perf_counter() - start)
-    fast_weights_rnn._recall = VARIANTS["default"]
+    use(VARIANTS["default"])
 
     print(
         f"backend {keras.backend.backend()}, R = {args.units}, "

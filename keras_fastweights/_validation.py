@@ -59,3 +59,18 @@ def get_activation(activation):
         raise ValueError(
             f"Unknown activation. Received: activation={activation!r}"
         ) from error
+
+
+def check_rate(name, value):
+    """`value` as a `float`, if it is a real number (not a bool) in [0, 1),
+    such as a dropout rate."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be a float in [0, 1). "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
+    if not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"`{name}` must be a float in [0, 1). Received: {name}={value}"
+        )
+    return float(value)

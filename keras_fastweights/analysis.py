@@ -35,10 +35,10 @@ from keras import ops
 
 from keras_fastweights._validation import check_int
 from keras_fastweights.datasets import associative_retrieval
-from keras_fastweights.inspection import _fast_weights_sequences
-from keras_fastweights.inspection import _find_fast_weights_layer
-from keras_fastweights.inspection import _replay
 from keras_fastweights.inspection import fast_weights_attention
+from keras_fastweights.inspection import fast_weights_inputs
+from keras_fastweights.inspection import find_fast_weights_layer
+from keras_fastweights.inspection import replay
 
 
 def _partitions(total: int, largest: int) -> Iterator[tuple[int, ...]]:
@@ -164,28 +164,15 @@ def memory_drive_ratio(
     >>> ratios.shape, bool((ratios[:, 0] == 0).all())
     ((8, 11), True)
     """
-    cell, sequences = _fast_weights_sequences(model, inputs, layer_name)
-    states = cell.get_initial_state(ops.shape(sequences)[0])
-    ratios = []
-    for step in range(ops.shape(sequences)[1]):
-        x = sequences[:, step]
-        z = ops.matmul(x, ops.cast(cell.kernel, x.dtype))
-        z = z + ops.matmul(states[0], ops.cast(cell.recurrent_kernel, x.dtype))
-        if cell.use_bias:
-            z = z + ops.cast(cell.bias, x.dtype)
-        # The memory this step reads, A(t) = λ A(t-1) + η h(t) h(t)ᵀ, is the
-        # state the cell returns.
-        _, states = cell(x, states)
-        h_0 = ops.convert_to_numpy(cell.activation(z)).astype("float64")
-        z = ops.convert_to_numpy(z).astype("float64")
-        memory = ops.convert_to_numpy(states[1]).astype("float64")
-        memory = memory.reshape(-1, cell.units, cell.units)
-        recall = np.einsum("bij,bj->bi", memory, h_0)
-        drive = np.linalg.norm(z, axis=-1)
-        ratios.append(
-            np.linalg.norm(recall, axis=-1) / np.where(drive > 0, drive, np.inf)
-        )
-    return np.stack(ratios, axis=1)
+    cell, sequences = fast_weights_inputs(model, inputs, layer_name)
+    recorded = replay(cell, sequences)
+    memory = ops.convert_to_numpy(recorded.memories).astype("float64")
+    memory = memory.reshape(*memory.shape[:2], cell.units, cell.units)
+    h_0 = ops.convert_to_numpy(recorded.queries[:, :, 0]).astype("float64")
+    drive = ops.convert_to_numpy(recorded.drives).astype("float64")
+    drive = np.linalg.norm(drive, axis=-1)
+    read = np.linalg.norm(np.einsum("btij,btj->bti", memory, h_0), axis=-1)
+    return read / np.where(drive > 0, drive, np.inf)
 
 
 def _gradient(function, x):
@@ -224,7 +211,7 @@ def _fast_weights_model(model, layer_name, function):
             f"logits). Received: model={model!r} (of type "
             f"{type(model).__name__})"
         )
-    return _find_fast_weights_layer(model, layer_name)
+    return find_fast_weights_layer(model, layer_name)
 
 
 def _model_tail(model, start):
@@ -281,7 +268,7 @@ def input_gradient_norms(
     (8, 11)
     """
     layer = _fast_weights_model(model, layer_name, "input_gradient_norms")
-    _, sequences = _fast_weights_sequences(model, inputs, layer.name)
+    _, sequences = fast_weights_inputs(model, inputs, layer.name)
     tail = _model_tail(model, layer.input)
     targets = ops.convert_to_tensor(np.asarray(targets), "int32")
 
@@ -332,9 +319,9 @@ def consecutive_state_cosine(
     >>> consecutive_state_cosine(model, tokens).shape
     (8, 10)
     """
-    cell, sequences = _fast_weights_sequences(model, inputs, layer_name)
-    outputs, _ = _replay(cell, sequences)
-    outputs = ops.convert_to_numpy(outputs).astype("float64")
+    cell, sequences = fast_weights_inputs(model, inputs, layer_name)
+    outputs = ops.convert_to_numpy(replay(cell, sequences).outputs)
+    outputs = outputs.astype("float64")
     products = np.sum(outputs[:, 1:] * outputs[:, :-1], axis=-1)
     norms = np.linalg.norm(outputs, axis=-1)
     norms = norms[:, 1:] * norms[:, :-1]
@@ -359,13 +346,13 @@ def _last_step_reader(model, inputs, layer_name):
             f"Layer {layer.name!r} returns its sequences or states; only a "
             "layer that returns its last output alone, h(T), is supported."
         )
-    cell, sequences = _fast_weights_sequences(model, inputs, layer.name)
+    cell, sequences = fast_weights_inputs(model, inputs, layer.name)
     if ops.shape(sequences)[1] < 2:
         raise ValueError(
             "The sequences need at least 2 steps, so that the last step has "
             f"a memory to read. Received: {ops.shape(sequences)[1]} step"
         )
-    stored, _ = _replay(cell, sequences[:, :-1])
+    stored = replay(cell, sequences[:, :-1]).outputs
     # A copy of the cell with λ = 1 and η = 0 reads the memory it is given,
     # A(t) = 1·A + 0·h(t)h(t)ᵀ, through the cell's own equations.
     reader = cell.__class__.from_config(

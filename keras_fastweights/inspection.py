@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import numbers
 from typing import Any
+from typing import NamedTuple
 
 import keras
 import numpy as np
 from keras import ops
 
-from keras_fastweights.layers.fast_weights_rnn import FastWeightsRNNCell
+from keras_fastweights.layers.fast_weights_rnn_cell import FastWeightsRNNCell
 
 
 def fast_weights_attention(
@@ -109,7 +110,7 @@ def fast_weights_attention(
     >>> fast_weights_attention(model, tokens).shape
     (1, 6, 6)
     """
-    cell, sequences = _fast_weights_sequences(model, inputs, layer_name)
+    cell, sequences = fast_weights_inputs(model, inputs, layer_name)
     inner_steps = cell.inner_steps
     if inner_step is not None:
         if isinstance(inner_step, bool) or not isinstance(
@@ -127,7 +128,8 @@ def fast_weights_attention(
                 f"inner_step={inner_step}"
             )
 
-    outputs, queries = _replay(cell, sequences)
+    recorded = replay(cell, sequences)
+    outputs, queries = recorded.outputs, recorded.queries
     # scores[b, s, i, j] = h(j+1)ᵀ h_s at step i.
     scores = ops.einsum("bish,bjh->bsij", queries, outputs)
     timesteps = ops.shape(outputs)[1]
@@ -146,8 +148,12 @@ def fast_weights_attention(
     return weights[:, inner_step]
 
 
-def _find_fast_weights_layer(model, layer_name):
-    """Returns the fast-weights `keras.layers.RNN` of `model`."""
+def find_fast_weights_layer(
+    model: keras.Model, layer_name: str | None = None
+) -> keras.layers.RNN:
+    """Returns the fast-weights `keras.layers.RNN` of `model` (the one
+    named `layer_name`, needed if it has several), or raises a
+    `ValueError` that lists its layers."""
     candidates = [
         layer
         for layer in model.layers
@@ -217,8 +223,16 @@ def _layer_sequences(model, layer, inputs):
     return sequences
 
 
-def _fast_weights_sequences(model, inputs, layer_name):
-    """Returns the cell to replay and the sequences it reads."""
+def fast_weights_inputs(
+    model: keras.Model | keras.layers.Layer,
+    inputs: Any,
+    layer_name: str | None = None,
+) -> tuple[FastWeightsRNNCell, Any]:
+    """Returns the fast-weights cell of `model` and the sequences it reads
+    for `inputs` (running the layers before it), for `replay`.
+
+    `model`, `inputs` and `layer_name` are as in `fast_weights_attention`.
+    """
     if isinstance(model, FastWeightsRNNCell):
         cell, layer = model, None
     elif isinstance(model, keras.layers.RNN) and isinstance(
@@ -226,7 +240,7 @@ def _fast_weights_sequences(model, inputs, layer_name):
     ):
         cell, layer = model.cell, model
     elif isinstance(model, keras.Model):
-        layer = _find_fast_weights_layer(model, layer_name)
+        layer = find_fast_weights_layer(model, layer_name)
         cell = layer.cell
         inputs = _layer_sequences(model, layer, inputs)
     else:
@@ -256,42 +270,56 @@ def _fast_weights_sequences(model, inputs, layer_name):
     return cell, sequences
 
 
-def _replay(cell, sequences):
-    """Runs `cell` over `sequences`, recording every inner-loop query.
+class Replay(NamedTuple):
+    """What `replay` records at every step of a fast-weights cell, as
+    float32 tensors of the current backend."""
 
-    Returns the outputs, shape `(batch, timesteps, units)`, and the queries
-    `h_0 .. h_{S-1}` of every step, shape `(batch, timesteps, S, units)`.
+    outputs: Any
+    """`(batch, timesteps, units)`: the outputs `h(t+1)`."""
+    queries: Any
+    """`(batch, timesteps, S, units)`: the queries `h_0 .. h_{S-1}`."""
+    drives: Any
+    """`(batch, timesteps, units)`: the boundary conditions `z`."""
+    memories: Any
+    """`(batch, timesteps, units * units)`: the memory `A(t)` each step
+    reads (flattened row-major), which is the state the cell returns."""
+
+
+def replay(cell: FastWeightsRNNCell, sequences: Any) -> Replay:
+    """Runs `cell` over `sequences` from zero states, recording every step.
+
+    The cell runs as `keras.layers.RNN` runs it, through its own `__call__`
+    (so the numbers are the layer's, in its dtype policy); its inner loop
+    hands this function the drive `z` and the iterates `h_0 .. h_S` of every
+    step.
+
+    Args:
+        cell: A built `FastWeightsRNNCell`.
+        sequences: `(batch, timesteps, features)` in the cell's compute
+            dtype, as returned by `fast_weights_inputs`.
+
+    Returns:
+        A `Replay`.
     """
-    # The cell returns only the last inner iterate h_S, so each earlier
-    # iterate h_s (1 <= s < S) comes from a copy of the cell that stops after
-    # s iterations: same weights, same states, hence the same iterates.
-    truncated = []
-    for stop in range(1, cell.inner_steps):
-        truncated_cell = cell.__class__.from_config(
-            {**cell.get_config(), "inner_steps": stop}
-        )
-        truncated_cell.build((None, cell.kernel.shape[0]))
-        for target, source in zip(truncated_cell.weights, cell.weights):
-            target.assign(source)
-        truncated.append(truncated_cell)
+    states = cell.get_initial_state(ops.shape(sequences)[0])
+    outputs, memories = [], []
+    cell._iterate_log = []
+    try:
+        for step in range(ops.shape(sequences)[1]):
+            output, states = cell(sequences[:, step], states)
+            outputs.append(output)
+            memories.append(states[1])
+        # Read back: the layer keeps its own (tracked) copy of a list.
+        log = list(cell._iterate_log)
+    finally:
+        cell._iterate_log = None
 
-    batch_size = ops.shape(sequences)[0]
-    states = cell.get_initial_state(batch_size)
-    outputs, queries = [], []
-    for step in range(ops.shape(sequences)[1]):
-        x = sequences[:, step]
-        h = states[0]
-        # The preliminary vector h_0 = f(z), z = C x(t) + W h(t) + b, is the
-        # first query; the cell does not return it.
-        z = ops.matmul(x, ops.cast(cell.kernel, x.dtype))
-        z = z + ops.matmul(h, ops.cast(cell.recurrent_kernel, h.dtype))
-        if cell.use_bias:
-            z = z + ops.cast(cell.bias, z.dtype)
-        step_queries = [cell.activation(z)]
-        step_queries += [stop(x, states)[0] for stop in truncated]
-        output, states = cell(x, states)
-        outputs.append(ops.cast(output, "float32"))
-        queries.append(
-            ops.stack([ops.cast(q, "float32") for q in step_queries], axis=1)
-        )
-    return ops.stack(outputs, axis=1), ops.stack(queries, axis=1)
+    def stack(tensors, axis=1):
+        return ops.stack([ops.cast(t, "float32") for t in tensors], axis=axis)
+
+    return Replay(
+        outputs=stack(outputs),
+        queries=stack([stack(iterates[:-1]) for _, iterates in log]),
+        drives=stack([z for z, _ in log]),
+        memories=stack(memories),
+    )

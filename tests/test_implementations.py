@@ -12,6 +12,7 @@ from keras import ops
 from reference import numpy_fast_weights
 
 from keras_fastweights import FastWeightsRNN
+from keras_fastweights.layers import attention_form
 from keras_fastweights.layers import fast_weights_rnn
 from keras_fastweights.layers.fast_weights_rnn import IMPLEMENTATIONS
 
@@ -559,13 +560,13 @@ def test_auto_runs_the_attention_forms_with_a_mask(
 ):
     # Chunks of 4: "auto" takes "attention" up to 4 steps.
     calls = []
-    attention_loop = FastWeightsRNN._attention_loop
+    run = attention_form.run
 
-    def spy(self, sequences, initial_state, mask, chunked):
-        calls.append((mask is not None, chunked))
-        return attention_loop(self, sequences, initial_state, mask, chunked)
+    def spy(cell, sequences, initial_state, mask, **options):
+        calls.append((mask is not None, options["chunk_length"] is not None))
+        return run(cell, sequences, initial_state, mask, **options)
 
-    monkeypatch.setattr(FastWeightsRNN, "_attention_loop", spy)
+    monkeypatch.setattr(attention_form, "run", spy)
     layer = make_layer("auto")
     x, mask = make_inputs(timesteps), make_mask("holes", timesteps)
     assert_matches_reference(layer, x, mask)

@@ -29,7 +29,7 @@ from keras_fastweights.analysis import retrieval_roles
 from keras_fastweights.analysis import stored_state_effects
 from keras_fastweights.datasets import associative_retrieval
 from keras_fastweights.inspection import fast_weights_attention
-from keras_fastweights.layers import fast_weights_rnn
+from keras_fastweights.layers import attention_form
 from keras_fastweights.models import build_retrieval_model
 
 
@@ -418,7 +418,7 @@ def multiply_adds(monkeypatch):
     monkeypatch.setattr(ops, "matmul", counting_matmul)
     # The attention form's read as two einsums: the elementwise form that
     # torch uses does the same products, but not through ops.einsum.
-    monkeypatch.setattr(fast_weights_rnn, "RECALL_BY_BACKEND", {})
+    monkeypatch.setattr(attention_form, "READ_OUT_BY_BACKEND", {})
     return counts
 
 

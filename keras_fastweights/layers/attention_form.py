@@ -1,0 +1,249 @@
+"""The fast-weights recurrence in its attention form (eq. 3 of Ba et al.).
+
+`A(t)` is a decayed sum of outer products of the past outputs, so its
+product with a query needs no matrix:
+
+```
+A(t) h_s = λ^{t+1} A(0) h_s + η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)      (eq. 3)
+```
+
+`FastWeightsRNN` runs its `"attention"` and `"chunked"` implementations
+through `run`; its `"cell"` implementation is `keras.layers.RNN`'s loop over
+`FastWeightsRNNCell`. Both call the cell's one inner loop
+(`FastWeightsRNNCell._inner_loop`) and differ only in how they read `A(t)`.
+A mask `m(t)` in {0, 1} is honoured as the cell loop honours it: a masked
+step keeps `h` and `A` (`A(t) = λ^{m(t)} A(t-1) + m(t) η h(t) h(t)ᵀ`).
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def read_out_matmul(history, weights, h_s):
+    """`Σ_τ weights[τ] h(τ) (h(τ)ᵀ h_s)` for `history` `(B, t+1, H)`, as two
+    batched `ops.matmul`."""
+    scores = ops.matmul(history, ops.expand_dims(h_s, -1))
+    scores = scores * ops.expand_dims(weights, -1)
+    return ops.squeeze(ops.matmul(ops.transpose(scores, (0, 2, 1)), history), 1)
+
+
+def read_out_products(history, weights, h_s):
+    """The same, as elementwise products and `ops.sum`."""
+    scores = ops.sum(history * ops.expand_dims(h_s, 1), axis=-1)
+    scores = ops.expand_dims(scores * weights, -1)
+    return ops.sum(scores * history, axis=1)
+
+
+def read_out_einsum(history, weights, h_s):
+    """The same, as two `ops.einsum`."""
+    scores = ops.einsum("bti,bi->bt", history, h_s)
+    return ops.einsum("bt,bti->bi", scores * weights, history)
+
+
+# Each backend's fastest form at these sizes (benchmarks/contractions.py and
+# benchmarks/README.md): TensorFlow's oneDNN einsum kernel is slow on small
+# operands, torch runs eagerly, op by op, and XLA fuses JAX's einsum.
+# (Keras's torch `matmul` would also compute float64 in float32.)
+READ_OUT_BY_BACKEND = {
+    "tensorflow": read_out_matmul,
+    "torch": read_out_products,
+}
+
+
+def read_out(history, weights, h_s):
+    """The attention read-out of eq. 3 in the current backend's form."""
+    form = READ_OUT_BY_BACKEND.get(keras.backend.backend(), read_out_einsum)
+    return form(history, weights, h_s)
+
+
+def memory_weights(mask, steps, decay_rate, fast_learning_rate, dtype):
+    """The weights of eq. 3 for `steps` steps with `mask`.
+
+    Returns `weights[..., t, τ] = η λ^{n(τ, t]} [τ unmasked]`, the weight of
+    the `h` entering step `τ` in the memory of step `t` (`(steps, steps)`
+    without a mask, else `(batch, steps, steps)`), and
+    `memory_decay[:, t] = λ^{n[0, t]}`, that of the memory `A` entering the
+    first step (`(1, steps)` or `(batch, steps)`), where `n` counts the
+    unmasked steps in an interval (entries `τ > t` are unused).
+    """
+    decay, eta = decay_rate, fast_learning_rate
+    if mask is None:
+        count = np.arange(1, steps + 1)
+        gaps = np.maximum(count[:, None] - count, 0)
+        weights = ops.convert_to_tensor(eta * decay**gaps, dtype)
+        memory_decay = ops.convert_to_tensor(decay ** count[None], dtype)
+        return weights, memory_decay
+    count = ops.cumsum(ops.cast(mask, "int32"), axis=1)
+    gaps = ops.maximum(ops.expand_dims(count, 2) - count[:, None], 0)
+    decay = ops.convert_to_tensor(decay, dtype)
+    stored = ops.cast(mask, dtype)[:, None]
+    weights = eta * ops.power(decay, ops.cast(gaps, dtype)) * stored
+    memory_decay = ops.power(decay, ops.cast(count, dtype))
+    return weights, memory_decay
+
+
+def run_chunk(
+    cell, input_drive, mask, h, memory, return_memory, zero_output_for_mask
+):
+    """Runs `cell` over the steps of `input_drive` (`C x(t) + b`, unrolled)
+    from the state `[h, memory]`, where `memory=None` stands for `A = 0`,
+    and `mask` is `None` or the steps' boolean mask, `(batch, steps)`.
+
+    Returns the last `h`, the last (flattened) `A` or, unless
+    `return_memory`, `None`, and the outputs of all steps.
+    """
+    units = cell.units
+    if memory is not None:
+        memory = ops.reshape(memory, (-1, units, units))
+    weights, memory_decay = memory_weights(
+        mask,
+        input_drive.shape[1],
+        cell.decay_rate,
+        cell.fast_learning_rate,
+        h.dtype,
+    )
+    # h(0), ..., h(t): (B, t+1, H), the h entering each step; that of a
+    # masked step has weight 0.
+    history = ops.expand_dims(h, axis=1)
+    outputs = []
+    for t in range(input_drive.shape[1]):
+
+        def read_memory(h_s):
+            # A(t) h_s = λ^{t+1} A(0) h_s + η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)
+            # (eq. 3), with t - τ, t + 1 counting only unmasked steps.
+            read = read_out(history, weights[..., t, : t + 1], h_s)
+            if memory is None:
+                return read
+            return read + memory_decay[:, t : t + 1] * ops.einsum(
+                "bij,bj->bi", memory, h_s
+            )
+
+        z = cell._boundary_condition(input_drive[:, t], h)
+        h_S = cell._inner_loop(z, read_memory)[-1]
+        if mask is None:
+            h = output = h_S
+        else:
+            # A masked step keeps h; its output repeats h or is zero.
+            h = ops.where(mask[:, t : t + 1], h_S, h)
+            output = h
+            if zero_output_for_mask:
+                output = ops.where(mask[:, t : t + 1], h, ops.zeros_like(h))
+        outputs.append(output)
+        history = ops.concatenate([history, ops.expand_dims(h, axis=1)], axis=1)
+    outputs = ops.stack(outputs, axis=1)
+    if not return_memory:
+        return h, None, outputs
+    # A(T) = λ^T A(0) + η Σ_τ λ^{T-1-τ} h(τ) h(τ)ᵀ over τ = 0 .. T-1:
+    # the last step's weights.
+    past = history[:, :-1]
+    last_weights = ops.expand_dims(weights[..., -1, :], -1)
+    new_memory = ops.einsum("bti,btj->bij", past * last_weights, past)
+    if memory is not None:
+        last_decay = ops.expand_dims(memory_decay[:, -1:], -1)
+        new_memory = new_memory + last_decay * memory
+    return h, ops.reshape(new_memory, (-1, units * units)), outputs
+
+
+def run(
+    cell,
+    sequences,
+    initial_state,
+    mask,
+    *,
+    chunk_length,
+    memory_starts_at_zero,
+    return_memory,
+    return_sequences,
+    go_backwards,
+    zero_output_for_mask,
+):
+    """Equations 3-4 over the whole sequence, or chunk by chunk.
+
+    Args:
+        cell: A built `FastWeightsRNNCell`, whose weights and inner loop
+            are used.
+        sequences: `(batch, timesteps, features)`, with static `timesteps`.
+        initial_state: `[h, A]`, `A` flattened to `units * units`.
+        mask: `None` or a `(batch, timesteps)` mask.
+        chunk_length: `None` to unroll every step in one attention over the
+            sequence; else the steps per chunk of a `keras.ops.scan` that
+            carries `A` from chunk to chunk (the remaining steps run
+            unrolled after it).
+        memory_starts_at_zero: Whether the initial `A` is known to be 0,
+            whose product is then skipped.
+        return_memory: Whether the last `A` is needed (else zeros are
+            returned in its place).
+        return_sequences, go_backwards, zero_output_for_mask: As in
+            `keras.layers.RNN`.
+
+    Returns:
+        `(last_output, outputs, [h, A])`, as `keras.layers.RNN.inner_loop`.
+    """
+    units = cell.units
+    if mask is not None:
+        mask = ops.cast(mask, "bool")
+    if go_backwards:
+        sequences = ops.flip(sequences, axis=1)
+        if mask is not None:
+            mask = ops.flip(mask, axis=1)
+    # C x(t) + b of all steps in one product, outside the loop.
+    input_drive = cell._input_drive(sequences)
+    h, memory = initial_state
+    timesteps = input_drive.shape[1]
+    chunks = timesteps // chunk_length if chunk_length else 0
+    done = chunks * (chunk_length or 0)
+    outputs = []
+    if chunks:
+        # A loop over chunks that keeps only the A entering each chunk
+        # (ops.scan rather than a Python loop, so that long sequences
+        # compile to one small loop body).
+        def step(carry, window):
+            h, memory, _ = carry
+            chunk, chunk_mask = (window, None) if mask is None else window
+            carry = run_chunk(
+                cell, chunk, chunk_mask, h, memory, True, zero_output_for_mask
+            )
+            # Keras's TensorFlow scan requires the per-step outputs to have
+            # the structure and shapes of the carry.
+            return carry, carry
+
+        def windows(steps):
+            """(batch, chunks * length, ...) -> (chunks, batch, length,
+            ...)."""
+            shape = (-1, chunks, chunk_length, *steps.shape[2:])
+            steps = ops.reshape(steps[:, :done], shape)
+            return ops.moveaxis(steps, 1, 0)
+
+        xs = windows(input_drive)
+        if mask is not None:
+            xs = (xs, windows(mask))
+        no_outputs = ops.zeros_like(input_drive[:, :chunk_length])
+        (h, memory, _), (_, _, chunk_outputs) = ops.scan(
+            step, (h, memory, no_outputs), xs
+        )
+        chunk_outputs = ops.transpose(chunk_outputs, (1, 0, 2, 3))
+        outputs.append(ops.reshape(chunk_outputs, (-1, done, units)))
+    elif memory_starts_at_zero:
+        memory = None
+    if done < timesteps:
+        h, memory, tail = run_chunk(
+            cell,
+            input_drive[:, done:],
+            None if mask is None else mask[:, done:],
+            h,
+            memory,
+            return_memory,
+            zero_output_for_mask,
+        )
+        outputs.append(tail)
+    if memory is None or not return_memory:
+        memory = ops.zeros((ops.shape(h)[0], units**2), h.dtype)
+    last_output = h
+    if mask is not None and zero_output_for_mask:
+        last_output = ops.where(mask[:, -1:], h, ops.zeros_like(h))
+    if return_sequences:
+        outputs = ops.concatenate(outputs, axis=1)
+    else:
+        outputs = ops.expand_dims(last_output, axis=1)
+    return last_output, outputs, [h, memory]

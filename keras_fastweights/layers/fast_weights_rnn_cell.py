@@ -1,0 +1,288 @@
+"""Fast-weights recurrent cell (Ba et al., 2016)."""
+
+import keras
+from keras import ops
+
+from keras_fastweights._validation import check_float
+from keras_fastweights._validation import check_int
+from keras_fastweights._validation import get_activation
+from keras_fastweights.layers._cell import RecurrentCell
+
+
+def _dot(x, kernel):
+    """`x @ kernel` over the last axis of `x`.
+
+    `ops.matmul`, which TensorFlow runs several times faster than
+    `ops.einsum` at these sizes (benchmarks/README.md), except in float64,
+    which Keras's torch `matmul` computes in float32.
+    """
+    if keras.backend.standardize_dtype(x.dtype) == "float64":
+        return ops.einsum("...i,ij->...j", x, kernel)
+    return ops.matmul(x, kernel)
+
+
+@keras.saving.register_keras_serializable(package="keras_fastweights")
+class ScaledIdentity(keras.initializers.Identity):
+    """`keras.initializers.Identity` whose config keeps its `gain`.
+
+    Keras 3.15's `Identity` has no `get_config`, so a serialized
+    `Identity(gain=0.05)` comes back as `Identity(gain=1.0)`.
+    """
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+def _get_recurrent_initializer(initializer):
+    if initializer is None:
+        return ScaledIdentity(gain=0.05)
+    initializer = keras.initializers.get(initializer)
+    if type(initializer) is keras.initializers.Identity:
+        return ScaledIdentity(gain=initializer.gain)
+    return initializer
+
+
+@keras.saving.register_keras_serializable(package="keras_fastweights")
+class FastWeightsRNNCell(RecurrentCell):
+    """Cell of a recurrent network with a fast associative memory.
+
+    Implements equations (1)-(4) of Ba, Hinton, Mnih, Leibo and Ionescu,
+    *Using Fast Weights to Attend to the Recent Past* (NIPS 2016,
+    https://arxiv.org/abs/1610.06258). Besides the slow weights learned by
+    gradient descent (`C`, `W`, `b`), every sequence carries a fast-weight
+    matrix `A` that stores outer products of its recent hidden vectors and
+    decays over time. For each step, with input `x(t)` and previous output
+    `h(t)`:
+
+    ```
+    A(t)      = λ A(t-1) + η h(t) h(t)ᵀ                 (memory update)
+    z         = C x(t) + W h(t) + b                     (boundary condition)
+    h_0       = f(z)
+    h_{s+1}   = f(LN(z + A(t) h_s)),  s = 0 .. S-1      (inner loop)
+    h(t+1)    = h_S
+    ```
+
+    with `h(0) = 0`, `A(0) = 0` and `LN` the layer normalization of each
+    example over its hidden units. Because `A(t)` is a decayed sum of outer
+    products, `A(t) h_s = η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)`: an attention over
+    the sequence's past hidden states.
+
+    This class processes one step within the whole time sequence input,
+    whereas `keras_fastweights.FastWeightsRNN` processes the whole sequence.
+
+    Args:
+        units: Positive integer, dimensionality of the hidden state `h`.
+        decay_rate: Float in [0, 1], the decay λ of the fast memory.
+            Default: `0.95` (the paper's value).
+        fast_learning_rate: Non-negative float, the fast learning rate η.
+            Default: `0.5`.
+        inner_steps: Integer >= 1, the number S of inner-loop iterations.
+            Default: `1`.
+        activation: Activation function `f`. Default: `"relu"`.
+        use_layer_norm: Boolean, whether the inner loop applies layer
+            normalization (with learned `gamma` and `beta`). Default: `True`.
+        layer_norm_epsilon: Small positive float added to the variance in
+            layer normalization. Default: `1e-3`, as in
+            `keras.layers.LayerNormalization`.
+        use_bias: Boolean, whether the cell has the bias vector `b`.
+        kernel_initializer: Initializer of `kernel` (`C`), applied to the
+            inputs. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of `recurrent_kernel` (`W`).
+            Default: identity scaled by 0.05, as in the paper's reference
+            implementations.
+        bias_initializer: Initializer of `bias`. Default: `"zeros"`.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer:
+            Regularizers of `kernel`, `recurrent_kernel` and `bias`.
+        kernel_constraint, recurrent_constraint, bias_constraint:
+            Constraints of `kernel`, `recurrent_kernel` and `bias`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    The cell has no dropout arguments: `keras_fastweights.FastWeightsRNN`
+    has `dropout` and `recurrent_dropout`. Keras gives cells dropout
+    through `DropoutRNNCell`, which is private API (`keras.src`), and a
+    mask drawn inside the step (what a cell alone could do) breaks under
+    JAX's `fit`; the layer draws its masks once per batch, outside the loop.
+
+    Call arguments:
+        inputs: A 2D tensor of shape `(batch, features)`, one time step.
+        states: A list `[h, A]` of the previous output `h`, shape
+            `(batch, units)`, and the fast memory `A(t-1)` flattened
+            row-major to shape `(batch, units * units)`.
+        training: Unused; accepted for compatibility.
+
+    State layout: `state_size = [units, units * units]`; the first state is
+    the output `h`, the second the flattened fast-weight matrix `A`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras
+    >>> from keras_fastweights import FastWeightsRNNCell
+    >>> inputs = np.random.random((32, 10, 8)).astype("float32")
+    >>> rnn = keras.layers.RNN(FastWeightsRNNCell(4), return_state=True)
+    >>> output, h, memory = rnn(inputs)
+    >>> tuple(output.shape), tuple(h.shape), tuple(memory.shape)
+    ((32, 4), (32, 4), (32, 16))
+    """
+
+    def __init__(
+        self,
+        units,
+        decay_rate=0.95,
+        fast_learning_rate=0.5,
+        inner_steps=1,
+        activation="relu",
+        use_layer_norm=True,
+        layer_norm_epsilon=1e-3,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer=None,
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = check_int("units", units, 1)
+        self.decay_rate = check_float("decay_rate", decay_rate, 0.0, 1.0)
+        self.fast_learning_rate = check_float(
+            "fast_learning_rate", fast_learning_rate, 0.0
+        )
+        self.inner_steps = check_int("inner_steps", inner_steps, 1)
+        self.activation = get_activation(activation)
+        self.use_layer_norm = bool(use_layer_norm)
+        self.layer_norm_epsilon = check_float(
+            "layer_norm_epsilon", layer_norm_epsilon, 0.0
+        )
+        self.use_bias = bool(use_bias)
+
+        self._set_weight_options(
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=_get_recurrent_initializer(
+                recurrent_initializer
+            ),
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+        )
+
+        self.state_size = [self.units, self.units * self.units]
+        self.output_size = self.units
+        # Set by FastWeightsRNN around its loop while it trains with
+        # recurrent dropout: the mask that W h(t) sees (see `call`).
+        self._recurrent_dropout_mask = None
+        # Set to a list by keras_fastweights.inspection while it replays
+        # the cell eagerly: `_inner_loop` appends `(z, iterates)` of every
+        # step to it.
+        self._iterate_log = None
+
+    def build(self, input_shape):
+        self._build_slow_weights(input_shape, self.units, self.use_bias)
+        self.gamma = self.beta = None
+        if self.use_layer_norm:
+            self.gamma = self.add_weight(
+                name="gamma", shape=(self.units,), initializer="ones"
+            )
+            self.beta = self.add_weight(
+                name="beta", shape=(self.units,), initializer="zeros"
+            )
+
+    def call(self, inputs, states, training=False):
+        h, memory = states[0], states[1]
+        H = self.units
+        # Eq. 1, A(t) = λ A(t-1) + η h(t) h(t)ᵀ: the memory that computes
+        # h(t+1) already holds h(t).
+        A = self.decay_rate * ops.reshape(memory, (-1, H, H))
+        A = A + self.fast_learning_rate * ops.einsum("bi,bj->bij", h, h)
+        # Sustained boundary condition z = C x(t) + W h(t) + b.
+        z = self._boundary_condition(self._input_drive(inputs), h)
+        # Inner loop h_{s+1} = f(LN(z + A(t) h_s)) from h_0 = f(z) (eq. 4).
+        iterates = self._inner_loop(
+            z, lambda h_s: ops.einsum("bij,bj->bi", A, h_s)
+        )
+        # h(t+1) = h_S.
+        return iterates[-1], [iterates[-1], ops.reshape(A, (-1, H * H))]
+
+    def _input_drive(self, inputs):
+        """`C x + b`, for one step `(batch, features)` or for every step
+        `(batch, timesteps, features)`."""
+        drive = _dot(inputs, self.kernel)
+        if self.use_bias:
+            drive = drive + self.bias
+        return drive
+
+    def _boundary_condition(self, input_drive, h):
+        """`z = C x(t) + b + W h(t)` from the input drive `C x(t) + b`."""
+        return input_drive + _dot(
+            self._recurrent_input(h), self.recurrent_kernel
+        )
+
+    def _inner_loop(self, z, read_memory):
+        """The iterates `[h_0, ..., h_S]` of `h_0 = f(z)` and
+        `h_{s+1} = f(LN(z + A(t) h_s))` (eqs. 2 and 4), where
+        `read_memory(h_s)` returns `A(t) h_s`.
+
+        The one copy of the inner loop: the cell reads `A(t)` as a matrix,
+        `FastWeightsRNN`'s attention form as an attention over the past
+        outputs (eq. 3), and `keras_fastweights.inspection` records the
+        iterates.
+        """
+        iterates = [self.activation(z)]
+        for _ in range(self.inner_steps):
+            h_s = iterates[-1]
+            iterates.append(
+                self.activation(self._layer_norm(z + read_memory(h_s)))
+            )
+        if self._iterate_log is not None:
+            self._iterate_log.append((z, iterates))
+        return iterates
+
+    def _recurrent_input(self, h):
+        """`h(t)` as `W h(t)` reads it: times FastWeightsRNN's recurrent
+        dropout mask while that layer trains with one. The memory stores
+        the undropped `h(t)`."""
+        if self._recurrent_dropout_mask is None:
+            return h
+        return h * self._recurrent_dropout_mask
+
+    def _layer_norm(self, x):
+        """Normalizes each example over its hidden units (not the batch)."""
+        if not self.use_layer_norm:
+            return x
+        # Statistics in at least float32 under mixed precision, as
+        # keras.layers.LayerNormalization does.
+        dtype = keras.backend.standardize_dtype(x.dtype)
+        stats_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
+        # Sums rather than ops.mean/ops.var, which compute in float32 on JAX
+        # even for float64 inputs.
+        x = ops.cast(x, stats_dtype)
+        mean = ops.sum(x, axis=-1, keepdims=True) / self.units
+        centered = x - mean
+        variance = ops.sum(ops.square(centered), axis=-1, keepdims=True)
+        variance = variance / self.units
+        x = centered * ops.rsqrt(variance + self.layer_norm_epsilon)
+        x = x * ops.cast(self.gamma, stats_dtype)
+        x = x + ops.cast(self.beta, stats_dtype)
+        return ops.cast(x, dtype)
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "decay_rate": self.decay_rate,
+            "fast_learning_rate": self.fast_learning_rate,
+            "inner_steps": self.inner_steps,
+            "activation": keras.activations.serialize(self.activation),
+            "use_layer_norm": self.use_layer_norm,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "use_bias": self.use_bias,
+            **self._weight_options_config(),
+        }
+        return {**super().get_config(), **config}
