@@ -48,7 +48,7 @@ about 25 minutes on a 2-core CPU):
 
 import argparse
 import ctypes
-import importlib.metadata
+import importlib
 import json
 import os
 import platform
@@ -460,7 +460,8 @@ def emit(result):
     backend = keras.backend.backend()
     result["backend"] = backend
     result["versions"] = {
-        name: importlib.metadata.version(name) for name in ("keras", backend)
+        name: importlib.import_module(name).__version__
+        for name in ("keras", backend)
     }
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
