@@ -22,3 +22,13 @@ def float64_backend():
             yield
     else:
         yield
+
+
+@pytest.fixture
+def short_chunks(monkeypatch):
+    """Chunks of 4 steps, so that FastWeightsRNN's "chunked" path runs two
+    chunks and a rest in 11 steps, in a fraction of the time JAX takes to
+    compile a chunk of 32."""
+    from keras_fastweights.layers import fast_weights_rnn
+
+    monkeypatch.setattr(fast_weights_rnn, "CHUNK_LENGTH", 4)

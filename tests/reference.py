@@ -1,14 +1,47 @@
 """Independent NumPy implementation of fast weights (Ba et al., 2016).
 
 Written from the paper's equations, one example at a time in float64, and
-sharing no code with the package, so that tests can compare against it.
+sharing no code with the package, so that tests can compare against it
+(`cell_arguments` only reads a cell's weights and settings).
 """
 
+import keras
 import numpy as np
 
 
 def relu(x):
     return np.maximum(x, 0.0)
+
+
+# The activations the tests give the layer, by Keras's name for them.
+ACTIVATIONS = {"relu": relu, "tanh": np.tanh, "linear": lambda x: x}
+
+
+def cell_arguments(cell):
+    """The weights (as float64 arrays) and settings of a built Keras
+    fast-weights cell, as keyword arguments of `numpy_fast_weights`.
+
+    Reads the cell's attributes only: the computation stays this module's.
+    """
+
+    def weight(name):
+        value = getattr(cell, name)
+        if value is None:
+            return None
+        return np.asarray(keras.ops.convert_to_numpy(value), np.float64)
+
+    return dict(
+        kernel=weight("kernel"),
+        recurrent_kernel=weight("recurrent_kernel"),
+        bias=weight("bias"),
+        gamma=weight("gamma"),
+        beta=weight("beta"),
+        decay_rate=cell.decay_rate,
+        fast_learning_rate=cell.fast_learning_rate,
+        inner_steps=cell.inner_steps,
+        activation=ACTIVATIONS[cell.activation.__name__],
+        layer_norm_epsilon=cell.layer_norm_epsilon,
+    )
 
 
 def layer_norm(x, gamma, beta, epsilon):

@@ -13,21 +13,18 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from reference import cell_arguments
 from reference import numpy_fast_weights
 
 from keras_fastweights import FastWeightsRNN
-from keras_fastweights.layers import fast_weights_rnn
 
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 BATCH, FEATURES, UNITS, STEPS = 3, 5, 6, 11
 PATHS = ["cell", "attention", "chunked"]
 
 
-@pytest.fixture(autouse=True)
-def short_chunks(monkeypatch):
-    """Chunks of 4 steps, so that "chunked" runs two chunks and a rest in
-    11 steps (JAX compiles a chunk of 32 steps slowly)."""
-    monkeypatch.setattr(fast_weights_rnn, "CHUNK_LENGTH", 4)
+# Chunks of 4 steps (conftest.py) in every test.
+pytestmark = pytest.mark.usefixtures("short_chunks")
 
 
 def make_inputs(timesteps, seed=0):
@@ -52,25 +49,13 @@ def make_layer(implementation="auto", **kwargs):
     return layer
 
 
-def reference_outputs(layer, x, recurrent_kernel=None, activation=np.tanh):
-    """The outputs of the layer's recurrence in NumPy (float64)."""
-    cell = layer.cell
-    weights = {
-        name: ops.convert_to_numpy(getattr(cell, name)).astype("float64")
-        for name in ("kernel", "recurrent_kernel", "bias", "gamma", "beta")
-    }
+def reference_outputs(layer, x, recurrent_kernel=None):
+    """The outputs of the layer's recurrence in NumPy (float64), with
+    `recurrent_kernel` in place of the layer's if given."""
+    arguments = cell_arguments(layer.cell)
     if recurrent_kernel is not None:
-        weights["recurrent_kernel"] = recurrent_kernel
-    outputs, _, _ = numpy_fast_weights(
-        x,
-        **weights,
-        decay_rate=cell.decay_rate,
-        fast_learning_rate=cell.fast_learning_rate,
-        inner_steps=cell.inner_steps,
-        activation=activation,
-        layer_norm_epsilon=cell.layer_norm_epsilon,
-    )
-    return outputs
+        arguments["recurrent_kernel"] = recurrent_kernel
+    return numpy_fast_weights(x, **arguments)[0]
 
 
 def dropout_masks(size, rate):

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from reference import cell_arguments
 from reference import numpy_fast_weights
 
 from keras_fastweights import FastWeightsRNN
@@ -20,12 +21,25 @@ from keras_fastweights.layers.fast_weights_rnn import IMPLEMENTATIONS
 # by the recurrence; an error in the recurrence is orders larger.
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 BATCH, FEATURES, UNITS = 3, 5, 6
-ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh}
 # The paths that some tests compare with the cell path: "auto" runs one of
 # them (test_auto_chooses_path), so it would repeat a case at the cost of
 # another compilation (JAX compiles the unrolled forms slowly).
 OTHER_PATHS = ("attention", "chunked")
 PATHS = ("cell", *OTHER_PATHS)
+
+# Chunks of 4 steps (conftest.py) unless a test asks for `real_chunks`: JAX
+# compiles the loop body of a chunk of 32 unrolled steps slowly, and chunks
+# of 4 put several chunks and a rest in a dozen steps.
+pytestmark = pytest.mark.usefixtures("short_chunks")
+
+
+@pytest.fixture
+def real_chunks(monkeypatch):
+    """The layer's own chunk length, CHUNK_LENGTH = 32."""
+    monkeypatch.setattr(fast_weights_rnn, "CHUNK_LENGTH", REAL_CHUNK_LENGTH)
+
+
+REAL_CHUNK_LENGTH = fast_weights_rnn.CHUNK_LENGTH
 
 
 def make_inputs(timesteps, seed=0):
@@ -47,40 +61,13 @@ def make_layer(implementation, batch_size=None, **kwargs):
     return layer
 
 
-@pytest.fixture
-def short_chunks(monkeypatch):
-    """Chunks of 4 steps: "chunked" runs two chunks and a rest in 11 steps,
-    in a fraction of the time JAX takes to compile a chunk of 32."""
-    monkeypatch.setattr(fast_weights_rnn, "CHUNK_LENGTH", 4)
-
-
 def copy_weights(source, target):
     for from_variable, to_variable in zip(source.weights, target.weights):
         to_variable.assign(from_variable)
 
 
 def reference(layer, x, mask=None):
-    cell = layer.cell
-    weights = [
-        None if w is None else ops.convert_to_numpy(w)
-        for w in (cell.kernel, cell.recurrent_kernel, cell.bias)
-    ]
-    gamma = beta = None
-    if cell.use_layer_norm:
-        gamma = ops.convert_to_numpy(cell.gamma)
-        beta = ops.convert_to_numpy(cell.beta)
-    return numpy_fast_weights(
-        x,
-        *weights,
-        gamma=gamma,
-        beta=beta,
-        decay_rate=cell.decay_rate,
-        fast_learning_rate=cell.fast_learning_rate,
-        inner_steps=cell.inner_steps,
-        activation=ACTIVATIONS[cell.activation.__name__],
-        layer_norm_epsilon=cell.layer_norm_epsilon,
-        mask=mask,
-    )
+    return numpy_fast_weights(x, mask=mask, **cell_arguments(layer.cell))
 
 
 def assert_matches_reference(layer, x, mask=None, tolerance=TOLERANCE):
@@ -99,16 +86,23 @@ def assert_matches_reference(layer, x, mask=None, tolerance=TOLERANCE):
     return outputs
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize(
-    "timesteps, inner_steps",
-    # 64 and 75 steps: two chunks of 32 for "chunked", exactly and with a
-    # rest of 11.
-    [(1, 1), (11, 1), (11, 3), (40, 1), (64, 1), (75, 2)],
+    "implementation, timesteps, inner_steps",
+    [
+        (path, timesteps, inner_steps)
+        for path in PATHS
+        for timesteps, inner_steps in [(1, 1), (11, 1), (11, 3), (19, 1)]
+    ],
 )
 def test_matches_reference(implementation, timesteps, inner_steps):
     layer = make_layer(implementation, inner_steps=inner_steps)
     assert_matches_reference(layer, make_inputs(timesteps))
+
+
+def test_matches_reference_with_real_chunks(real_chunks):
+    # Chunks of 32: two and a rest of 6.
+    layer = make_layer("chunked")
+    assert_matches_reference(layer, make_inputs(70))
 
 
 @pytest.fixture
@@ -117,13 +111,13 @@ def float64(float64_backend):
     keras.config.set_floatx("float64")
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("implementation", PATHS)
 def test_matches_reference_in_float64(implementation, float64):
     # Long sequences with several inner steps amplify float32 rounding
     # (layer normalization of a nearly constant vector); in float64 every
     # path must agree with the reference almost to the last digit.
     layer = make_layer(implementation, inner_steps=3, dtype="float64")
-    x = make_inputs(40).astype("float64")
+    x = make_inputs(19).astype("float64")
     outputs = assert_matches_reference(
         layer, x, tolerance={"rtol": 1e-9, "atol": 1e-9}
     )
@@ -135,16 +129,16 @@ def test_masked_matches_reference_in_float64(implementation, float64):
     # With a mask, the weights of eq. 3 come from counts of unmasked
     # steps: exact too, not only to float32 rounding.
     layer = make_layer(implementation, inner_steps=3, dtype="float64")
-    x = make_inputs(40).astype("float64")
+    x = make_inputs(19).astype("float64")
     assert_matches_reference(
         layer,
         x,
-        make_mask("holes", 40),
+        make_mask("holes", 19),
         tolerance={"rtol": 1e-9, "atol": 1e-9},
     )
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("implementation", PATHS)
 @pytest.mark.parametrize(
     "options",
     [
@@ -164,7 +158,7 @@ def test_matches_reference_with_options(implementation, options):
     assert_matches_reference(layer, make_inputs(17))
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("implementation", PATHS)
 def test_go_backwards_processes_the_reversed_sequence(implementation):
     layer = make_layer(implementation, go_backwards=True)
     x = make_inputs(23)
@@ -187,7 +181,7 @@ MASK_KINDS = ("padding", "leading", "holes")
 def make_mask(kind, timesteps):
     """A boolean `(BATCH, timesteps)` mask, or `None` for `kind=None`.
 
-    "padding": right padding (past the first chunk of 32 at 40 steps), a
+    "padding": right padding (past the first chunks), a
     hole, an empty row; "leading": padding at the start, at both ends, none;
     "holes": random holes, most steps kept.
     """
@@ -220,16 +214,16 @@ def assert_all_close(got, expected, tolerance=TOLERANCE):
 
 @pytest.mark.parametrize("implementation", PATHS)
 @pytest.mark.parametrize("mask_kind", MASK_KINDS)
-@pytest.mark.parametrize("timesteps", [11, 40])
+@pytest.mark.parametrize("timesteps", [11, 19])
 def test_masked_steps_keep_h_and_memory(implementation, mask_kind, timesteps):
-    # 40 steps: one chunk of 32 for "chunked" and a rest of 8.
+    # Chunks of 4 for "chunked": two and a rest of 3, four and a rest of 3.
     layer = make_layer(implementation)
     mask = make_mask(mask_kind, timesteps)
     assert_matches_reference(layer, make_inputs(timesteps), mask)
 
 
 def test_masked_long_sequence_matches_reference():
-    # 75 steps: two chunks of "chunked" and a rest, holes in each, and
+    # 75 steps: 18 chunks of "chunked" and a rest, holes in each, and
     # inner steps that read the memory more than once.
     layer = make_layer("chunked", inner_steps=2)
     assert_matches_reference(layer, make_inputs(75), make_mask("holes", 75))
@@ -237,9 +231,7 @@ def test_masked_long_sequence_matches_reference():
 
 @pytest.mark.parametrize("implementation", PATHS)
 @pytest.mark.parametrize("mask_kind", ["padding", "holes"])
-def test_masked_backwards_matches_reference_and_cell(
-    implementation, mask_kind, short_chunks
-):
+def test_masked_backwards_matches_reference_and_cell(implementation, mask_kind):
     cell_layer = make_layer("cell", go_backwards=True)
     layer = make_layer(implementation, go_backwards=True)
     copy_weights(cell_layer, layer)
@@ -263,9 +255,11 @@ def random_initial_state(seed=1):
     ]
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-@pytest.mark.parametrize("timesteps", [11, 70])
+@pytest.mark.parametrize("implementation", OTHER_PATHS)
+@pytest.mark.parametrize("timesteps", [3, 11])
 def test_initial_state_matches_cell(implementation, timesteps):
+    # 11 steps carry the initial A through two chunks and a
+    # rest; 3 steps, the rest alone.
     cell_layer = make_layer("cell")
     layer = make_layer(implementation)
     copy_weights(cell_layer, layer)
@@ -278,7 +272,7 @@ def test_initial_state_matches_cell(implementation, timesteps):
 
 
 @pytest.mark.parametrize("implementation", OTHER_PATHS)
-def test_masked_initial_state_matches_cell(implementation, short_chunks):
+def test_masked_initial_state_matches_cell(implementation):
     cell_layer = make_layer("cell")
     layer = make_layer(implementation)
     copy_weights(cell_layer, layer)
@@ -293,7 +287,7 @@ def test_masked_initial_state_matches_cell(implementation, short_chunks):
 
 
 @pytest.mark.parametrize("implementation", OTHER_PATHS)
-def test_leading_masked_steps_output_h(implementation, short_chunks):
+def test_leading_masked_steps_output_h(implementation):
     # Masked steps before the first unmasked one output the initial h, as
     # Keras's loop does on JAX; on TensorFlow and torch it outputs zeros
     # there. The states and the other outputs are the cell path's.
@@ -336,17 +330,19 @@ def assert_stateful_matches_reference(layer, x, mask=None):
         )
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-@pytest.mark.parametrize("timesteps", [5, 40])
+@pytest.mark.parametrize("implementation", PATHS)
+@pytest.mark.parametrize("timesteps", [3, 11])
 def test_stateful_carries_h_and_memory_to_the_next_batch(
     implementation, timesteps
 ):
+    # Batches of 3 steps (a rest alone) and of 11 (two chunks
+    # and a rest).
     layer = make_layer(implementation, batch_size=BATCH, stateful=True)
     assert_stateful_matches_reference(layer, make_inputs(2 * timesteps))
 
 
 @pytest.mark.parametrize("implementation", PATHS)
-def test_masked_stateful_carries_h_and_memory(implementation, short_chunks):
+def test_masked_stateful_carries_h_and_memory(implementation):
     layer = make_layer(implementation, batch_size=BATCH, stateful=True)
     # Holes in both batches of 11 steps, one row masked at the end of the
     # first; the second starts unmasked (test_leading_masked_steps_output_h).
@@ -358,9 +354,7 @@ def test_masked_stateful_carries_h_and_memory(implementation, short_chunks):
 
 @pytest.mark.parametrize("implementation", OTHER_PATHS)
 @pytest.mark.parametrize("return_sequences", [True, False])
-def test_bidirectional_with_mask_matches_cell(
-    implementation, return_sequences, short_chunks
-):
+def test_bidirectional_with_mask_matches_cell(implementation, return_sequences):
     # With return_sequences, Bidirectional sets zero_output_for_mask: the
     # masked steps output zeros.
     x, mask = make_inputs(11), make_mask("padding", 11)
@@ -380,9 +374,7 @@ def test_bidirectional_with_mask_matches_cell(
 
 @pytest.mark.parametrize("implementation", OTHER_PATHS)
 @pytest.mark.parametrize("return_sequences", [True, False])
-def test_zero_output_for_mask_matches_cell(
-    implementation, return_sequences, short_chunks
-):
+def test_zero_output_for_mask_matches_cell(implementation, return_sequences):
     x, mask = make_inputs(11), make_mask("padding", 11)
     layers = [
         make_layer(
@@ -445,19 +437,18 @@ def gradients(layer, x, mask=None):
 
 
 @pytest.mark.parametrize("implementation", OTHER_PATHS)
-@pytest.mark.parametrize("timesteps, inner_steps", [(11, 2), (40, 1)])
-def test_gradients_equal_the_cell_path(implementation, timesteps, inner_steps):
+def test_gradients_equal_the_cell_path(implementation):
+    # 11 steps: two chunks of "chunked" (ops.scan) and a rest of 3; the
+    # float64 test below runs more.
     assert_gradients_equal_the_cell_path(
-        implementation, make_inputs(timesteps), 1e-4, inner_steps=inner_steps
+        implementation, make_inputs(11), 1e-4, inner_steps=2
     )
 
 
 @pytest.mark.parametrize("implementation", OTHER_PATHS)
 @pytest.mark.parametrize("mask_kind", ["padding", "holes"])
-def test_masked_gradients_equal_the_cell_path(
-    implementation, mask_kind, short_chunks
-):
-    # Chunks of 4: the gradients flow through masked steps within and
+def test_masked_gradients_equal_the_cell_path(implementation, mask_kind):
+    # The gradients flow through masked steps within and
     # across chunks (ops.scan) and through the rest.
     assert_gradients_equal_the_cell_path(
         implementation,
@@ -469,12 +460,13 @@ def test_masked_gradients_equal_the_cell_path(
 
 
 def test_gradients_equal_the_cell_path_in_float64(float64):
-    # 75 steps: two chunks of "chunked" and a rest. The gradients grow to
-    # ~10³ over so many steps, and float32 rounding to ~10⁻³ of them, so
-    # this is checked in float64, where every path agrees to ~10⁻¹⁴. (The
-    # attention path has no chunks; its gradients are checked above.)
+    # 30 steps: seven chunks of "chunked" and a rest. The
+    # gradients grow with the number of steps, and float32 rounding with
+    # them, so this is checked in float64, where every path agrees to
+    # ~10⁻¹⁴. (The attention path has no chunks; its gradients are
+    # checked above.)
     assert_gradients_equal_the_cell_path(
-        "chunked", make_inputs(75).astype("float64"), 1e-9, dtype="float64"
+        "chunked", make_inputs(30).astype("float64"), 1e-9, dtype="float64"
     )
 
 
@@ -496,18 +488,19 @@ def assert_gradients_equal_the_cell_path(
         )
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("implementation", PATHS)
 @pytest.mark.parametrize("mask_kind", [None, "holes"])
-def test_mixed_precision_is_close_to_float32(
-    implementation, mask_kind, short_chunks
-):
+def test_mixed_precision_is_close_to_float32(implementation, mask_kind):
     x, mask = make_inputs(11), make_mask(mask_kind, 11)
     float32_layer = make_layer(implementation)
     keras.config.set_dtype_policy("mixed_float16")
     layer = make_layer(implementation)
     copy_weights(float32_layer, layer)
-    outputs = layer(x, mask=mask)[0]
+    assert all(w.dtype == "float32" for w in layer.weights)
+    outputs, _, memory = layer(x, mask=mask)
     assert keras.backend.standardize_dtype(outputs.dtype) == "float16"
+    assert keras.backend.standardize_dtype(memory.dtype) == "float16"
+    assert np.isfinite(ops.convert_to_numpy(outputs)).all()
     np.testing.assert_allclose(
         ops.convert_to_numpy(outputs).astype("float32"),
         ops.convert_to_numpy(float32_layer(x, mask=mask)[0]),
@@ -548,7 +541,7 @@ def test_rejects_unknown_implementation():
         (None, 256, "cell"),
     ],
 )
-def test_auto_chooses_path(timesteps, units, expected):
+def test_auto_chooses_path(timesteps, units, expected, real_chunks):
     layer = FastWeightsRNN(units)
     sequences = keras.KerasTensor((2, timesteps, 3))
     assert layer._resolve_implementation(sequences) == expected
@@ -556,7 +549,7 @@ def test_auto_chooses_path(timesteps, units, expected):
 
 @pytest.mark.parametrize("timesteps, chunked", [(3, False), (11, True)])
 def test_auto_runs_the_attention_forms_with_a_mask(
-    timesteps, chunked, monkeypatch, short_chunks
+    timesteps, chunked, monkeypatch
 ):
     # Chunks of 4: "auto" takes "attention" up to 4 steps.
     calls = []
