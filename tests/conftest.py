@@ -32,3 +32,25 @@ def short_chunks(monkeypatch):
     from keras_fastweights.layers import fast_weights_rnn
 
     monkeypatch.setattr(fast_weights_rnn, "CHUNK_LENGTH", 4)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_jax_compilation_cache(tmp_path_factory):
+    """One JAX compilation cache for the session, shared by the xdist
+    workers and the scripts the tests run: models of the same shapes (the
+    trials of a grid, the same model in several tests) compile once."""
+    if keras.backend.backend() != "jax":
+        yield
+        return
+    import jax
+
+    # The base temporary directory's parent is common to the workers.
+    directory = str(tmp_path_factory.getbasetemp().parent / "jax_cache")
+    previous = jax.config.jax_compilation_cache_dir
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JAX_COMPILATION_CACHE_DIR", directory)
+        patch.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+        jax.config.update("jax_compilation_cache_dir", directory)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        yield
+        jax.config.update("jax_compilation_cache_dir", previous)

@@ -8,6 +8,9 @@ import pytest
 
 from keras_fastweights.datasets import associative_retrieval as ar
 
+# Data and tables: .ci/run runs these on one backend (pyproject.toml).
+pytestmark = pytest.mark.backend_independent
+
 PAPER_EXAMPLES = [("c9k8j3f1??c", 9), ("j0a5s5z2??a", 5)]
 
 

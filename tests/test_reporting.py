@@ -12,6 +12,9 @@ from keras_fastweights import plotting
 from keras_fastweights import reporting
 from keras_fastweights import tuning
 
+# Data and tables: .ci/run runs these on one backend (pyproject.toml).
+pytestmark = pytest.mark.backend_independent
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROWS = [
     {"model": "fast_weights", "units": 20, "test_error_percent": 1.5},

@@ -19,6 +19,9 @@ from keras_fastweights import reporting
 from keras_fastweights import training
 from keras_fastweights import tuning
 
+# Data and tables: .ci/run runs these on one backend (pyproject.toml).
+pytestmark = pytest.mark.backend_independent
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

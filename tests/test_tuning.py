@@ -353,6 +353,7 @@ def read_csv(path):
         return list(csv.DictReader(file))
 
 
+@pytest.mark.backend_independent
 def test_command_line_search_writes_the_table_and_resumes(tmp_path):
     """The issue's command: 4 trials, a table, and a rerun with no trial."""
     args = [
@@ -403,6 +404,7 @@ def test_table_needs_no_checkpoint(tmp_path):
     assert [read_csv(tmp_path / name) for name in ("table1.csv",)] == tables
 
 
+@pytest.mark.backend_independent
 def test_table_only_runs_no_trial(tmp_path):
     args = [
         "--models",
@@ -430,6 +432,7 @@ def test_table_only_runs_no_trial(tmp_path):
     assert "trials done] next:" not in result.stdout
 
 
+@pytest.mark.backend_independent
 def test_killed_search_resumes(tmp_path):
     """SIGKILL in the middle: finished trials are kept and not run again."""
     args = [
@@ -477,6 +480,7 @@ def test_killed_search_resumes(tmp_path):
     )
 
 
+@pytest.mark.backend_independent
 def test_one_chief_and_two_workers_on_loopback(tmp_path):
     args = [
         "--models",
