@@ -78,9 +78,7 @@ def main(argv=None):
         label = models.PAPER_NAMES[row["model"]]
         curves[f"{label}, lr {row['learning_rate']:g}"] = [
             tuning.trial_history(tuner, trials[run["trial_id"]])
-            for run in runs
-            if (run["model"], run["units"], run["learning_rate"])
-            == (row["model"], row["units"], row["learning_rate"])
+            for run in reporting.cell_runs(row, runs)
         ]
     if curves:
         plotting.plot_figure2(
