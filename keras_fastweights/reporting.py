@@ -198,28 +198,31 @@ def table1_markdown(
 
 
 def write_table1(
-    rows: Sequence[Mapping],
     runs: Sequence[Mapping],
     directory: str | os.PathLike,
-    grid: Mapping | None = None,
-) -> None:
+    grid: Mapping,
+) -> list[dict]:
     """Writes `table1.csv` (one row per (model, R)), `table1_runs.csv` (one
     row per run) and `table1.md` (both, beside the paper's values) into
     `directory`.
 
     Args:
-        rows: As returned by `keras_fastweights.tuning.table_rows`.
-        runs: As returned by `keras_fastweights.tuning.run_rows`.
+        runs: The search's runs, as returned by
+            `keras_fastweights.tuning.run_rows`.
         directory: Where to write, created if missing.
         grid: The search's grid; a grid of variants adds their column.
+
+    Returns:
+        The rows of `table1.csv` (`keras_fastweights.tuning.table_rows`).
     """
     # Imported here: keras_fastweights.tuning needs keras-tuner.
     from keras_fastweights import tuning
 
+    rows = tuning.table_rows(grid, runs)
+
     table_csv, runs_csv, table_md = (
         os.path.join(directory, name) for name in TABLE1_FILENAMES
     )
-    grid = grid or {}
     run_columns = tuning.columns(tuning.RUN_COLUMNS, grid)
     write_csv(rows, table_csv, tuning.columns(tuning.TABLE_COLUMNS, grid))
     write_csv(runs, runs_csv, run_columns)
@@ -254,6 +257,7 @@ def write_table1(
             )
         file.write("\nEvery run\n\n")
         file.write(_runs_markdown(runs, run_columns))
+    return rows
 
 
 # A run ended on the key-blind plateau if its best validation error is

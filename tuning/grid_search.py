@@ -246,8 +246,7 @@ def main(argv=None):
         return 0  # The chief writes the tables.
 
     runs = tuning.run_rows(tuner)
-    rows = tuning.table_rows(args.grid, runs)
-    reporting.write_table1(rows, runs, args.directory, args.grid)
+    reporting.write_table1(runs, args.directory, args.grid)
     print(
         f"{len(runs)} of {tuner.grid_size} trials complete "
         f"({time.perf_counter() - start:.0f} s this run); tables written to "

@@ -64,9 +64,8 @@ def main(argv=None):
     tuner = tuning.make_tuner(grid, args.directory)
     trials = {t.trial_id: t for t in tuning.completed_trials(tuner)}
     runs = tuning.run_rows(tuner)
-    rows = tuning.table_rows(grid, runs)
     os.makedirs(args.output, exist_ok=True)
-    reporting.write_table1(rows, runs, args.output, grid)
+    rows = reporting.write_table1(runs, args.output, grid)
     updates_per_epoch = math.ceil(
         settings["num_train"] / settings["batch_size"]
     )
