@@ -37,12 +37,12 @@ FAST_WEIGHTS_VARIANTS = {
 ASSOCIATIVE_LSTM_COPIES = 4
 
 
-def _recurrent_layer(kind, units, seed, variant):
-    if kind == "fast_weights":
+def _recurrent_layer(model, units, seed, variant):
+    if model == "fast_weights":
         # The cell's defaults are the paper's: λ=0.95, η=0.5, S=1, with LN.
         options = FAST_WEIGHTS_VARIANTS[variant]
         return FastWeightsRNN(units, name="recurrent", **options)
-    if kind == "irnn":
+    if model == "irnn":
         # Le et al. (2015): ReLU units with an identity recurrent matrix.
         return keras.layers.SimpleRNN(
             units,
@@ -50,7 +50,7 @@ def _recurrent_layer(kind, units, seed, variant):
             recurrent_initializer=keras.initializers.Identity(),
             name="recurrent",
         )
-    if kind == "associative_lstm":
+    if model == "associative_lstm":
         return AssociativeLSTM(
             units,
             num_copies=ASSOCIATIVE_LSTM_COPIES,
@@ -64,7 +64,7 @@ def _recurrent_layer(kind, units, seed, variant):
 
 
 def build_retrieval_model(
-    kind: str,
+    model: str,
     units: int,
     learning_rate: float = 1e-3,
     num_pairs: int = 4,
@@ -81,7 +81,7 @@ def build_retrieval_model(
     `Dense(10)` logits over the answer digit. It is compiled with Adam,
     sparse categorical cross-entropy on the logits, and accuracy.
 
-    The recurrent layer is named `"recurrent"` and is, by `kind`:
+    The recurrent layer is named `"recurrent"` and is, by `model`:
 
     - `"fast_weights"`: `FastWeightsRNN(units)`, i.e.
       `keras.layers.RNN(FastWeightsRNNCell(units))` with the paper's
@@ -94,7 +94,7 @@ def build_retrieval_model(
       A-LSTM.
 
     Args:
-        kind: One of `MODEL_KINDS`: `"fast_weights"`, `"irnn"`, `"lstm"`,
+        model: One of `MODEL_KINDS`: `"fast_weights"`, `"irnn"`, `"lstm"`,
             `"associative_lstm"`.
         units: Positive integer, the number R of recurrent hidden units.
         learning_rate: Positive float, Adam's learning rate.
@@ -108,7 +108,7 @@ def build_retrieval_model(
             the initial weights, the Associative LSTM's permutations, and
             the randomness that follows in the process (the shuffling of
             `model.fit`), so that a run repeats.
-        variant: For `kind="fast_weights"`, one of `FAST_WEIGHTS_VARIANTS`:
+        variant: For `model="fast_weights"`, one of `FAST_WEIGHTS_VARIANTS`:
             `"paper"` (default), or the paper's layer with one change, for
             the ablation study: `"no_fast_memory"` (η = 0: a
             layer-normalized IRNN with the same `W` init), `"no_layer_norm"`,
@@ -119,7 +119,7 @@ def build_retrieval_model(
             long sequences); default `2 * num_pairs + 3`.
 
     Returns:
-        A compiled `keras.Model` named `f"{kind}_{units}"` (with
+        A compiled `keras.Model` named `f"{model}_{units}"` (with
         `f"_{variant}"` for a variant other than the paper's) that maps int
         token ids of shape `(batch, timesteps)` to logits of shape
         `(batch, 10)`.
@@ -132,17 +132,17 @@ def build_retrieval_model(
     >>> type(model.get_layer("recurrent")).__name__
     'FastWeightsRNN'
     """
-    if kind not in MODEL_KINDS:
+    if model not in MODEL_KINDS:
         raise ValueError(
-            f"`kind` must be one of {MODEL_KINDS}. Received: kind={kind!r}"
+            f"`model` must be one of {MODEL_KINDS}. Received: model={model!r}"
         )
     if variant not in FAST_WEIGHTS_VARIANTS or (
-        variant != "paper" and kind != "fast_weights"
+        variant != "paper" and model != "fast_weights"
     ):
         raise ValueError(
             f"`variant` must be one of {tuple(FAST_WEIGHTS_VARIANTS)}, and "
-            "'paper' unless kind='fast_weights'. "
-            f"Received: variant={variant!r} for kind={kind!r}"
+            "'paper' unless model='fast_weights'. "
+            f"Received: variant={variant!r} for model={model!r}"
         )
     units = check_int("units", units, 1)
     learning_rate = check_positive("learning_rate", learning_rate)
@@ -159,16 +159,16 @@ def build_retrieval_model(
     x = keras.layers.Embedding(
         associative_retrieval.VOCABULARY_SIZE, embedding_dim, name="embedding"
     )(tokens)
-    x = _recurrent_layer(kind, units, seed, variant)(x)
+    x = _recurrent_layer(model, units, seed, variant)(x)
     x = keras.layers.Dense(hidden_dim, activation="relu", name="hidden")(x)
     logits = keras.layers.Dense(
         associative_retrieval.NUM_CLASSES, name="logits"
     )(x)
-    name = f"{kind}_{units}" + ("" if variant == "paper" else f"_{variant}")
-    model = keras.Model(tokens, logits, name=name)
-    model.compile(
+    name = f"{model}_{units}" + ("" if variant == "paper" else f"_{variant}")
+    retrieval_model = keras.Model(tokens, logits, name=name)
+    retrieval_model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    return model
+    return retrieval_model

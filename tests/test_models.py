@@ -193,8 +193,8 @@ def test_save_and_load(kind, trained, data, tmp_path):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"kind": "gru"}, ValueError, "kind='gru'"),
-        ({"kind": None}, ValueError, "kind=None"),
+        ({"model": "gru"}, ValueError, "model='gru'"),
+        ({"model": None}, ValueError, "model=None"),
         ({"units": 0}, ValueError, "units=0"),
         ({"units": -5}, ValueError, "units=-5"),
         ({"units": 2.5}, TypeError, "units=2.5"),
@@ -210,11 +210,11 @@ def test_save_and_load(kind, trained, data, tmp_path):
         ({"seed": -1}, ValueError, "seed=-1"),
         ({"seed": 1.0}, TypeError, "seed=1.0"),
         ({"variant": "no_ln"}, ValueError, "variant='no_ln'"),
-        ({"variant": "decay_0.5"}, ValueError, "kind='lstm'"),
+        ({"variant": "decay_0.5"}, ValueError, "model='lstm'"),
     ],
 )
 def test_build_bad_arguments(kwargs, error, match):
-    arguments = {"kind": "lstm", "units": UNITS, **kwargs}
+    arguments = {"model": "lstm", "units": UNITS, **kwargs}
     with pytest.raises(error, match=match):
         build_retrieval_model(**arguments)
 
