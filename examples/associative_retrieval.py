@@ -99,12 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=3e-4,
         help="Adam's learning rate",
     )
-    parser.add_argument(
-        "--epochs",
-        type=cli.positive_int,
-        default=training.DEFAULT_EPOCHS,
-        help="epochs to train; the best epoch on validation is kept",
-    )
+    cli.add_epochs_argument(parser)
     parser.add_argument(
         "--batch-size",
         type=cli.positive_int,

@@ -50,6 +50,20 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def add_epochs_argument(parser: argparse.ArgumentParser) -> None:
+    """`--epochs`: the training recipe's fixed budget of epochs
+    (`training.DEFAULT_EPOCHS`), of which the best on validation counts."""
+    from keras_fastweights import training
+
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=training.DEFAULT_EPOCHS,
+        help="epochs to train (a fixed budget); the best epoch on "
+        "validation is kept",
+    )
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of `associative_retrieval.load_data`: `--num-pairs`,
     `--num-train`, `--num-val`, `--num-test` and `--data-seed`, with the

@@ -55,7 +55,6 @@ SINGLE_THREAD_ENV = {
 def parse_args(argv=None):
     from keras_fastweights import cli
     from keras_fastweights import models
-    from keras_fastweights import training
     from keras_fastweights import tuning
 
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -97,12 +96,7 @@ def parse_args(argv=None):
         help="an ablation study: these variants of the fast-weights layer "
         "as a grid axis (with --models fast_weights)",
     )
-    parser.add_argument(
-        "--epochs",
-        type=cli.positive_int,
-        default=training.DEFAULT_EPOCHS,
-        help="epochs every trial trains (the best epoch on validation counts)",
-    )
+    cli.add_epochs_argument(parser)
     cli.add_data_arguments(parser)
     parser.add_argument(
         "--directory",
