@@ -533,9 +533,11 @@ def describe_machine():
                     break
     except OSError:
         pass
+    threads = os.environ.get("OMP_NUM_THREADS")
     return (
-        f"{model_name}, {os.cpu_count()} CPUs; "
-        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"{model_name}, {os.cpu_count()} CPUs"
+        + (f", OMP_NUM_THREADS={threads}" if threads else "")
+        + f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
 
 
