@@ -533,11 +533,19 @@ def describe_machine():
                     break
     except OSError:
         pass
-    threads = os.environ.get("OMP_NUM_THREADS")
+    # Thread settings change the figures on a shared CPU (README).
+    threads = "".join(
+        f", {name}={os.environ[name]}"
+        for name in (
+            "OMP_NUM_THREADS",
+            "TF_NUM_INTEROP_THREADS",
+            "TF_NUM_INTRAOP_THREADS",
+        )
+        if name in os.environ
+    )
     return (
-        f"{model_name}, {os.cpu_count()} CPUs"
-        + (f", OMP_NUM_THREADS={threads}" if threads else "")
-        + f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"{model_name}, {os.cpu_count()} CPUs{threads}; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
 
 
