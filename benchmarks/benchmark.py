@@ -38,10 +38,11 @@ so the script re-invokes itself once per backend and benchmark with
 `KERAS_BACKEND` set.
 
 Usage (the defaults measure the table at the top of benchmarks/README.md;
-about 25 minutes on a 2-core CPU):
+about 30 minutes on a shared 2-core CPU; where other processes use the
+cores, give torch one thread, as the README explains):
 
-    python benchmarks/benchmark.py
-    python benchmarks/benchmark.py --backends torch --benchmarks throughput
+    python benchmarks/benchmark.py --backends jax,tensorflow
+    OMP_NUM_THREADS=1 python benchmarks/benchmark.py --backends torch
     python benchmarks/benchmark.py --backends jax,tensorflow \\
         --benchmarks memory --memory-configs 1000:256
 """
