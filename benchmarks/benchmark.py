@@ -280,6 +280,19 @@ def median_ratios(times, reference):
     return statistics.median(t / r for t, r in zip(times, reference))
 
 
+def print_ratio_table(seconds, label, digits=3):
+    """Prints `seconds` (`{name: [epoch times per round]}`, with `"lstm"`
+    among the names) as a Markdown table: the median epoch time and the
+    median ratio to the LSTM's, one row per name."""
+    print(f"| {label} | s/epoch (median) | epoch time / LSTM's |")
+    print("|---|---:|---:|")
+    for name, times in seconds.items():
+        ratio = median_ratios(times, seconds["lstm"])
+        print(
+            f"| {name} | {statistics.median(times):.{digits}f} | {ratio:.2f} |"
+        )
+
+
 # ---------------------------------------------------------------- workers
 
 

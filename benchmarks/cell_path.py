@@ -18,10 +18,12 @@ e.g. to dump XLA's optimised HLO.
 
 import argparse
 import statistics
-import time
 
 import keras
 import numpy as np
+from benchmark import median_ratios
+from benchmark import rotated
+from benchmark import timed_fit
 
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
@@ -73,21 +75,16 @@ def main(argv=None):
     models, first = {}, {}
     for name in names:
         models[name] = build(name, args.units)
-        start = time.perf_counter()
         if args.rounds:
-            models[name].fit(x, y, batch_size=BATCH_SIZE, verbose=0)
+            first[name] = timed_fit(models[name], x, y, BATCH_SIZE)
         else:
             models[name].train_on_batch(x[:BATCH_SIZE], y[:BATCH_SIZE])
-        first[name] = time.perf_counter() - start
     if not args.rounds:
         return
     seconds = {name: [] for name in names}
     for round_index in range(args.rounds):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            models[name].fit(x, y, batch_size=BATCH_SIZE, verbose=0)
-            seconds[name].append(time.perf_counter() - start)
+        for name in rotated(names, round_index):
+            seconds[name].append(timed_fit(models[name], x, y, BATCH_SIZE))
 
     print(
         f"backend {keras.backend.backend()}, R = {args.units}, T = "
@@ -97,7 +94,7 @@ def main(argv=None):
     print("|---|---:|---:|---:|")
     for name in names:
         times = seconds[name]
-        ratio = statistics.median(t / r for t, r in zip(times, seconds["lstm"]))
+        ratio = median_ratios(times, seconds["lstm"])
         print(
             f"| {name} | {first[name]:.2f} | {statistics.median(times):.3f} "
             f"| {ratio:.2f} |"

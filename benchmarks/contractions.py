@@ -21,12 +21,13 @@ choice is `"default"`, timed too.
 """
 
 import argparse
-import statistics
-import time
 
 import keras
 from benchmark import SEQUENCE_LENGTH
+from benchmark import print_ratio_table
 from benchmark import random_data
+from benchmark import rotated
+from benchmark import timed_fit
 
 from keras_fastweights.layers import attention_form
 from keras_fastweights.models import build_retrieval_model
@@ -71,27 +72,18 @@ def main(argv=None):
         model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)
         models[name] = model, recall or VARIANTS["default"]
     seconds = {name: [] for name in models}
-    names = list(models)
     for round_index in range(args.rounds):
-        # Each round starts with another model, so no one is always first.
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
+        for name in rotated(list(models), round_index):
             model, recall = models[name]
             use(recall)
-            start = time.perf_counter()
-            model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)
-            seconds[name].append(time.perf_counter() - start)
+            seconds[name].append(timed_fit(model, x, y, args.batch_size))
     use(VARIANTS["default"])
 
     print(
         f"backend {keras.backend.backend()}, R = {args.units}, "
         f"{examples} examples/epoch, {args.rounds} rounds"
     )
-    print("| attention read-out | s/epoch (median) | epoch time / LSTM's |")
-    print("|---|---:|---:|")
-    for name, times in seconds.items():
-        ratio = statistics.median(t / r for t, r in zip(times, seconds["lstm"]))
-        print(f"| {name} | {statistics.median(times):.3f} | {ratio:.2f} |")
+    print_ratio_table(seconds, "attention read-out")
 
 
 if __name__ == "__main__":

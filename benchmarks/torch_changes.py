@@ -33,12 +33,12 @@ script says so.
 
 import argparse
 import inspect
-import statistics
 
 import keras
 import numpy as np
 import torch
 from benchmark import SEQUENCE_LENGTH
+from benchmark import print_ratio_table
 from benchmark import random_data
 from benchmark import retrieval_model
 from benchmark import rotated
@@ -193,11 +193,7 @@ def main(argv=None):
         f"R = {args.units}, T = {SEQUENCE_LENGTH}, {examples} examples/epoch, "
         f"{args.rounds} rounds\n"
     )
-    print("| variant | s/epoch (median) | epoch time / LSTM's |")
-    print("|---|---:|---:|")
-    for name, times in seconds.items():
-        ratio = statistics.median(t / r for t, r in zip(times, seconds["lstm"]))
-        print(f"| {name} | {statistics.median(times):.2f} | {ratio:.2f} |")
+    print_ratio_table(seconds, "variant", digits=2)
 
 
 if __name__ == "__main__":
