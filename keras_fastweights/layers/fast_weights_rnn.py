@@ -243,6 +243,15 @@ class FastWeightsRNN(keras.layers.RNN):
             self._memory_starts_at_zero = False
             self.cell._recurrent_dropout_mask = None
 
+    def get_initial_state(self, batch_size):
+        if self.stateful:
+            # Kept in variables, which torch assigns in place: no views.
+            return super().get_initial_state(batch_size)
+        return [
+            attention_form.zero_state(batch_size, size, self.cell.compute_dtype)
+            for size in self.cell.state_size
+        ]
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
