@@ -353,37 +353,6 @@ def read_csv(path):
         return list(csv.DictReader(file))
 
 
-@pytest.mark.backend_independent
-def test_command_line_search_writes_the_table_and_resumes(tmp_path):
-    """The issue's command: 4 trials, a table, and a rerun with no trial."""
-    args = [
-        "--models",
-        "fast_weights",
-        "--units",
-        "8",
-        "16",
-        "--learning-rates",
-        "0.001",
-        "0.01",
-        "--directory",
-        str(tmp_path),
-        *TINY,
-    ]
-    first = run_script(args)
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert first.stdout.count("trials done] next:") == 4
-    assert "4 of 4 trials complete" in first.stdout
-    check_table(
-        tmp_path, tuning.check_grid(["fast_weights"], [8, 16], [1e-3, 1e-2])
-    )
-
-    second = run_script(args)
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "trials done] next:" not in second.stdout
-    assert "4 of 4 trials complete" in second.stdout
-    assert set(read_oracle(tmp_path)["run_times"].values()) == {1}
-
-
 def test_table_needs_no_checkpoint(tmp_path):
     """A clone of committed trial records (no checkpoints) gives the same
     tables: each trial records its metrics, and the history its curves."""
@@ -433,19 +402,13 @@ def test_table_only_runs_no_trial(tmp_path):
 
 
 @pytest.mark.backend_independent
-def test_killed_search_resumes(tmp_path):
-    """SIGKILL in the middle: finished trials are kept and not run again."""
+def test_killed_search_resumes_and_writes_the_table(tmp_path):
+    """SIGKILL in the middle: finished trials are kept and not run again,
+    the rerun finishes the grid and writes the table, and a third run runs
+    no trial."""
     args = [
-        "--models",
-        "fast_weights",
-        "lstm",
-        "--units",
-        "4",
-        "8",
-        "--learning-rates",
-        "0.01",
-        "--directory",
-        str(tmp_path),
+        *("--models", "fast_weights", "lstm", "--units", "4"),
+        *("--learning-rates", "0.01", "0.001", "--directory", str(tmp_path)),
         *TINY,
     ]
     process = subprocess.Popen(
@@ -469,15 +432,27 @@ def test_killed_search_resumes(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert 2 <= len(finished) < 4
+    # What the rerun finds: a trial may have ended since the last look.
+    ended = read_oracle(tmp_path)["end_order"]
+    assert set(finished) <= set(ended) and len(ended) < 4
 
     resumed = run_script(args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert resumed.stdout.count("trials done] next:") == 4 - len(ended)
+    assert "4 of 4 trials complete" in resumed.stdout
     run_times = read_oracle(tmp_path)["run_times"]
-    assert all(run_times[trial] == 1 for trial in finished)
+    assert all(run_times[trial] == 1 for trial in ended)
     assert len(trial_records(tmp_path)) == 4
     check_table(
-        tmp_path, tuning.check_grid(["fast_weights", "lstm"], [4, 8], [0.01])
+        tmp_path,
+        tuning.check_grid(["fast_weights", "lstm"], [4], [0.01, 0.001]),
     )
+
+    again = run_script(args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "trials done] next:" not in again.stdout
+    assert "4 of 4 trials complete" in again.stdout
+    assert read_oracle(tmp_path)["run_times"] == run_times
 
 
 @pytest.mark.backend_independent
