@@ -27,8 +27,7 @@ def float64_backend():
 @pytest.fixture
 def short_chunks(monkeypatch):
     """Chunks of 4 steps, so that FastWeightsRNN's "chunked" path runs two
-    chunks and a rest in 11 steps, in a fraction of the time JAX takes to
-    compile a chunk of 32."""
+    chunks and a rest in 11 steps (the layer's chunks of 8: one)."""
     from keras_fastweights.layers import fast_weights_rnn
 
     monkeypatch.setattr(fast_weights_rnn, "CHUNK_LENGTH", 4)

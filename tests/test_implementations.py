@@ -27,15 +27,15 @@ BATCH, FEATURES, UNITS = 3, 5, 6
 OTHER_PATHS = ("attention", "chunked")
 PATHS = ("cell", *OTHER_PATHS)
 
-# Chunks of 4 steps (conftest.py) unless a test asks for `real_chunks`: JAX
-# compiles the loop body of a chunk of 32 unrolled steps slowly, and chunks
-# of 4 put several chunks and a rest in a dozen steps.
+# Chunks of 4 steps (conftest.py) unless a test asks for `real_chunks`:
+# they put several chunks and a rest in a dozen steps, which JAX compiles
+# faster than longer sequences.
 pytestmark = pytest.mark.usefixtures("short_chunks")
 
 
 @pytest.fixture
 def real_chunks(monkeypatch):
-    """The layer's own chunk length, CHUNK_LENGTH = 32."""
+    """The layer's own chunk length, `CHUNK_LENGTH`."""
     monkeypatch.setattr(fast_weights_rnn, "CHUNK_LENGTH", REAL_CHUNK_LENGTH)
 
 
@@ -100,9 +100,9 @@ def test_matches_reference(implementation, timesteps, inner_steps):
 
 
 def test_matches_reference_with_real_chunks(real_chunks):
-    # Chunks of 32: two and a rest of 6.
+    # Two chunks and a rest of 6 steps.
     layer = make_layer("chunked")
-    assert_matches_reference(layer, make_inputs(70))
+    assert_matches_reference(layer, make_inputs(2 * REAL_CHUNK_LENGTH + 6))
 
 
 @pytest.fixture
@@ -551,7 +551,8 @@ def test_auto_chooses_path(timesteps, units, expected, real_chunks):
 def test_auto_runs_the_attention_forms_with_a_mask(
     timesteps, chunked, monkeypatch
 ):
-    # Chunks of 4: "auto" takes "attention" up to 4 steps.
+    # "auto" takes "attention" up to 4 steps here, then chunks of 4.
+    monkeypatch.setattr(fast_weights_rnn, "ATTENTION_MAX_STEPS", 4)
     calls = []
     run = attention_form.run
 

@@ -9,11 +9,14 @@ from keras_fastweights.layers.fast_weights_rnn_cell import FastWeightsRNNCell
 
 # The ways FastWeightsRNN can run the recurrence; see its docstring.
 IMPLEMENTATIONS = ("auto", "cell", "attention", "chunked")
-# Steps per chunk of the "chunked" path, and the longest sequence for
-# which "auto" takes the unchunked attention form. The attention form's
-# work grows with T² H per example, the matrix form's with T H²; the
-# chunked form keeps A(t) for backprop once per chunk instead of per step.
-CHUNK_LENGTH = 32
+# The longest sequence for which "auto" takes the unchunked attention
+# form, whose work grows with T² H per example (the matrix form's with
+# T H²), and the steps per chunk of the "chunked" path, which keeps A(t)
+# for backprop once per chunk instead of per step. Chunks of 8 rather than
+# 32 train padded batches of 20-200 steps 2x as fast and compile 5x as
+# fast on JAX, for 4x the stored A's (benchmarks/README.md).
+ATTENTION_MAX_STEPS = 32
+CHUNK_LENGTH = 8
 
 # The cell arguments that FastWeightsRNN forwards to its cell, in order.
 CELL_ARGUMENTS = (
@@ -83,9 +86,9 @@ class FastWeightsRNN(keras.layers.RNN):
             the past outputs, in a loop unrolled over the (static) number
             of steps, computing the last `A` only when it is returned;
             cheapest while `T` is small beside `units`.
-            `"chunked"`: the attention form within chunks of 32 steps,
+            `"chunked"`: the attention form within chunks of 8 steps,
             with `A` carried from chunk to chunk by `keras.ops.scan`, so
-            that backprop keeps `A` once per chunk (`batch * T / 32 *
+            that backprop keeps `A` once per chunk (`batch * T / 8 *
             units²` floats) and long sequences compile to one small loop.
             `"auto"` (default): `"attention"` for `T <= 32`, else
             `"chunked"`. With an unknown `T`, every path runs as `"cell"`.
@@ -280,7 +283,9 @@ class FastWeightsRNN(keras.layers.RNN):
         if timesteps is None:
             return "cell"
         if self.implementation == "auto":
-            return "attention" if timesteps <= CHUNK_LENGTH else "chunked"
+            if timesteps <= ATTENTION_MAX_STEPS:
+                return "attention"
+            return "chunked"
         return self.implementation
 
     def get_config(self):
