@@ -163,6 +163,19 @@ def test_variant_descriptions_say_what_changes_and_what_is_kept():
         reporting.variant_description("no_ln")
 
 
+@pytest.mark.parametrize(
+    "error, stayed",
+    [(61.65, True), (57.0, True), (86.4, True), (56.5, False), (1.9, False)],
+)
+def test_on_plateau_counts_runs_that_never_learned_the_key(error, stayed):
+    # 61.65 % is the key-blind error at K = 4; 86.4 % is a run that stayed
+    # nearer chance (90 %), which did not learn the key either.
+    assert reporting.on_plateau({"val_error_percent": error}, 4) is stayed
+    assert "5 points below the key-blind error (61.65 %, K = 4)" in (
+        reporting.plateau_rule(4)
+    )
+
+
 def expected_ablation(grid, results, variant):
     """A variant's summary, computed from the results given to its runs."""
     runs = [

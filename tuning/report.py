@@ -94,9 +94,7 @@ def main(argv=None):
     ]
     with open(os.path.join(args.output, "plateau.md"), "w") as file:
         file.write(
-            f"Runs whose best validation error stayed within "
-            f"{reporting.PLATEAU_MARGIN:g} points of the key-blind error "
-            f"({blind_error:.2f} %, K = {settings['num_pairs']}): "
+            f"Runs whose {reporting.plateau_rule(settings['num_pairs'])}: "
             f"{len(plateau)} of {len(runs)}\n\n"
         )
         file.write("| model | units | learning_rate | seed | val_error |\n")
