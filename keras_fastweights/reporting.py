@@ -288,6 +288,24 @@ def on_plateau(
     return run["val_error_percent"] >= key_blind_error(num_pairs) - margin
 
 
+def diverged(history: Mapping) -> bool:
+    """Whether a run's loss became NaN or infinite: any non-finite `loss`
+    or `val_loss` in its history (`{metric: [value per epoch]}`, as
+    `training.read_history` returns it). Its best epoch, kept by the
+    training recipe, comes before.
+
+    Example:
+
+    >>> diverged({"loss": [2.3, 1.9], "val_loss": [2.2, float("nan")]})
+    True
+    """
+    return any(
+        not np.all(np.isfinite(history[name]))
+        for name in ("loss", "val_loss")
+        if name in history
+    )
+
+
 def plateau_rule(num_pairs: int) -> str:
     """`on_plateau`'s rule in words, for the reports."""
     return (
@@ -316,6 +334,7 @@ ABLATION_COLUMNS = (
     "runs_at_zero",
     "best_epoch_mean",
     "runs_on_plateau",
+    "runs_diverged",
     "description",
 )
 # The options of `FastWeightsRNN` that the variants change, in the order
@@ -374,7 +393,10 @@ def variant_description(variant: str) -> str:
 
 
 def ablation_rows(
-    grid: Mapping, runs: Sequence[Mapping], num_pairs: int
+    grid: Mapping,
+    runs: Sequence[Mapping],
+    num_pairs: int,
+    histories: Mapping[str, Mapping],
 ) -> list[dict]:
     """One row per variant of an ablation search, with the keys of
     `ABLATION_COLUMNS`.
@@ -383,14 +405,17 @@ def ablation_rows(
         grid: The search's grid (`tuning.check_grid` with `variants`).
         runs: As returned by `tuning.run_rows`.
         num_pairs: The search's K, for the key-blind plateau.
+        histories: Each run's history by `trial_id`
+            (`tuning.trial_history`), for `runs_diverged`.
 
     Returns:
         Rows in the grid's order of variants (`tuning.table_rows`), a
         variant without a finished run left out: the test error's mean,
         sample standard deviation, minimum and maximum over the seeds,
         `runs` counted, `runs_at_zero` (test error 0.00 %),
-        `best_epoch_mean`, `runs_on_plateau` (`on_plateau`) and the
-        variant's `description` (`variant_description`).
+        `best_epoch_mean`, `runs_on_plateau` (`on_plateau`),
+        `runs_diverged` (`diverged`) and the variant's `description`
+        (`variant_description`).
 
     Raises:
         ValueError: the grid has no variants.
@@ -418,6 +443,9 @@ def ablation_rows(
                 ),
                 "runs_on_plateau": sum(
                     on_plateau(run, num_pairs) for run in counted
+                ),
+                "runs_diverged": sum(
+                    diverged(histories[run["trial_id"]]) for run in counted
                 ),
                 "description": variant_description(row["variant"]),
             }
@@ -459,7 +487,8 @@ def ablation_markdown(
         f"rate {rates}, seeds {seeds}, {settings['epochs']} epochs each, the "
         "best epoch on validation kept. Test error (%): mean ± sample "
         "standard deviation over the seeds. *On the plateau*: runs whose "
-        f"{plateau_rule(num_pairs)}.\n",
+        f"{plateau_rule(num_pairs)}. *Diverged*: runs whose loss became "
+        "NaN or infinite (their best epoch came before).\n",
         f"{len(runs)} of {tuning.grid_size(grid)} runs finished."
         + (f" Not run yet: {', '.join(waiting)}." if waiting else "")
         + "\n",
@@ -470,12 +499,14 @@ def ablation_markdown(
                     "best_epoch": f"{cell['best_epoch_mean']:g}",
                     "on_plateau": f"{cell['runs_on_plateau']} of "
                     f"{cell['runs']}",
+                    "diverged": f"{cell['runs_diverged']} of {cell['runs']}",
                 }
                 for cell in _summary_cells(rows, runs)
             ],
             extra=[
                 ("mean best epoch", "best_epoch", "---:"),
                 ("on the plateau", "on_plateau", "---:"),
+                ("diverged", "diverged", "---:"),
                 ("what it is", "description", "---"),
             ],
         ),

@@ -62,7 +62,8 @@ def point_key(values):
 def random_results(grid, seed):
     """Made-up results for every point of `grid`, as
     `RetrievalHyperModel.fit` returns them: some runs at 0.00 %, some on
-    the key-blind plateau."""
+    the key-blind plateau, some marked `diverged` (`RecordedSearch` then
+    writes a NaN validation loss into their history)."""
     rng = np.random.default_rng(seed)
     axes = ["model", "units", "variant", "learning_rate", "seed"]
     results = {}
@@ -83,6 +84,7 @@ def random_results(grid, seed):
             "epochs": EPOCHS,
             "best_epoch": int(rng.integers(1, EPOCHS + 1)),
             "seconds": 1.0,
+            "diverged": bool(rng.random() < 0.25),
         }
     return results
 
@@ -101,7 +103,8 @@ class RecordedSearch(tuning.RetrievalGridSearch):
         if self.done == self.stop_after:
             raise KeyboardInterrupt  # as if the search were interrupted
         self.done += 1
-        result = self.results[point_key(trial.hyperparameters.values)]
+        result = dict(self.results[point_key(trial.hyperparameters.values)])
+        nan_from = 1 if result.pop("diverged", False) else EPOCHS
         path = os.path.join(
             self.get_trial_dir(trial.trial_id), training.HISTORY_FILENAME
         )
@@ -110,7 +113,8 @@ class RecordedSearch(tuning.RetrievalGridSearch):
             writer = csv.writer(file)
             writer.writerow(["epoch", "val_accuracy", "val_loss"])
             for epoch, accuracy in enumerate(accuracies):
-                writer.writerow([epoch, accuracy, 1.0])
+                loss = float("nan") if epoch >= nan_from else 1.0
+                writer.writerow([epoch, accuracy, loss])
         return result
 
 
@@ -195,6 +199,7 @@ def expected_ablation(grid, results, variant):
         "runs_on_plateau": sum(
             100 * (1 - run["val_accuracy"]) >= plateau for run in runs
         ),
+        "runs_diverged": sum(run["diverged"] for run in runs),
     }
 
 
@@ -240,6 +245,7 @@ def test_ablation_report_summarises_each_variant(tmp_path, seed, capsys):
         assert cells[6] == f"{expected['runs_at_zero']} of 3"
         assert cells[7] == f"{round(expected['best_epoch_mean'], 2):g}"
         assert cells[8] == f"{expected['runs_on_plateau']} of 3"
+        assert cells[9] == f"{expected['runs_diverged']} of 3"
         assert reporting.variant_description(row["variant"]) in line
     assert "K = 4, R = 8" in lines[0]
     assert lines[-1] == (
@@ -495,4 +501,5 @@ def test_ablation_report_reads_a_real_search(tmp_path):
         assert row["best_epoch_mean"] == run["best_epoch"] == 1
         # After one epoch on 64 sequences every run is on the plateau.
         assert row["runs_on_plateau"] == 1
+        assert row["runs_diverged"] == 0
     assert (output / "ablation.png").stat().st_size > 0

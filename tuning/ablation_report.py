@@ -8,7 +8,8 @@ writes into `--output`:
   (`keras_fastweights.models.FAST_WEIGHTS_VARIANTS`), in the grid's order:
   the test error's mean, standard deviation, minimum and maximum over the
   seeds, the runs at 0.00 %, the mean best epoch, the runs that stayed on
-  the key-blind plateau, and the variant in words;
+  the key-blind plateau, the runs whose loss became NaN, and the variant in
+  words;
 - `ablation_runs.csv`: one row per run;
 - `ablation.md`: the same as a Markdown table, with this command;
 - `ablation.png`: each seed's test error per variant with their mean, the
@@ -63,7 +64,11 @@ def main(argv=None):
     tuner = tuning.make_tuner(grid, args.directory)
     trials = {t.trial_id: t for t in tuning.completed_trials(tuner)}
     runs = tuning.run_rows(tuner)
-    rows = reporting.ablation_rows(grid, runs, settings["num_pairs"])
+    histories = {
+        run["trial_id"]: tuning.trial_history(tuner, trials[run["trial_id"]])
+        for run in runs
+    }
+    rows = reporting.ablation_rows(grid, runs, settings["num_pairs"], histories)
     command = shlex.join(
         ["python", SCRIPT, "--directory", args.directory]
         + ["--output", args.output]
@@ -82,10 +87,7 @@ def main(argv=None):
             os.path.join(args.output, "ablation.png"),
             highlight="paper",
             curves={
-                variant: [
-                    tuning.trial_history(tuner, trials[run["trial_id"]])
-                    for run in cell
-                ]
+                variant: [histories[run["trial_id"]] for run in cell]
                 for variant, cell in counted.items()
             },
             updates_per_epoch=math.ceil(
