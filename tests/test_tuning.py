@@ -456,7 +456,14 @@ def test_killed_search_resumes_and_writes_the_table(tmp_path):
 
 
 @pytest.mark.backend_independent
-def test_one_chief_and_two_workers_on_loopback(tmp_path):
+def test_one_chief_and_two_workers_on_loopback_resume_a_search(tmp_path):
+    """Workers pick up an interrupted search: its two finished trials are
+    kept, the two others run once each, none is left running."""
+    grid = tuning.check_grid(["fast_weights", "lstm"], [4], [0.01, 0.001])
+    with pytest.raises(KeyboardInterrupt):
+        bookkeeping_search(grid, tmp_path, [], stop_after=2).search()
+    finished = read_oracle(tmp_path)["end_order"]
+    assert len(finished) == 2
     # The killed-search test's grid: in the shared compilation cache.
     args = [
         *("--models", "fast_weights", "lstm", "--units", "4"),
@@ -467,15 +474,14 @@ def test_one_chief_and_two_workers_on_loopback(tmp_path):
     result = run_script(args, timeout=500)
     assert result.returncode == 0, result.stderr[-3000:]
     oracle = read_oracle(tmp_path)
-    # Every trial of the grid ran exactly once, and none is left running.
+    # Every trial of the grid ran exactly once (the two finished ones were
+    # not run again), and none is left running.
     assert sorted(oracle["run_times"]) == ["0000", "0001", "0002", "0003"]
     assert set(oracle["run_times"].values()) == {1}
     assert oracle["ongoing_trials"] == {}
+    assert set(finished) <= set(oracle["end_order"])
     assert len(trial_records(tmp_path)) == 4
-    check_table(
-        tmp_path,
-        tuning.check_grid(["fast_weights", "lstm"], [4], [0.01, 0.001]),
-    )
+    check_table(tmp_path, grid)
     # Resuming a finished distributed search runs nothing.
     again = run_script([a for a in args if a not in ("--workers", "2")])
     assert again.returncode == 0 and "trials done] next:" not in again.stdout
