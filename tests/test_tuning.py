@@ -401,16 +401,27 @@ def test_table_only_runs_no_trial(tmp_path):
     assert "trials done] next:" not in result.stdout
 
 
+# The grid of the killed-search and distributed-search tests: two models and
+# two learning rates, of shapes that the shared JAX compilation cache then
+# compiles once for both.
+SMALL_GRID = tuning.check_grid(["fast_weights", "lstm"], [4], [0.01, 0.001])
+
+
+def small_search_args(directory):
+    """`grid_search.py`'s flags for `SMALL_GRID` on tiny data."""
+    return [
+        *("--models", "fast_weights", "lstm", "--units", "4"),
+        *("--learning-rates", "0.01", "0.001", "--directory", str(directory)),
+        *TINY,
+    ]
+
+
 @pytest.mark.backend_independent
 def test_killed_search_resumes_and_writes_the_table(tmp_path):
     """SIGKILL in the middle: finished trials are kept and not run again,
     the rerun finishes the grid and writes the table, and a third run runs
     no trial."""
-    args = [
-        *("--models", "fast_weights", "lstm", "--units", "4"),
-        *("--learning-rates", "0.01", "0.001", "--directory", str(tmp_path)),
-        *TINY,
-    ]
+    args = small_search_args(tmp_path)
     process = subprocess.Popen(
         [sys.executable, SCRIPT, *args],
         stdout=subprocess.DEVNULL,
@@ -443,10 +454,7 @@ def test_killed_search_resumes_and_writes_the_table(tmp_path):
     run_times = read_oracle(tmp_path)["run_times"]
     assert all(run_times[trial] == 1 for trial in ended)
     assert len(trial_records(tmp_path)) == 4
-    check_table(
-        tmp_path,
-        tuning.check_grid(["fast_weights", "lstm"], [4], [0.01, 0.001]),
-    )
+    check_table(tmp_path, SMALL_GRID)
 
     again = run_script(args)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -459,18 +467,11 @@ def test_killed_search_resumes_and_writes_the_table(tmp_path):
 def test_one_chief_and_two_workers_on_loopback_resume_a_search(tmp_path):
     """Workers pick up an interrupted search: its two finished trials are
     kept, the two others run once each, none is left running."""
-    grid = tuning.check_grid(["fast_weights", "lstm"], [4], [0.01, 0.001])
     with pytest.raises(KeyboardInterrupt):
-        bookkeeping_search(grid, tmp_path, [], stop_after=2).search()
+        bookkeeping_search(SMALL_GRID, tmp_path, [], stop_after=2).search()
     finished = read_oracle(tmp_path)["end_order"]
     assert len(finished) == 2
-    # The killed-search test's grid: in the shared compilation cache.
-    args = [
-        *("--models", "fast_weights", "lstm", "--units", "4"),
-        *("--learning-rates", "0.01", "0.001", "--directory", str(tmp_path)),
-        *TINY,
-        *("--workers", "2"),
-    ]
+    args = [*small_search_args(tmp_path), "--workers", "2"]
     result = run_script(args, timeout=500)
     assert result.returncode == 0, result.stderr[-3000:]
     oracle = read_oracle(tmp_path)
@@ -481,7 +482,7 @@ def test_one_chief_and_two_workers_on_loopback_resume_a_search(tmp_path):
     assert oracle["ongoing_trials"] == {}
     assert set(finished) <= set(oracle["end_order"])
     assert len(trial_records(tmp_path)) == 4
-    check_table(tmp_path, grid)
+    check_table(tmp_path, SMALL_GRID)
     # Resuming a finished distributed search runs nothing.
     again = run_script([a for a in args if a not in ("--workers", "2")])
     assert again.returncode == 0 and "trials done] next:" not in again.stdout
