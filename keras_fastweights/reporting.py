@@ -335,6 +335,8 @@ ABLATION_COLUMNS = (
     "best_epoch_mean",
     "runs_on_plateau",
     "runs_diverged",
+    "seeds_worse_than_paper",
+    "seeds_paired",
     "description",
 )
 # The options of `FastWeightsRNN` that the variants change, in the order
@@ -414,8 +416,10 @@ def ablation_rows(
         sample standard deviation, minimum and maximum over the seeds,
         `runs` counted, `runs_at_zero` (test error 0.00 %),
         `best_epoch_mean`, `runs_on_plateau` (`on_plateau`),
-        `runs_diverged` (`diverged`) and the variant's `description`
-        (`variant_description`).
+        `runs_diverged` (`diverged`), `seeds_worse_than_paper` of
+        `seeds_paired` (the seeds at which the paper's layer also ran and
+        had a lower test error; None for the paper's layer) and the
+        variant's `description` (`variant_description`).
 
     Raises:
         ValueError: the grid has no variants.
@@ -447,10 +451,41 @@ def ablation_rows(
                 "runs_diverged": sum(
                     diverged(histories[run["trial_id"]]) for run in counted
                 ),
+                **_paired_with_paper(counted, runs),
                 "description": variant_description(row["variant"]),
             }
         )
     return rows
+
+
+def _paired_with_paper(
+    counted: Sequence[Mapping], runs: Sequence[Mapping]
+) -> dict:
+    """How many of a variant's runs (`counted`) have a higher test error
+    than the paper's layer at the same R, learning rate and seed
+    (`seeds_worse_than_paper`), of how many have such a run
+    (`seeds_paired`); both None for the paper's layer itself.
+
+    The same seed gives every variant the same initial weights (those it
+    shares with the paper's layer) and the same batches, so a seed's two
+    runs differ only by the variant."""
+    if not counted or counted[0]["variant"] == "paper":
+        return {"seeds_worse_than_paper": None, "seeds_paired": None}
+    keys = ("model", "units", "learning_rate", "seed")
+    paper = {
+        tuple(run[key] for key in keys): run["test_error_percent"]
+        for run in runs
+        if run["variant"] == "paper"
+    }
+    pairs = [
+        (run["test_error_percent"], paper[tuple(run[key] for key in keys)])
+        for run in counted
+        if tuple(run[key] for key in keys) in paper
+    ]
+    return {
+        "seeds_worse_than_paper": sum(mine > its for mine, its in pairs),
+        "seeds_paired": len(pairs),
+    }
 
 
 def ablation_markdown(
@@ -488,7 +523,10 @@ def ablation_markdown(
         "best epoch on validation kept. Test error (%): mean ± sample "
         "standard deviation over the seeds. *On the plateau*: runs whose "
         f"{plateau_rule(num_pairs)}. *Diverged*: runs whose loss became "
-        "NaN or infinite (their best epoch came before).\n",
+        "NaN or infinite (their best epoch came before). *Worse than the "
+        "paper's, same seed*: of the seeds at which the paper's layer ran "
+        "too, those where the variant's test error is higher; a seed gives "
+        "every variant the same initial weights and batches.\n",
         f"{len(runs)} of {tuning.grid_size(grid)} runs finished."
         + (f" Not run yet: {', '.join(waiting)}." if waiting else "")
         + "\n",
@@ -500,6 +538,10 @@ def ablation_markdown(
                     "on_plateau": f"{cell['runs_on_plateau']} of "
                     f"{cell['runs']}",
                     "diverged": f"{cell['runs_diverged']} of {cell['runs']}",
+                    "worse": "–"
+                    if not cell["seeds_paired"]
+                    else f"{cell['seeds_worse_than_paper']} of "
+                    f"{cell['seeds_paired']}",
                 }
                 for cell in _summary_cells(rows, runs)
             ],
@@ -507,6 +549,7 @@ def ablation_markdown(
                 ("mean best epoch", "best_epoch", "---:"),
                 ("on the plateau", "on_plateau", "---:"),
                 ("diverged", "diverged", "---:"),
+                ("worse than the paper's, same seed", "worse", "---:"),
                 ("what it is", "description", "---"),
             ],
         ),

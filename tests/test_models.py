@@ -109,9 +109,11 @@ def test_lstm_layer(trained):
 
 @pytest.mark.parametrize("variant", sorted(FAST_WEIGHTS_VARIANTS))
 def test_fast_weights_variants_change_one_setting(variant):
-    model = build_retrieval_model("fast_weights", UNITS, variant=variant)
+    model = build_retrieval_model(
+        "fast_weights", UNITS, seed=0, variant=variant
+    )
     cell = model.get_layer("recurrent").cell
-    paper = build_retrieval_model("fast_weights", UNITS)
+    paper = build_retrieval_model("fast_weights", UNITS, seed=0)
     paper_cell = paper.get_layer("recurrent").cell
     changed = {
         name: getattr(cell, name)
@@ -124,6 +126,15 @@ def test_fast_weights_variants_change_one_setting(variant):
         if getattr(cell, name) != getattr(paper_cell, name)
     }
     assert changed == FAST_WEIGHTS_VARIANTS[variant]
+    # At the same seed a variant starts from the paper's layer's weights
+    # (all but the layer-norm gain and bias it may lack), so the ablation
+    # compares its runs seed by seed.
+    papers = {w.path: keras.ops.convert_to_numpy(w) for w in paper.weights}
+    weights = {w.path: keras.ops.convert_to_numpy(w) for w in model.weights}
+    assert set(weights) <= set(papers)
+    assert len(weights) >= len(papers) - 2
+    for path, value in weights.items():
+        np.testing.assert_array_equal(value, papers[path], err_msg=path)
     suffix = "" if variant == "paper" else f"_{variant}"
     assert model.name == f"fast_weights_{UNITS}{suffix}"
 

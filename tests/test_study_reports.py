@@ -200,6 +200,27 @@ def expected_ablation(grid, results, variant):
             100 * (1 - run["val_accuracy"]) >= plateau for run in runs
         ),
         "runs_diverged": sum(run["diverged"] for run in runs),
+        **expected_pairs(grid, results, variant),
+    }
+
+
+def expected_pairs(grid, results, variant):
+    """Seeds at which `variant` has a higher test error than the paper's
+    layer, of the seeds compared; None for the paper's layer."""
+    if variant == "paper":
+        return {"seeds_worse_than_paper": None, "seeds_paired": None}
+    errors = {
+        name: [
+            results[("fast_weights", 8, name, 1e-3, seed)][tuning.TEST_ERROR]
+            for seed in grid["seed"]
+        ]
+        for name in (variant, "paper")
+    }
+    return {
+        "seeds_worse_than_paper": sum(
+            mine > paper for mine, paper in zip(*errors.values())
+        ),
+        "seeds_paired": len(grid["seed"]),
     }
 
 
@@ -220,7 +241,10 @@ def test_ablation_report_summarises_each_variant(tmp_path, seed, capsys):
         for name, value in expected.items():
             # The table rounds errors to 4 decimals, epochs to 2.
             rounding = 5e-3 if name == "best_epoch_mean" else 1e-4
-            assert row[name] == pytest.approx(value, abs=rounding), name
+            if value is None:
+                assert row[name] is None, name
+            else:
+                assert row[name] == pytest.approx(value, abs=rounding), name
         assert row["seeds"] == "0 1 2"
         assert row["description"] == reporting.variant_description(
             row["variant"]
@@ -246,6 +270,11 @@ def test_ablation_report_summarises_each_variant(tmp_path, seed, capsys):
         assert cells[7] == f"{round(expected['best_epoch_mean'], 2):g}"
         assert cells[8] == f"{expected['runs_on_plateau']} of 3"
         assert cells[9] == f"{expected['runs_diverged']} of 3"
+        assert cells[10] == (
+            "–"
+            if row["variant"] == "paper"
+            else f"{expected['seeds_worse_than_paper']} of 3"
+        )
         assert reporting.variant_description(row["variant"]) in line
     assert "K = 4, R = 8" in lines[0]
     assert lines[-1] == (
@@ -270,6 +299,13 @@ def test_partial_ablation_reports_what_has_finished(tmp_path, capsys):
         ("no_fast_memory", 0, 1),
     ]
     assert rows[1]["test_error_std"] is None
+    # Its one run is compared with the paper's layer at seed 0 only.
+    assert rows[1]["seeds_paired"] == 1
+    variant, paper = (
+        results[("fast_weights", 8, name, 1e-3, 0)][tuning.TEST_ERROR]
+        for name in ("no_fast_memory", "paper")
+    )
+    assert rows[1]["seeds_worse_than_paper"] == int(variant > paper)
     assert rows[1]["test_error_mean"] == pytest.approx(
         results[("fast_weights", 8, "no_fast_memory", 1e-3, 0)][
             tuning.TEST_ERROR
