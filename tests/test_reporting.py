@@ -91,7 +91,7 @@ def test_report_script_writes_the_results(tmp_path):
         [
             sys.executable,
             os.path.join(ROOT, "tuning", "grid_search.py"),
-            *("--models", "fast_weights", "lstm", "--units", "50"),
+            *("--models", "fast_weights", "lstm", "--units", "50", "8"),
             *("--learning-rates", "0.01", "--seeds", "0", "1"),
             *("--num-test", "32", "--verbose", "0"),
             *("--directory", str(search), *common),
@@ -122,21 +122,25 @@ def test_report_script_writes_the_results(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     for name in reporting.TABLE1_FILENAMES + (
         "figure2.png",
+        "learning_curves_r8.png",
         "attention.png",
         "plateau.md",
     ):
         assert (output / name).stat().st_size > 0, name
     rows = reporting.read_csv(output / "table1.csv")
-    assert [(r["model"], r["seeds"]) for r in rows] == [
-        ("fast_weights", "0 1"),
-        ("lstm", "0 1"),
-    ]
-    assert len(reporting.read_csv(output / "table1_runs.csv")) == 4
+    assert {(r["model"], r["units"], r["seeds"]) for r in rows} == {
+        ("fast_weights", 50, "0 1"),
+        ("lstm", 50, "0 1"),
+        ("fast_weights", 8, "0 1"),
+        ("lstm", 8, "0 1"),
+    }
+    assert len(reporting.read_csv(output / "table1_runs.csv")) == 8
+    assert not list(output.glob("learning_curves_r50.png"))
     markdown = (output / "table1.md").read_text()
     assert "| Fast weights |" in markdown
     assert "(0.00)" in markdown and "(1.85)" in markdown
     # After one epoch on 64 sequences every run is still on the plateau.
-    assert ": 4 of 4" in (output / "plateau.md").read_text()
+    assert ": 8 of 8" in (output / "plateau.md").read_text()
     assert (output / "plateau.png").stat().st_size > 0
 
     result = report("--attention-model", str(tmp_path / "missing.keras"))

@@ -8,7 +8,8 @@ records and each trial's per-epoch history; no checkpoints) and writes:
   beside the paper's Table 1, and every run;
 - `figure2.png`: test log-likelihood and test error against updates at
   R = 50 for every model, the mean over the seeds with their range, like
-  the paper's Figure 2;
+  the paper's Figure 2; `learning_curves_r20.png` and so on, the same
+  figure at each other R of the search;
 - `plateau.md` and `plateau.png`: the runs whose best validation error
   stayed on the key-blind plateau (`keras_fastweights.analysis`), with
   their curves;
@@ -23,6 +24,13 @@ import os
 import sys
 
 FIGURE2_UNITS = 50
+
+
+def learning_curves_filename(units):
+    """Figure 2 at R = 50; the same figure at another R."""
+    if units == FIGURE2_UNITS:
+        return "figure2.png"
+    return f"learning_curves_r{units}.png"
 
 
 def parse_args(argv=None):
@@ -70,23 +78,24 @@ def main(argv=None):
         settings["num_train"] / settings["batch_size"]
     )
 
-    curves = {}
-    for row in rows:
-        if row["units"] != FIGURE2_UNITS:
-            continue
-        label = models.PAPER_NAMES[row["model"]]
-        curves[f"{label}, lr {row['learning_rate']:g}"] = [
-            tuning.trial_history(tuner, trials[run["trial_id"]])
-            for run in reporting.cell_runs(row, runs)
-        ]
-    if curves:
-        plotting.plot_figure2(
-            curves,
-            os.path.join(args.output, "figure2.png"),
-            updates_per_epoch=updates_per_epoch,
-            title=f"Associative retrieval, K = {settings['num_pairs']}, "
-            f"R = {FIGURE2_UNITS}",
-        )
+    for units in grid["units"]:
+        curves = {
+            f"{models.PAPER_NAMES[row['model']]}, "
+            f"lr {row['learning_rate']:g}": [
+                tuning.trial_history(tuner, trials[run["trial_id"]])
+                for run in reporting.cell_runs(row, runs)
+            ]
+            for row in rows
+            if row["units"] == units
+        }
+        if curves:
+            plotting.plot_figure2(
+                curves,
+                os.path.join(args.output, learning_curves_filename(units)),
+                updates_per_epoch=updates_per_epoch,
+                title=f"Associative retrieval, K = {settings['num_pairs']}, "
+                f"R = {units}",
+            )
 
     blind_error = reporting.key_blind_error(settings["num_pairs"])
     plateau = [
