@@ -288,6 +288,31 @@ def on_plateau(
     return run["val_error_percent"] >= key_blind_error(num_pairs) - margin
 
 
+def plateau_exit_epoch(
+    history: Mapping, num_pairs: int, margin: float = PLATEAU_MARGIN
+) -> int | None:
+    """The first epoch (counted from 1) at which a run's validation error
+    fell more than `margin` points below `key_blind_error(num_pairs)`, the
+    epoch it left the key-blind plateau; None if it never did (then
+    `on_plateau` holds for it).
+
+    Args:
+        history: The run's `{metric: [value per epoch]}` with
+            `val_accuracy`, as `training.read_history` returns it.
+        num_pairs: The task's K.
+        margin: Points below the key-blind error, as in `on_plateau`.
+
+    Example:
+
+    >>> plateau_exit_epoch({"val_accuracy": [0.1, 0.38, 0.45, 0.9]}, 4)
+    3
+    """
+    threshold = key_blind_error(num_pairs) - margin
+    errors = 100 * (1 - np.asarray(history["val_accuracy"], dtype=float))
+    below = np.flatnonzero(errors < threshold)
+    return int(below[0]) + 1 if below.size else None
+
+
 def diverged(history: Mapping) -> bool:
     """Whether a run's loss became NaN or infinite: any non-finite `loss`
     or `val_loss` in its history (`{metric: [value per epoch]}`, as
@@ -334,6 +359,7 @@ ABLATION_COLUMNS = (
     "runs_at_zero",
     "best_epoch_mean",
     "runs_on_plateau",
+    "plateau_exit_epochs",
     "runs_diverged",
     "seeds_worse_than_paper",
     "seeds_paired",
@@ -416,6 +442,8 @@ def ablation_rows(
         sample standard deviation, minimum and maximum over the seeds,
         `runs` counted, `runs_at_zero` (test error 0.00 %),
         `best_epoch_mean`, `runs_on_plateau` (`on_plateau`),
+        `plateau_exit_epochs` (each seed's `plateau_exit_epoch`, in the
+        order of `seeds`, "–" for a run that never left the plateau),
         `runs_diverged` (`diverged`), `seeds_worse_than_paper` of
         `seeds_paired` (the seeds at which the paper's layer also ran and
         had a lower test error; None for the paper's layer) and the
@@ -434,7 +462,8 @@ def ablation_rows(
         )
     rows = []
     for row in tuning.table_rows(grid, runs):
-        counted = cell_runs(row, runs)
+        # In the order of `seeds`, for `plateau_exit_epochs`.
+        counted = sorted(cell_runs(row, runs), key=lambda run: run["seed"])
         rows.append(
             {
                 **row,
@@ -447,6 +476,15 @@ def ablation_rows(
                 ),
                 "runs_on_plateau": sum(
                     on_plateau(run, num_pairs) for run in counted
+                ),
+                "plateau_exit_epochs": " ".join(
+                    str(epoch or "–")
+                    for epoch in (
+                        plateau_exit_epoch(
+                            histories[run["trial_id"]], num_pairs
+                        )
+                        for run in counted
+                    )
                 ),
                 "runs_diverged": sum(
                     diverged(histories[run["trial_id"]]) for run in counted
@@ -522,7 +560,9 @@ def ablation_markdown(
         f"rate {rates}, seeds {seeds}, {settings['epochs']} epochs each, the "
         "best epoch on validation kept. Test error (%): mean ± sample "
         "standard deviation over the seeds. *On the plateau*: runs whose "
-        f"{plateau_rule(num_pairs)}. *Diverged*: runs whose loss became "
+        f"{plateau_rule(num_pairs)}. *Epoch it left the plateau*: for each "
+        "seed, the first epoch whose validation error fell that far (– if "
+        "none). *Diverged*: runs whose loss became "
         "NaN or infinite (their best epoch came before). *Worse than the "
         "paper's, same seed*: of the seeds at which the paper's layer ran "
         "too, those where the variant's test error is higher; a seed gives "
@@ -548,6 +588,7 @@ def ablation_markdown(
             extra=[
                 ("mean best epoch", "best_epoch", "---:"),
                 ("on the plateau", "on_plateau", "---:"),
+                ("epoch it left the plateau", "plateau_exit_epochs", "---:"),
                 ("diverged", "diverged", "---:"),
                 ("worse than the paper's, same seed", "worse", "---:"),
                 ("what it is", "description", "---"),

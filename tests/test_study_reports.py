@@ -175,6 +175,10 @@ def test_on_plateau_counts_runs_that_never_learned_the_key(error, stayed):
     # 61.65 % is the key-blind error at K = 4; 86.4 % is a run that stayed
     # nearer chance (90 %), which did not learn the key either.
     assert reporting.on_plateau({"val_error_percent": error}, 4) is stayed
+    # A run that reaches `error` at epoch 3 leaves the plateau there, if
+    # it ever does.
+    history = {"val_accuracy": [0.1, 0.35, 1 - error / 100]}
+    assert reporting.plateau_exit_epoch(history, 4) == (None if stayed else 3)
     assert "5 points below the key-blind error (61.65 %, K = 4)" in (
         reporting.plateau_rule(4)
     )
@@ -200,8 +204,23 @@ def expected_ablation(grid, results, variant):
             100 * (1 - run["val_accuracy"]) >= plateau for run in runs
         ),
         "runs_diverged": sum(run["diverged"] for run in runs),
+        "plateau_exit_epochs": " ".join(
+            expected_exit(run["val_accuracy"]) for run in runs
+        ),
         **expected_pairs(grid, results, variant),
     }
+
+
+def expected_exit(val_accuracy):
+    """The first epoch at which `RecordedSearch`'s history of a run with
+    this final validation accuracy is more than 5 points below the
+    key-blind error (61.65 %), or "–"."""
+    for epoch, accuracy in enumerate(
+        np.linspace(0.4, val_accuracy, EPOCHS), start=1
+    ):
+        if 100 * (1 - accuracy) < 56.65:
+            return str(epoch)
+    return "–"
 
 
 def expected_pairs(grid, results, variant):
@@ -243,6 +262,9 @@ def test_ablation_report_summarises_each_variant(tmp_path, seed, capsys):
             rounding = 5e-3 if name == "best_epoch_mean" else 1e-4
             if value is None:
                 assert row[name] is None, name
+            elif isinstance(value, str):
+                # read_csv reads a single epoch as a number.
+                assert str(row[name]) == value, name
             else:
                 assert row[name] == pytest.approx(value, abs=rounding), name
         assert row["seeds"] == "0 1 2"
@@ -269,8 +291,9 @@ def test_ablation_report_summarises_each_variant(tmp_path, seed, capsys):
         assert cells[6] == f"{expected['runs_at_zero']} of 3"
         assert cells[7] == f"{round(expected['best_epoch_mean'], 2):g}"
         assert cells[8] == f"{expected['runs_on_plateau']} of 3"
-        assert cells[9] == f"{expected['runs_diverged']} of 3"
-        assert cells[10] == (
+        assert cells[9] == expected["plateau_exit_epochs"]
+        assert cells[10] == f"{expected['runs_diverged']} of 3"
+        assert cells[11] == (
             "–"
             if row["variant"] == "paper"
             else f"{expected['seeds_worse_than_paper']} of 3"
