@@ -5,6 +5,9 @@
 #
 #   nohup bash tuning/reproduce.sh > results/reproduce.log 2>&1 &
 #
+# `bash tuning/reproduce.sh table1` or `... studies` runs one lane alone
+# (and its reports), for resuming one lane while the other still runs.
+#
 # Two lanes run side by side, since a run keeps about one core busy (JAX on
 # a CPU, batches of 128): lane 1 writes to the log above, lane 2 to
 # results/reproduce_studies.log. Each search has its own directory, so the
@@ -15,7 +18,7 @@
 # Lane 2. The ablation study (docs/method.md): K = 4, R = 20, learning rate
 #    0.001, seeds 0-2, the paper's fast-weights layer and one change each.
 #    Then capacity: fast weights and the LSTM at R = 50 against K (K = 4 is
-#    in lane 1), learning rate chosen at seed 0.
+#    in lane 1), learning rate chosen at seed 0, then seeds 1 and 2.
 # When both are done, the results of lane 2: ablation.csv,
 # ablation_runs.csv, ablation.md and ablation.png; capacity.csv,
 # capacity.md and capacity.png (K = 4 from lane 1's search, with its three
@@ -40,18 +43,31 @@ studies() {
     for pairs in 2 6 8 10 12; do
         $search --directory "results/capacity_search/k$pairs" \
             --num-pairs "$pairs" --models fast_weights lstm --units 50 \
-            --learning-rates 0.0003 0.001 0.003 --seeds 0
+            --learning-rates 0.0003 0.001 0.003 --seeds 0 1 2
     done
 }
 
-table1 &
-lane1=$!
-studies > results/reproduce_studies.log 2>&1 &
-lane2=$!
-wait "$lane1"
-wait "$lane2"
+studies_reports() {
+    python tuning/ablation_report.py --directory results/ablation_search \
+        --output results
+    python tuning/capacity_report.py --directories results/table1_search \
+        results/capacity_search/k{2,6,8,10,12} --output results
+}
 
-python tuning/ablation_report.py --directory results/ablation_search \
-    --output results
-python tuning/capacity_report.py --directories results/table1_search \
-    results/capacity_search/k{2,6,8,10,12} --output results
+case "${1:-both}" in
+    both)
+        table1 &
+        lane1=$!
+        studies > results/reproduce_studies.log 2>&1 &
+        lane2=$!
+        wait "$lane1"
+        wait "$lane2"
+        studies_reports
+        ;;
+    table1) table1 ;;
+    studies) studies && studies_reports ;;
+    *)
+        echo "usage: bash tuning/reproduce.sh [both|table1|studies]" >&2
+        exit 2
+        ;;
+esac
