@@ -562,3 +562,39 @@ def test_ablation_report_reads_a_real_search(tmp_path):
         assert row["runs_on_plateau"] == 1
         assert row["runs_diverged"] == 0
     assert (output / "ablation.png").stat().st_size > 0
+
+
+def test_method_quotes_the_committed_ablation():
+    """docs/method.md §13's table says what results/ablation.csv and
+    ablation_runs.csv say: each seed's test error, the mean ± standard
+    deviation, the epochs of leaving the plateau and the paired count, one
+    line per variant in the study's order."""
+    with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
+        text = f.read()
+    header = "| variant | test error (%), seeds 0, 1, 2 |"
+    lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+    results = os.path.join(ROOT, "results")
+    rows = reporting.read_csv(os.path.join(results, "ablation.csv"))
+    runs = reporting.read_csv(os.path.join(results, "ablation_runs.csv"))
+    assert len(lines) == len(rows) == len(models.FAST_WEIGHTS_VARIANTS)
+    for line, row in zip(lines, rows):
+        _, errors, summary, exits, worse = line.strip("| ").split(" | ")
+        assert row["seeds"] == "0 1 2"
+        quoted = [
+            f"{run['test_error_percent']:g}"
+            for run in sorted(runs, key=lambda run: run["seed"])
+            if run["variant"] == row["variant"]
+        ]
+        assert errors.split(", ") == quoted, row["variant"]
+        assert summary == (
+            f"{row['test_error_mean']:.2f} ± {row['test_error_std']:.2f}"
+        )
+        assert exits.split(", ") == [
+            "never" if epoch == "–" else epoch
+            for epoch in str(row["plateau_exit_epochs"]).split()
+        ]
+        assert worse == (
+            "–"
+            if row["variant"] == "paper"
+            else f"{row['seeds_worse_than_paper']} of {row['seeds_paired']}"
+        )
