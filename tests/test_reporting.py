@@ -1,6 +1,7 @@
 """Results tables and figures: keras_fastweights.reporting, tuning/report.py."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -179,3 +180,45 @@ def test_memory_causal_figure_has_a_bar_per_removal(tmp_path):
         "other key",
     ]
     assert path.stat().st_size > 0
+
+
+def test_readmes_quote_the_committed_table1():
+    """README.md's Table 1 shows the mean ± standard deviation of
+    results/table1.csv for every cell with its three seeds ("–" for the
+    others) beside the paper's value, and both READMEs count the runs of
+    results/table1_runs.csv."""
+    results = os.path.join(ROOT, "results")
+    rows = {
+        (row["model"], row["units"]): row
+        for row in reporting.read_csv(os.path.join(results, "table1.csv"))
+    }
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
+        readme = file.read()
+    header = "| Model | R = 20 | R = 50 | R = 100 |"
+    lines = readme[readme.index(header) :].split("\n\n")[0].splitlines()[2:]
+    lines = [line.strip().strip("|").split(" | ") for line in lines]
+    names = {name: model for model, name in models.PAPER_NAMES.items()}
+    assert sorted(line[0].strip() for line in lines) == sorted(names)
+    for name, *cells in lines:
+        model = names[name.strip()]
+        for units, cell in zip((20, 50, 100), cells):
+            row = rows.get((model, units))
+            paper = f"({reporting.PAPER_TABLE1[(model, units)]:.2f})"
+            if row is None or row["seeds"] != "0 1 2":
+                expected = f"– {paper}"
+            else:
+                expected = (
+                    f"{row['test_error_mean']:.2f} ± "
+                    f"{row['test_error_std']:.2f} {paper}"
+                )
+            assert cell.strip() == expected, (model, units)
+
+    finished = len(reporting.read_csv(os.path.join(results, "table1_runs.csv")))
+    with open(os.path.join(results, "README.md"), encoding="utf-8") as file:
+        status = file.read()
+    for text, pattern in (
+        (readme, r"(\d+) of the study's 60 runs have finished"),
+        (status, r"(\d+) of the 60 runs have finished"),
+    ):
+        counts = re.findall(pattern, text)
+        assert all(int(count) == finished for count in counts), counts
