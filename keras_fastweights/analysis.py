@@ -125,15 +125,16 @@ def memory_drive_ratio(
     inputs: Any,
     *,
     layer_name: str | None = None,
+    iterate: int = 0,
 ) -> np.ndarray:
-    """`‖A(t) h_0‖ / ‖z‖` of every example and step of a fast-weights layer.
+    """`‖A(t) h_s‖ / ‖z‖` of every example and step of a fast-weights layer.
 
     At each step the inner loop adds the memory's read-out to the input
-    drive, `h_1 = f(LN(z + A(t) h_0))`, with `z = C x(t) + W h(t) + b` and
-    `h_0 = f(z)`. This ratio says which of the two terms dominates the
-    first inner iterate. The layer's cell is replayed step by step with its
-    own weights (as in `keras_fastweights.inspection`), so `A(t)` is the
-    memory the layer itself uses.
+    drive, `h_{s+1} = f(LN(z + A(t) h_s))`, with `z = C x(t) + W h(t) + b`
+    and `h_0 = f(z)`. This ratio says which of the two terms dominates the
+    inner iterate `h_{s+1}`. The layer's cell is replayed step by step with
+    its own weights (as in `keras_fastweights.inspection`), so `A(t)` and
+    `h_s` are those the layer itself uses.
 
     Args:
         model: A built model containing one fast-weights recurrent layer
@@ -142,6 +143,8 @@ def memory_drive_ratio(
         inputs: Inputs of `model`, or the sequences of shape
             `(batch, timesteps, features)` read by the layer or cell.
         layer_name: Name of the recurrent layer, if `model` has several.
+        iterate: `s`, the iterate that reads the memory: 0 (the first
+            read, `h_0 = f(z)`) to `inner_steps - 1`.
 
     Returns:
         A float64 array of shape `(batch, timesteps)`. Step 0 is 0, since
@@ -165,13 +168,21 @@ def memory_drive_ratio(
     ((8, 11), True)
     """
     cell, sequences = fast_weights_inputs(model, inputs, layer_name)
+    iterate = check_int("iterate", iterate, 0)
+    if iterate >= cell.inner_steps:
+        raise ValueError(
+            f"`iterate` must be below inner_steps={cell.inner_steps}: the "
+            f"iterates h_0 .. h_{cell.inner_steps - 1} read the memory. "
+            f"Received: iterate={iterate}"
+        )
     recorded = replay(cell, sequences)
     memory = ops.convert_to_numpy(recorded.memories).astype("float64")
     memory = memory.reshape(*memory.shape[:2], cell.units, cell.units)
-    h_0 = ops.convert_to_numpy(recorded.queries[:, :, 0]).astype("float64")
+    h_s = ops.convert_to_numpy(recorded.queries[:, :, iterate])
     drive = ops.convert_to_numpy(recorded.drives).astype("float64")
     drive = np.linalg.norm(drive, axis=-1)
-    read = np.linalg.norm(np.einsum("btij,btj->bti", memory, h_0), axis=-1)
+    read = np.einsum("btij,btj->bti", memory, h_s.astype("float64"))
+    read = np.linalg.norm(read, axis=-1)
     return read / np.where(drive > 0, drive, np.inf)
 
 

@@ -863,6 +863,60 @@ def test_memory_term_dominates_the_drive_at_initialisation():
     assert np.all(means[50][1:] < means[100][1:])
 
 
+def test_memory_drive_ratio_rejects_an_iterate_the_layer_does_not_have():
+    model = build_retrieval_model(
+        "fast_weights", 8, seed=0, variant="inner_steps_2"
+    )
+    _, _, (tokens, _) = associative_retrieval.load_data(
+        num_train=0, num_val=0, num_test=2, seed=0
+    )
+    assert memory_drive_ratio(model, tokens, iterate=1).shape == (2, 11)
+    with pytest.raises(ValueError, match="Received: iterate=2"):
+        memory_drive_ratio(model, tokens, iterate=2)
+    with pytest.raises(ValueError, match="iterate"):
+        memory_drive_ratio(model, tokens, iterate=-1)
+
+
+def test_later_inner_iterates_swamp_the_input_at_initialisation():
+    """R = 20, seed 0, at initialisation (section 13): with S = 2 the
+    second read of the memory, A(t) h_1, is more than 10 times the first,
+    A(t) h_0, relative to the drive z (medians over steps 1 .. T-1), since
+    layer norm has scaled h_1; and changing the query token moves the
+    layer's last output less than a fifth as much at S = 2 and 3 as at
+    S = 1."""
+    _, _, (tokens, _) = associative_retrieval.load_data(
+        num_train=0, num_val=0, num_test=200, seed=0
+    )
+    other = tokens.copy()
+    other[:, -1] = np.roll(tokens[:, -1], 1)
+    changed = other[:, -1] != tokens[:, -1]
+    assert changed.sum() > 150
+    moves = {}
+    for steps in (1, 2, 3):
+        variant = "paper" if steps == 1 else f"inner_steps_{steps}"
+        model = build_retrieval_model(
+            "fast_weights", 20, seed=0, variant=variant
+        )
+        recurrent = keras.Model(
+            model.input, model.get_layer("recurrent").output
+        )
+        first, second = (
+            ops.convert_to_numpy(recurrent(t)).astype("float64")
+            for t in (tokens, other)
+        )
+        moves[steps] = np.median(
+            np.linalg.norm(first - second, axis=1)[changed]
+            / np.linalg.norm(first, axis=1)[changed]
+        )
+        if steps == 2:
+            reads = [
+                np.median(memory_drive_ratio(model, tokens, iterate=s)[:, 1:])
+                for s in (0, 1)
+            ]
+            assert reads[1] > 10 * reads[0], reads
+    assert moves[2] < moves[1] / 5 and moves[3] < moves[1] / 5, moves
+
+
 # 10. Gradient flow.
 
 
