@@ -8,8 +8,9 @@ writes into `--output`:
   (`keras_fastweights.models.FAST_WEIGHTS_VARIANTS`), in the grid's order:
   the test error's mean, standard deviation, minimum and maximum over the
   seeds, the runs at 0.00 %, the mean best epoch, the runs that stayed on
-  the key-blind plateau, the runs whose loss became NaN, and the variant in
-  words;
+  the key-blind plateau and the epoch each seed left it, the runs whose
+  loss became NaN, the seeds at which the variant did worse than the
+  paper's layer at the same seed, and the variant in words;
 - `ablation_runs.csv`: one row per run;
 - `ablation.md`: the same as a Markdown table, with this command;
 - `ablation.png`: each seed's test error per variant with their mean, the

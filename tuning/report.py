@@ -72,6 +72,10 @@ def main(argv=None):
     tuner = tuning.make_tuner(grid, args.directory)
     trials = {t.trial_id: t for t in tuning.completed_trials(tuner)}
     runs = tuning.run_rows(tuner)
+    histories = {
+        run["trial_id"]: tuning.trial_history(tuner, trials[run["trial_id"]])
+        for run in runs
+    }
     os.makedirs(args.output, exist_ok=True)
     rows = reporting.write_table1(runs, args.output, grid)
     updates_per_epoch = math.ceil(
@@ -82,7 +86,7 @@ def main(argv=None):
         curves = {
             f"{models.PAPER_NAMES[row['model']]}, "
             f"lr {row['learning_rate']:g}": [
-                tuning.trial_history(tuner, trials[run["trial_id"]])
+                histories[run["trial_id"]]
                 for run in reporting.cell_runs(row, runs)
             ]
             for row in rows
@@ -118,9 +122,7 @@ def main(argv=None):
         plotting.plot_validation_curves(
             {
                 f"{r['model']} R={r['units']} lr={r['learning_rate']:g} "
-                f"seed={r['seed']}": tuning.trial_history(
-                    tuner, trials[r["trial_id"]]
-                )
+                f"seed={r['seed']}": histories[r["trial_id"]]
                 for r in plateau
             },
             os.path.join(args.output, "plateau.png"),
