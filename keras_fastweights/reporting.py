@@ -477,14 +477,8 @@ def ablation_rows(
                 "runs_on_plateau": sum(
                     on_plateau(run, num_pairs) for run in counted
                 ),
-                "plateau_exit_epochs": " ".join(
-                    str(epoch or "–")
-                    for epoch in (
-                        plateau_exit_epoch(
-                            histories[run["trial_id"]], num_pairs
-                        )
-                        for run in counted
-                    )
+                "plateau_exit_epochs": _plateau_exit_epochs(
+                    counted, histories, num_pairs
                 ),
                 "runs_diverged": sum(
                     diverged(histories[run["trial_id"]]) for run in counted
@@ -494,6 +488,17 @@ def ablation_rows(
             }
         )
     return rows
+
+
+def _plateau_exit_epochs(
+    counted: Sequence[Mapping], histories: Mapping[str, Mapping], num_pairs: int
+) -> str:
+    """Each run's `plateau_exit_epoch`, in the order of `counted`, as text:
+    "–" for a run that never left the plateau."""
+    return " ".join(
+        str(plateau_exit_epoch(histories[run["trial_id"]], num_pairs) or "–")
+        for run in counted
+    )
 
 
 def _paired_with_paper(
@@ -647,6 +652,8 @@ CAPACITY_COLUMNS = (
     "test_error_mean",
     "test_error_std",
     "key_blind_error",
+    "runs_on_plateau",
+    "plateau_exit_epochs",
     "directory",
 )
 
@@ -659,8 +666,10 @@ def capacity_rows(
 
     Args:
         searches: Dicts with the `directory` of a search, its `grid` and
-            `settings` (`tuning.load_settings`) and its `runs`
-            (`tuning.run_rows`); their settings' `num_pairs` (K) differ.
+            `settings` (`tuning.load_settings`), its `runs`
+            (`tuning.run_rows`) and their `histories` by `trial_id`
+            (`tuning.trial_history`); their settings' `num_pairs` (K)
+            differ.
         kinds: The models to report, in this order.
         units: The R to report; every search's grid must have it.
 
@@ -670,7 +679,11 @@ def capacity_rows(
         out. `learning_rate` is the one chosen on validation
         (`tuning.table_rows`), `seeds` and `test_errors` list its runs'
         seeds and test errors (%), `key_blind_error` is
-        `key_blind_error(K)` (%).
+        `key_blind_error(K)` (%), `runs_on_plateau` counts the runs that
+        never left the key-blind plateau (`on_plateau`) and
+        `plateau_exit_epochs` gives each seed's `plateau_exit_epoch` ("–"
+        for never): a run that ends on the plateau failed to learn to use
+        the key, which says nothing about what the model can store.
 
     Raises:
         ValueError: two searches with the same K, or a search without R =
@@ -698,7 +711,9 @@ def capacity_rows(
         for row in tuning.table_rows(search["grid"], search["runs"]):
             if row["units"] != units or row.get("variant", "paper") != "paper":
                 continue
-            counted = cell_runs(row, search["runs"])
+            counted = sorted(
+                cell_runs(row, search["runs"]), key=lambda run: run["seed"]
+            )
             cells[row["model"], num_pairs] = {
                 "model": row["model"],
                 "num_pairs": num_pairs,
@@ -712,6 +727,12 @@ def capacity_rows(
                 "test_error_mean": row["test_error_mean"],
                 "test_error_std": row["test_error_std"],
                 "key_blind_error": round(key_blind_error(num_pairs), 4),
+                "runs_on_plateau": sum(
+                    on_plateau(run, num_pairs) for run in counted
+                ),
+                "plateau_exit_epochs": _plateau_exit_epochs(
+                    counted, search["histories"], num_pairs
+                ),
                 "directory": str(search["directory"]),
             }
     return [
@@ -763,7 +784,12 @@ def capacity_markdown(
         "0: mean ± sample standard deviation over the seeds run (their "
         "number in brackets; the first, seed 0, is the run that chose the "
         "learning rate). The key-blind error is the best a model that "
-        "ignores the queried key can do (`analysis.key_blind_bayes`).\n",
+        "ignores the queried key can do (`analysis.key_blind_bayes`); a run "
+        "whose validation error never fell more than "
+        f"{PLATEAU_MARGIN:g} points below it stayed on the key-blind "
+        'plateau ("–" in the last table: it never learned to use the key, '
+        "an optimisation failure rather than a limit of what the model can "
+        "store).\n",
     ]
     if rows:
         text += [
@@ -775,13 +801,15 @@ def capacity_markdown(
                 column_label="K",
             ),
             "| model | K | learning rate | seeds | test error per seed (%) "
-            "| key-blind error (%) | search |\n"
-            "|---|---:|---:|---|---|---:|---|",
+            "| key-blind error (%) | epoch each seed left the plateau "
+            "| search |\n"
+            "|---|---:|---:|---|---|---:|---|---|",
             "\n".join(
                 f"| {models.PAPER_NAMES.get(row['model'], row['model'])} "
                 f"| {row['num_pairs']} | {row['learning_rate']:g} "
                 f"| {row['seeds']} | {row['test_errors']} "
-                f"| {row['key_blind_error']:.2f} | `{row['directory']}` |"
+                f"| {row['key_blind_error']:.2f} "
+                f"| {row['plateau_exit_epochs']} | `{row['directory']}` |"
                 for row in rows
             )
             + "\n",

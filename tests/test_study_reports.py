@@ -211,14 +211,15 @@ def expected_ablation(grid, results, variant):
     }
 
 
-def expected_exit(val_accuracy):
+def expected_exit(val_accuracy, num_pairs=4):
     """The first epoch at which `RecordedSearch`'s history of a run with
     this final validation accuracy is more than 5 points below the
-    key-blind error (61.65 %), or "–"."""
+    key-blind error (61.65 % at K = 4), or "–"."""
+    threshold = 100 * analysis.key_blind_bayes(num_pairs)[0] - 5
     for epoch, accuracy in enumerate(
         np.linspace(0.4, val_accuracy, EPOCHS), start=1
     ):
-        if 100 * (1 - accuracy) < 56.65:
+        if 100 * (1 - accuracy) < threshold:
             return str(epoch)
     return "–"
 
@@ -382,8 +383,8 @@ def capacity_searches(tmp_path):
 
 
 def expected_capacity(grid, results, kind):
-    """The learning rate best on validation at seed 0, and the test errors
-    of every seed at it, from the results given to the runs."""
+    """The learning rate best on validation at seed 0, and the runs of
+    every seed at it, from the results given to the runs."""
     rate = min(
         grid["learning_rate"],
         key=lambda rate: training.validation_rank(
@@ -391,11 +392,7 @@ def expected_capacity(grid, results, kind):
             results[(kind, 8, None, rate, 0)]["val_loss"],
         ),
     )
-    errors = [
-        results[(kind, 8, None, rate, seed)][tuning.TEST_ERROR]
-        for seed in grid["seed"]
-    ]
-    return rate, errors
+    return rate, [results[(kind, 8, None, rate, seed)] for seed in grid["seed"]]
 
 
 def test_capacity_report_against_the_runs(tmp_path, capsys):
@@ -414,17 +411,31 @@ def test_capacity_report_against_the_runs(tmp_path, capsys):
     ]
     for row in rows:
         directory, grid, results = searches[row["num_pairs"]]
-        rate, errors = expected_capacity(grid, results, row["model"])
+        rate, runs = expected_capacity(grid, results, row["model"])
+        errors = [run[tuning.TEST_ERROR] for run in runs]
         assert row["learning_rate"] == rate
         assert row["num_seeds"] == len(grid["seed"])
         assert [float(e) for e in str(row["test_errors"]).split()] == errors
         assert row["test_error_mean"] == pytest.approx(
             np.mean(errors), abs=1e-4
         )
-        assert row["key_blind_error"] == pytest.approx(
-            100 * analysis.key_blind_bayes(row["num_pairs"])[0], abs=1e-4
-        )
+        blind = 100 * analysis.key_blind_bayes(row["num_pairs"])[0]
+        assert row["key_blind_error"] == pytest.approx(blind, abs=1e-4)
         assert row["directory"] == str(directory)
+        assert row["runs_on_plateau"] == sum(
+            100 * (1 - run["val_accuracy"]) >= blind - 5 for run in runs
+        )
+        exits = [
+            expected_exit(run["val_accuracy"], row["num_pairs"]) for run in runs
+        ]
+        assert str(row["plateau_exit_epochs"]).split() == exits
+    # The made-up runs include both kinds: some stayed, some left.
+    assert any(row["runs_on_plateau"] for row in rows)
+    assert any(
+        epoch != "–"
+        for row in rows
+        for epoch in str(row["plateau_exit_epochs"]).split()
+    )
 
     markdown = (output / "capacity.md").read_text()
     assert "| Model | K = 2 | K = 4 | K = 6 |" in markdown

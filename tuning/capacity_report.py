@@ -6,7 +6,9 @@ K`; their trial records, no checkpoints) and writes into `--output`:
 - `capacity.csv`: one row per (model, K) at R = `--units`: the learning
   rate chosen on validation, the test error of each seed run at it and
   their mean and standard deviation, and the key-blind error for that K
-  (`keras_fastweights.analysis.key_blind_bayes`);
+  (`keras_fastweights.analysis.key_blind_bayes`), how many of the runs
+  stayed on the key-blind plateau and the epoch each left it (from each
+  trial's per-epoch history);
 - `capacity.md`: the same as Markdown, with what each search holds and
   this command;
 - `capacity.png`: test error against K for each model, the key-blind error
@@ -81,7 +83,18 @@ def main(argv=None):
             fail(error)
         tuner = tuning.make_tuner(saved["grid"], directory)
         runs = tuning.run_rows(tuner)
-        searches.append({"directory": directory, **saved, "runs": runs})
+        histories = {
+            trial.trial_id: tuning.trial_history(tuner, trial)
+            for trial in tuning.completed_trials(tuner)
+        }
+        searches.append(
+            {
+                "directory": directory,
+                **saved,
+                "runs": runs,
+                "histories": histories,
+            }
+        )
         notes.append(
             f"{directory}: K = {saved['settings']['num_pairs']}, "
             f"{len(runs)} of {tuning.grid_size(saved['grid'])} runs finished"
