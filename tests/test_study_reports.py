@@ -6,6 +6,7 @@ import csv
 import importlib.util
 import itertools
 import os
+import re
 import subprocess
 import sys
 
@@ -609,3 +610,56 @@ def test_method_quotes_the_committed_ablation():
             if row["variant"] == "paper"
             else f"{row['seeds_worse_than_paper']} of {row['seeds_paired']}"
         )
+
+
+def test_method_quotes_the_committed_capacity():
+    """docs/method.md §6's capacity table says what results/capacity.csv
+    says: each (model, K)'s mean ± standard deviation over seeds 0, 1, 2,
+    how many of them ended on the key-blind plateau where any did, "–"
+    where the three runs have not all finished; its key-blind row is
+    section 8's formula; and the sentence under it, on the runs that left
+    the plateau, holds."""
+    with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
+        text = f.read()
+    header = "| model | K = 2 | K = 4 | K = 6 | K = 8 | K = 10 | K = 12 |"
+    table = text[text.index(header) :].split("\n\n")[0].splitlines()
+    pairs = [
+        int(cell.split("= ")[1])
+        for cell in table[0].strip("| ").split(" | ")[1:]
+    ]
+    rows = reporting.read_csv(os.path.join(ROOT, "results", "capacity.csv"))
+    finished = {
+        (row["model"], row["num_pairs"]): row
+        for row in rows
+        if row["units"] == 50 and row["seeds"] == "0 1 2"
+    }
+    quoted = {line.strip("| ").split(" | ")[0]: line for line in table[2:]}
+    assert sorted(quoted) == ["LSTM", "fast weights", "key-blind error"]
+    for label, kind in (("fast weights", "fast_weights"), ("LSTM", "lstm")):
+        cells = quoted[label].strip("| ").split(" | ")[1:]
+        expected = []
+        for num_pairs in pairs:
+            row = finished.get((kind, num_pairs))
+            if row is None:
+                expected.append("–")
+                continue
+            cell = f"{row['test_error_mean']:.2f} ± {row['test_error_std']:.2f}"
+            if row["runs_on_plateau"]:
+                cell += f" ({row['runs_on_plateau']} on the plateau)"
+            expected.append(cell)
+        assert cells == expected, label
+    assert quoted["key-blind error"].strip("| ").split(" | ")[1:] == [
+        f"{100 * analysis.key_blind_bayes(k)[0]:.2f}" for k in pairs
+    ]
+    below = " ".join(text[text.index(header) :].split("\n\n")[1].split())
+    exits = [
+        int(epoch)
+        for row in finished.values()
+        for epoch in str(row["plateau_exit_epochs"]).split()
+        if epoch != "–"
+    ]
+    if "no run has ended on the plateau" in below:
+        assert not any(row["runs_on_plateau"] for row in finished.values())
+    claim = re.search(r"every one left it by epoch (\d+)", below)
+    if claim:
+        assert int(claim.group(1)) == max(exits)
