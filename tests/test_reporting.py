@@ -1,5 +1,6 @@
 """Results tables and figures: keras_fastweights.reporting, tuning/report.py."""
 
+import csv
 import os
 import re
 import subprocess
@@ -222,3 +223,44 @@ def test_readmes_quote_the_committed_table1():
     ):
         counts = re.findall(pattern, text)
         assert all(int(count) == finished for count in counts), counts
+
+
+def test_results_readme_quotes_the_committed_causal_readings():
+    """results/README.md's table of the causal reading by seed says what
+    results/memory_causal_seeds/trial_*/memory_causal.csv say, for fast
+    weights' Table 1 runs at each R's chosen learning rate and seeds 0-2."""
+    results = os.path.join(ROOT, "results")
+    with open(os.path.join(results, "README.md"), encoding="utf-8") as file:
+        text = file.read()
+    header = "| R | seed | test error (%) | p, whole memory |"
+    lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+    chosen = {
+        row["units"]: row
+        for row in reporting.read_csv(os.path.join(results, "table1.csv"))
+        if row["model"] == "fast_weights"
+    }
+    runs = {
+        (run["units"], run["seed"]): run
+        for run in reporting.read_csv(os.path.join(results, "table1_runs.csv"))
+        if run["model"] == "fast_weights"
+        and run["learning_rate"] == chosen[run["units"]]["learning_rate"]
+    }
+    assert len(lines) == len(runs) == 9
+    for line in lines:
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        run = runs[int(cells[0]), int(cells[1])]
+        assert cells[2] == f"{run['test_error_percent']:g}"
+        trial = f"trial_{int(run['trial_id']):04d}"
+        path = os.path.join(results, "memory_causal_seeds", trial)
+        with open(os.path.join(path, "memory_causal.csv")) as file:
+            rows = {row["removed"]: row for row in csv.DictReader(file)}
+        quoted = [float(cell.replace("−", "-")) for cell in cells[3:]]
+        assert quoted == [
+            round(float(rows[removed][column]), 3)
+            for removed, column in (
+                ("nothing", "probability"),
+                ("queried value", "change"),
+                ("every state but the queried value", "probability"),
+                ("every stored state", "probability"),
+            )
+        ], (cells[0], cells[1])
