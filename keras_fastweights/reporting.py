@@ -743,19 +743,57 @@ def capacity_rows(
     ]
 
 
+def capacity_plateau_runs(
+    searches: Sequence[Mapping], kinds: Sequence[str], units: int
+) -> list[dict]:
+    """Every finished run of `searches` (as `capacity_rows` takes them) of
+    the models `kinds` at R = `units` that stayed on the key-blind plateau
+    of its K (`on_plateau`), at any learning rate: dicts with `model`,
+    `num_pairs`, `learning_rate`, `seed` and `val_error_percent` (its best
+    validation error), in the order of `kinds`, then K, learning rate and
+    seed."""
+    found = [
+        {
+            "model": run["model"],
+            "num_pairs": search["settings"]["num_pairs"],
+            "learning_rate": run["learning_rate"],
+            "seed": run["seed"],
+            "val_error_percent": run["val_error_percent"],
+        }
+        for search in searches
+        for run in search["runs"]
+        if run["model"] in kinds
+        and run["units"] == units
+        and run.get("variant", "paper") == "paper"
+        and on_plateau(run, search["settings"]["num_pairs"])
+    ]
+    return sorted(
+        found,
+        key=lambda run: (
+            list(kinds).index(run["model"]),
+            run["num_pairs"],
+            run["learning_rate"],
+            run["seed"],
+        ),
+    )
+
+
 def capacity_markdown(
     rows: Sequence[Mapping],
     notes: Sequence[str] = (),
     command: str | None = None,
+    plateau: Sequence[Mapping] = (),
 ) -> str:
     """The capacity curve as Markdown: one row per model and one column per
-    K beside the key-blind error, then one line per (model, K).
+    K beside the key-blind error, then one line per (model, K), then the
+    runs at any learning rate that stayed on the plateau.
 
     Args:
         rows: As returned by `capacity_rows`.
         notes: Lines on the searches read (what has finished, what was
             skipped), listed under the tables.
         command: The command that wrote it, shown at the end.
+        plateau: As returned by `capacity_plateau_runs`.
     """
     units = sorted({row["units"] for row in rows})
     cells = [
@@ -816,6 +854,25 @@ def capacity_markdown(
         ]
     else:
         text.append("No (model, K) has finished yet.\n")
+    text.append(
+        "Runs at any learning rate (not only the chosen one) whose best "
+        f"validation error never fell more than {PLATEAU_MARGIN:g} points "
+        "below the key-blind error of their K: "
+        + (f"{len(plateau)}.\n" if plateau else "none.\n")
+    )
+    if plateau:
+        text.append(
+            _runs_markdown(
+                plateau,
+                (
+                    "model",
+                    "num_pairs",
+                    "learning_rate",
+                    "seed",
+                    "val_error_percent",
+                ),
+            )
+        )
     if notes:
         text.append("Searches read:\n")
         text.append("\n".join(f"- {note}" for note in notes) + "\n")
@@ -829,12 +886,14 @@ def write_capacity(
     directory: str | os.PathLike,
     notes: Sequence[str] = (),
     command: str | None = None,
+    plateau: Sequence[Mapping] = (),
 ) -> None:
     """Writes `capacity.csv` (`rows`, `CAPACITY_COLUMNS`) and `capacity.md`
-    (`capacity_markdown`) into `directory`, created if missing."""
+    (`capacity_markdown`, with the `plateau` runs) into `directory`,
+    created if missing."""
     table_csv, table_md = (
         os.path.join(directory, name) for name in CAPACITY_FILENAMES
     )
     write_csv(rows, table_csv, CAPACITY_COLUMNS)
     with open(table_md, "w") as file:
-        file.write(capacity_markdown(rows, notes, command))
+        file.write(capacity_markdown(rows, notes, command, plateau))

@@ -451,6 +451,24 @@ def test_capacity_report_against_the_runs(tmp_path, capsys):
     ) in markdown
     assert f"- {missing}: not found (not run yet), skipped" in markdown
     assert f"- {searches[4][0]}: K = 4, 24 of 24 runs finished" in markdown
+    # Every run of the two models at R = 8 and any learning rate that
+    # stayed on its K's plateau is listed, one line each.
+    stayed = sorted(
+        (kind, k, rate, seed, 100 * (1 - result["val_accuracy"]))
+        for k, (_, grid, results) in searches.items()
+        for (kind, units, _, rate, seed), result in results.items()
+        if kind in ("fast_weights", "lstm")
+        and units == 8
+        and 100 * (1 - result["val_accuracy"])
+        >= 100 * analysis.key_blind_bayes(k)[0] - 5
+    )
+    assert stayed
+    assert f"the key-blind error of their K: {len(stayed)}.\n" in markdown
+    for kind, k, rate, seed, error in stayed:
+        assert f"| {kind} | {k} | {rate:g} | {seed} | {error:g} |" in markdown
+    assert markdown.count("| fast_weights |") + markdown.count(
+        "| lstm |"
+    ) == len(stayed)
     assert "IRNN" not in markdown
     assert (output / "capacity.png").read_bytes()[:4] == b"\x89PNG"
 

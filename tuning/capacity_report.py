@@ -9,8 +9,9 @@ K`; their trial records, no checkpoints) and writes into `--output`:
   (`keras_fastweights.analysis.key_blind_bayes`), how many of the runs
   stayed on the key-blind plateau and the epoch each left it (from each
   trial's per-epoch history);
-- `capacity.md`: the same as Markdown, with what each search holds and
-  this command;
+- `capacity.md`: the same as Markdown, with the runs at any learning rate
+  that stayed on the key-blind plateau, what each search holds and this
+  command;
 - `capacity.png`: test error against K for each model, the key-blind error
   as a reference line.
 
@@ -105,12 +106,13 @@ def main(argv=None):
         rows = reporting.capacity_rows(searches, args.models, args.units)
     except ValueError as error:
         fail(error)
+    plateau = reporting.capacity_plateau_runs(searches, args.models, args.units)
     command = shlex.join(
         ["python", SCRIPT, "--directories", *args.directories]
         + ["--models", *args.models, "--units", str(args.units)]
         + ["--output", args.output]
     )
-    reporting.write_capacity(rows, args.output, notes, command)
+    reporting.write_capacity(rows, args.output, notes, command, plateau)
     written = list(reporting.CAPACITY_FILENAMES)
     if rows:
         errors = {}
