@@ -306,6 +306,17 @@ class GridOracle(keras_tuner.Oracle):
         # trial again.
         self.save()
 
+    def set_state(self, state):
+        super().set_state(state)
+        # A search killed between those two saves left a state in which the
+        # trial has ended (`end_order`) and is still ongoing; `reload` would
+        # send every ongoing trial to be run again.
+        self.ongoing_trials = {
+            tuner_id: trial
+            for tuner_id, trial in self.ongoing_trials.items()
+            if trial.trial_id not in self.end_order
+        }
+
 
 def grid_size(grid: dict) -> int:
     """The number of trials the protocol runs on `grid`."""

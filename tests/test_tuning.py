@@ -172,6 +172,36 @@ def test_interrupted_search_resumes_without_running_a_trial_twice(tmp_path):
     assert again == []
 
 
+def test_a_trial_killed_as_it_ends_is_not_run_again(tmp_path, monkeypatch):
+    """keras-tuner saves the oracle in `end_trial` while the trial still
+    counts as ongoing, then stops counting it: killed in between, the
+    saved state has the trial both ended and ongoing. Resumed from it,
+    the finished trial must not run again."""
+    log = []
+    search = bookkeeping_search(GRID, tmp_path, log)
+    # keras-tuner's display reports the end between the save and the pop.
+    display = search.oracle._display
+    report = display.on_trial_end
+
+    def killed(trial):
+        report(trial)
+        if len(log) == 7:
+            raise KeyboardInterrupt  # as if killed right after that save
+
+    monkeypatch.setattr(display, "on_trial_end", killed)
+    with pytest.raises(KeyboardInterrupt):
+        search.search()
+    state = read_oracle(tmp_path)
+    ended = state["end_order"][-1]
+    assert log == EXPECTED[:7] and list(state["ongoing_trials"].values()) == [
+        ended
+    ]
+    resumed = []
+    bookkeeping_search(GRID, tmp_path, resumed).search()
+    assert resumed == EXPECTED[7:]
+    assert read_oracle(tmp_path)["run_times"][ended] == 1
+
+
 def test_overwrite_starts_over(tmp_path):
     bookkeeping_search(GRID, tmp_path, []).search()
     log = []
