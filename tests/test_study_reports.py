@@ -678,6 +678,16 @@ def test_method_quotes_the_committed_capacity():
     ]
     if "no run in this table has ended on the plateau" in below:
         assert not any(row["runs_on_plateau"] for row in finished.values())
-    claim = re.search(r"every one left it by epoch (\d+)", below)
-    if claim:
-        assert int(claim.group(1)) == max(exits)
+    claim = re.search(
+        r"every one left it by epoch (\d+), those at K ≤ (\d+) by epoch (\d+)",
+        below,
+    )
+    assert claim, "§6 no longer says when the runs left the plateau"
+    assert int(claim.group(1)) == max(exits)
+    assert int(claim.group(3)) == max(
+        int(epoch)
+        for (_, num_pairs), row in finished.items()
+        if num_pairs <= int(claim.group(2))
+        for epoch in str(row["plateau_exit_epochs"]).split()
+        if epoch != "–"
+    )
