@@ -1,6 +1,8 @@
 """Results tables and figures: keras_fastweights.reporting, tuning/report.py."""
 
 import csv
+import glob
+import json
 import os
 import re
 import subprocess
@@ -225,34 +227,19 @@ def test_readmes_quote_the_committed_table1():
         assert all(int(count) == finished for count in counts), counts
 
 
-def test_results_readme_quotes_the_committed_causal_readings():
-    """results/README.md's table of the causal reading by seed says what
-    results/memory_causal_seeds/trial_*/memory_causal.csv say, for fast
-    weights' Table 1 runs at each R's chosen learning rate and seeds 0-2."""
-    results = os.path.join(ROOT, "results")
-    with open(os.path.join(results, "README.md"), encoding="utf-8") as file:
-        text = file.read()
-    header = "| R | seed | test error (%) | p, whole memory |"
+def quoted_causal_readings(text, header, runs, directory):
+    """Checks each line of the Markdown table under `header` in `text`
+    against the memory_causal.csv of its run: `runs[(first column,
+    seed)]`, whose CSV is in `directory(run)`."""
     lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
-    chosen = {
-        row["units"]: row
-        for row in reporting.read_csv(os.path.join(results, "table1.csv"))
-        if row["model"] == "fast_weights"
-    }
-    runs = {
-        (run["units"], run["seed"]): run
-        for run in reporting.read_csv(os.path.join(results, "table1_runs.csv"))
-        if run["model"] == "fast_weights"
-        and run["learning_rate"] == chosen[run["units"]]["learning_rate"]
-    }
-    assert len(lines) == len(runs) == 9
+    assert sorted(
+        (int(line.split("|")[1]), int(line.split("|")[2])) for line in lines
+    ) == sorted(runs), f"the table under {header!r} lists other runs"
     for line in lines:
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         run = runs[int(cells[0]), int(cells[1])]
         assert cells[2] == f"{run['test_error_percent']:g}"
-        trial = f"trial_{int(run['trial_id']):04d}"
-        path = os.path.join(results, "memory_causal_seeds", trial)
-        with open(os.path.join(path, "memory_causal.csv")) as file:
+        with open(os.path.join(directory(run), "memory_causal.csv")) as file:
             rows = {row["removed"]: row for row in csv.DictReader(file)}
         quoted = [float(cell.replace("−", "-")) for cell in cells[3:]]
         assert quoted == [
@@ -264,3 +251,76 @@ def test_results_readme_quotes_the_committed_causal_readings():
                 ("every stored state", "probability"),
             )
         ], (cells[0], cells[1])
+
+
+def test_results_readme_quotes_the_committed_causal_readings():
+    """results/README.md's tables of the causal reading by seed say what
+    results/memory_causal_seeds/*/memory_causal.csv say: for fast weights'
+    Table 1 runs at each R's chosen learning rate and seeds 0-2, and for
+    the capacity curve's runs at each K > 4 with three seeds."""
+    results = os.path.join(ROOT, "results")
+    with open(os.path.join(results, "README.md"), encoding="utf-8") as file:
+        text = file.read()
+    chosen = {
+        row["units"]: row
+        for row in reporting.read_csv(os.path.join(results, "table1.csv"))
+        if row["model"] == "fast_weights"
+    }
+    runs = {
+        (run["units"], run["seed"]): run
+        for run in reporting.read_csv(os.path.join(results, "table1_runs.csv"))
+        if run["model"] == "fast_weights"
+        and run["learning_rate"] == chosen[run["units"]]["learning_rate"]
+    }
+    assert len(runs) == 9
+    quoted_causal_readings(
+        text,
+        "| R | seed | test error (%) | p, whole memory |",
+        runs,
+        lambda run: os.path.join(
+            results, "memory_causal_seeds", f"trial_{int(run['trial_id']):04d}"
+        ),
+    )
+
+    capacity = [
+        row
+        for row in reporting.read_csv(os.path.join(results, "capacity.csv"))
+        if row["model"] == "fast_weights"
+        and row["num_pairs"] > 4
+        and row["seeds"] == "0 1 2"
+    ]
+    runs = {}
+    for row in capacity:
+        search = os.path.join(
+            results, "capacity_search", f"k{row['num_pairs']}"
+        )
+        for path in glob.glob(
+            os.path.join(search, "*", "trial_*", "trial.json")
+        ):
+            with open(path) as file:
+                trial = json.load(file)
+            values = trial["hyperparameters"]["values"]
+            if (
+                trial["status"] == "COMPLETED"
+                and values["model"] == "fast_weights"
+                and values["learning_rate"] == row["learning_rate"]
+            ):
+                metrics = trial["metrics"]["metrics"][tuning.TEST_ERROR]
+                runs[row["num_pairs"], values["seed"]] = {
+                    "test_error_percent": metrics["observations"][0]["value"][
+                        0
+                    ],
+                    "trial": os.path.basename(os.path.dirname(path)),
+                    "num_pairs": row["num_pairs"],
+                }
+    assert runs
+    quoted_causal_readings(
+        text,
+        "| K | seed | test error (%) | p, whole memory |",
+        runs,
+        lambda run: os.path.join(
+            results,
+            "memory_causal_seeds",
+            f"k{run['num_pairs']}_{run['trial']}",
+        ),
+    )
