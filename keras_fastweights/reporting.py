@@ -825,9 +825,9 @@ def capacity_markdown(
         "ignores the queried key can do (`analysis.key_blind_bayes`); a run "
         "whose validation error never fell more than "
         f"{PLATEAU_MARGIN:g} points below it stayed on the key-blind "
-        'plateau ("–" in the last table: it never learned to use the key, '
-        "an optimisation failure rather than a limit of what the model can "
-        "store).\n",
+        'plateau ("–" for the epoch it left it: it never learned to use '
+        "the key, an optimisation failure rather than a limit of what the "
+        "model can store).\n",
     ]
     if rows:
         text += [
