@@ -444,6 +444,15 @@ def trial_history(tuner: keras_tuner.Tuner, trial) -> dict:
     return training.read_history(path)
 
 
+def trial_histories(tuner: keras_tuner.Tuner) -> dict:
+    """Every completed trial's `trial_history`, by `trial_id` (the
+    `trial_id` of `run_rows`)."""
+    return {
+        trial.trial_id: trial_history(tuner, trial)
+        for trial in completed_trials(tuner)
+    }
+
+
 def trial_values(trial) -> dict:
     """A trial's hyper-parameter values and recorded metrics, flat."""
     metrics = trial.metrics

@@ -63,12 +63,8 @@ def main(argv=None):
     except ValueError as error:
         sys.exit(f"{os.path.basename(SCRIPT)}: error: {error}")
     tuner = tuning.make_tuner(grid, args.directory)
-    trials = {t.trial_id: t for t in tuning.completed_trials(tuner)}
     runs = tuning.run_rows(tuner)
-    histories = {
-        run["trial_id"]: tuning.trial_history(tuner, trials[run["trial_id"]])
-        for run in runs
-    }
+    histories = tuning.trial_histories(tuner)
     rows = reporting.ablation_rows(grid, runs, settings["num_pairs"], histories)
     command = shlex.join(
         ["python", SCRIPT, "--directory", args.directory]

@@ -84,16 +84,12 @@ def main(argv=None):
             fail(error)
         tuner = tuning.make_tuner(saved["grid"], directory)
         runs = tuning.run_rows(tuner)
-        histories = {
-            trial.trial_id: tuning.trial_history(tuner, trial)
-            for trial in tuning.completed_trials(tuner)
-        }
         searches.append(
             {
                 "directory": directory,
                 **saved,
                 "runs": runs,
-                "histories": histories,
+                "histories": tuning.trial_histories(tuner),
             }
         )
         notes.append(

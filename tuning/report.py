@@ -70,12 +70,8 @@ def main(argv=None):
         sys.exit(f"{sys.argv[0]}: error: {error}")
     grid, settings = saved["grid"], saved["settings"]
     tuner = tuning.make_tuner(grid, args.directory)
-    trials = {t.trial_id: t for t in tuning.completed_trials(tuner)}
     runs = tuning.run_rows(tuner)
-    histories = {
-        run["trial_id"]: tuning.trial_history(tuner, trials[run["trial_id"]])
-        for run in runs
-    }
+    histories = tuning.trial_histories(tuner)
     os.makedirs(args.output, exist_ok=True)
     rows = reporting.write_table1(runs, args.output, grid)
     updates_per_epoch = math.ceil(
