@@ -100,15 +100,19 @@ def _variant_markdown(
 
 def cell_runs(row: Mapping, runs: Sequence[Mapping]) -> list[Mapping]:
     """The runs (of `tuning.run_rows`) that a row of `tuning.table_rows`
-    summarises: those of its cell, at its learning rate, with its seeds."""
+    summarises: those of its cell, at its learning rate, with its seeds, in
+    the order of their seeds."""
     keys = ("model", "units", "variant", "learning_rate")
     seeds = str(row["seeds"]).split()
-    return [
-        run
-        for run in runs
-        if all(run.get(key) == row.get(key) for key in keys)
-        and str(run["seed"]) in seeds
-    ]
+    return sorted(
+        (
+            run
+            for run in runs
+            if all(run.get(key) == row.get(key) for key in keys)
+            and str(run["seed"]) in seeds
+        ),
+        key=lambda run: run["seed"],
+    )
 
 
 def _mean_and_std(mean: float, std: float | None) -> str:
@@ -462,8 +466,7 @@ def ablation_rows(
         )
     rows = []
     for row in tuning.table_rows(grid, runs):
-        # In the order of `seeds`, for `plateau_exit_epochs`.
-        counted = sorted(cell_runs(row, runs), key=lambda run: run["seed"])
+        counted = cell_runs(row, runs)
         rows.append(
             {
                 **row,
@@ -711,9 +714,7 @@ def capacity_rows(
         for row in tuning.table_rows(search["grid"], search["runs"]):
             if row["units"] != units or row.get("variant", "paper") != "paper":
                 continue
-            counted = sorted(
-                cell_runs(row, search["runs"]), key=lambda run: run["seed"]
-            )
+            counted = cell_runs(row, search["runs"])
             cells[row["model"], num_pairs] = {
                 "model": row["model"],
                 "num_pairs": num_pairs,
