@@ -657,6 +657,7 @@ CAPACITY_COLUMNS = (
     "key_blind_error",
     "runs_on_plateau",
     "plateau_exit_epochs",
+    "best_epochs",
     "directory",
 )
 
@@ -687,6 +688,9 @@ def capacity_rows(
         `plateau_exit_epochs` gives each seed's `plateau_exit_epoch` ("–"
         for never): a run that ends on the plateau failed to learn to use
         the key, which says nothing about what the model can store.
+        `best_epochs` gives each seed's best epoch on validation (the
+        epoch whose weights were tested): one near the last says the run
+        was still improving when its budget ended.
 
     Raises:
         ValueError: two searches with the same K, or a search without R =
@@ -733,6 +737,9 @@ def capacity_rows(
                 ),
                 "plateau_exit_epochs": _plateau_exit_epochs(
                     counted, search["histories"], num_pairs
+                ),
+                "best_epochs": " ".join(
+                    str(run["best_epoch"]) for run in counted
                 ),
                 "directory": str(search["directory"]),
             }
@@ -841,14 +848,15 @@ def capacity_markdown(
             ),
             "| model | K | learning rate | seeds | test error per seed (%) "
             "| key-blind error (%) | epoch each seed left the plateau "
-            "| search |\n"
-            "|---|---:|---:|---|---|---:|---|---|",
+            "| best epoch of each seed | search |\n"
+            "|---|---:|---:|---|---|---:|---|---|---|",
             "\n".join(
                 f"| {models.PAPER_NAMES.get(row['model'], row['model'])} "
                 f"| {row['num_pairs']} | {row['learning_rate']:g} "
                 f"| {row['seeds']} | {row['test_errors']} "
                 f"| {row['key_blind_error']:.2f} "
-                f"| {row['plateau_exit_epochs']} | `{row['directory']}` |"
+                f"| {row['plateau_exit_epochs']} | {row['best_epochs']} "
+                f"| `{row['directory']}` |"
                 for row in rows
             )
             + "\n",

@@ -430,6 +430,9 @@ def test_capacity_report_against_the_runs(tmp_path, capsys):
             expected_exit(run["val_accuracy"], row["num_pairs"]) for run in runs
         ]
         assert str(row["plateau_exit_epochs"]).split() == exits
+        assert str(row["best_epochs"]).split() == [
+            str(run["best_epoch"]) for run in runs
+        ]
     # The made-up runs include both kinds: some stayed, some left.
     assert any(row["runs_on_plateau"] for row in rows)
     assert any(
@@ -445,6 +448,11 @@ def test_capacity_report_against_the_runs(tmp_path, capsys):
         f"{four['test_error_mean']:.2f} ± {four['test_error_std']:.2f} (3)"
         in markdown
     )
+    # Each (model, K) line gives each seed's plateau exit and best epoch.
+    assert (
+        f"| {four['plateau_exit_epochs']} | {four['best_epochs']} | "
+        f"`{four['directory']}` |"
+    ) in markdown
     blind = [100 * analysis.key_blind_bayes(k)[0] for k in (2, 4, 6)]
     assert (
         "| key-blind error | " + " | ".join(f"{e:.2f}" for e in blind) + " |"
