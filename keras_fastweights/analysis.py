@@ -17,6 +17,9 @@ https://arxiv.org/abs/1610.06258. docs/method.md derives and uses these:
   `memory_causal_summary`: the probability of the right answer when stored
   states are removed from the memory that the last step reads, a causal
   reading of the memory;
+- `retrieval_errors`: where a model's wrong answers come from, by the
+  position of the queried pair and by whether the answer is another pair's
+  digit;
 - `retrieval_information_bits`: how much a sequence of the associative
   retrieval task asks the network to remember.
 """
@@ -524,6 +527,117 @@ RETRIEVAL_ROLES = (
 )
 
 
+def _queried_pairs(tokens):
+    """Retrieval `tokens` as an array, their K, and the index (0 for the
+    first pair) of the pair whose key each sequence's query names."""
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 2 or tokens.shape[1] < 5 or tokens.shape[1] % 2 == 0:
+        raise ValueError(
+            "`tokens` must have shape (batch, 2 K + 3) with K >= 1. "
+            f"Received: tokens of shape {tokens.shape}"
+        )
+    num_pairs = (tokens.shape[1] - 3) // 2
+    keys = tokens[:, 0 : 2 * num_pairs : 2]
+    found = keys == tokens[:, -1:]
+    if not found.any(axis=1).all():
+        raise ValueError(
+            "Every query (the last token) must be one of its sequence's "
+            "keys (the tokens at even positions before `??`)."
+        )
+    return tokens, num_pairs, found.argmax(axis=1)
+
+
+def retrieval_errors(
+    tokens: Any, targets: Any, predictions: Any
+) -> dict[str, Any]:
+    """Where a model's wrong answers to associative-retrieval queries come from.
+
+    Two readings of the errors (docs/method.md, section 6). By the position
+    of the queried pair: the first pair is stored longest before the query,
+    so a memory that fades (fast weights' decay `λ^{t-τ}`, an LSTM that
+    forgets) would err more on it. By what a wrong answer is: the digit of
+    another pair of the sequence (the look-up found a wrong pair) or a digit
+    the sequence does not hold; `stored_by_chance` is how many wrong answers
+    would be another pair's digit if each were drawn uniformly from the
+    nine digits other than the right one.
+
+    Args:
+        tokens: Integer token ids of shape `(batch, 2 K + 3)`, as
+            `associative_retrieval.load_data` returns them.
+        targets: The digit each sequence asks for, shape `(batch,)`.
+        predictions: The model's answers, digits of shape `(batch,)` (the
+            argmax of its logits).
+
+    Returns:
+        A dict with `sequences_by_pair` and `wrong_by_pair` (integer arrays
+        of shape `(K,)`: the sequences whose query names the i-th pair,
+        and how many of those the model got wrong), `wrong` (the wrong
+        answers), `wrong_stored` (the wrong answers that are the digit of
+        another pair of their sequence) and `stored_by_chance` (a float:
+        the sum over the wrong answers of the number of distinct digits in
+        their sequence other than the right one, divided by 9).
+
+    Raises:
+        ValueError: If the shapes do not match, an answer is not a digit,
+            or a target is not the digit stored under its query's key.
+
+    Example:
+
+    >>> from keras_fastweights.datasets import associative_retrieval
+    >>> tokens = np.stack([associative_retrieval.encode(text) for text in
+    ...     ("c9k8j3f1??c", "c9k8j3f1??f", "c9k8j3f1??k")])
+    >>> errors = retrieval_errors(tokens, [9, 1, 8], [9, 3, 8])
+    >>> errors["wrong_by_pair"].tolist(), errors["wrong_stored"]
+    ([0, 0, 0, 1], 1)
+    """
+    tokens, num_pairs, queried = _queried_pairs(tokens)
+    targets, predictions = np.asarray(targets), np.asarray(predictions)
+    for name, values in (("targets", targets), ("predictions", predictions)):
+        if values.shape != (len(tokens),):
+            raise ValueError(
+                f"`{name}` must have shape ({len(tokens)},), one digit per "
+                f"sequence of `tokens`. Received: {name} of shape "
+                f"{values.shape}"
+            )
+    num_digits = len(associative_retrieval.DIGITS)
+    if predictions.size and not (
+        np.issubdtype(predictions.dtype, np.integer)
+        and predictions.min() >= 0
+        and predictions.max() < num_digits
+    ):
+        raise ValueError(
+            f"`predictions` must be digits from 0 to {num_digits - 1} (the "
+            "argmax of the logits). Received values from "
+            f"{predictions.min()} to {predictions.max()}"
+        )
+    digits = tokens[:, 1 : 2 * num_pairs : 2] - len(
+        associative_retrieval.LETTERS
+    )
+    rows = np.arange(len(tokens))
+    stored = digits[rows, queried]
+    if not np.array_equal(stored, targets):
+        bad = int(np.flatnonzero(stored != targets)[0])
+        raise ValueError(
+            "`targets` must be the digits stored under the queried keys. "
+            f"Received: targets[{bad}]={targets[bad]} where sequence {bad} "
+            f"stores {stored[bad]}"
+        )
+    wrong = predictions != targets
+    others = [set(row) - {target} for row, target in zip(digits, targets)]
+    return {
+        "sequences_by_pair": np.bincount(queried, minlength=num_pairs),
+        "wrong_by_pair": np.bincount(queried[wrong], minlength=num_pairs),
+        "wrong": int(wrong.sum()),
+        "wrong_stored": sum(
+            int(predictions[i]) in others[i] for i in np.flatnonzero(wrong)
+        ),
+        "stored_by_chance": float(
+            sum(len(others[i]) for i in np.flatnonzero(wrong))
+            / (num_digits - 1)
+        ),
+    }
+
+
 def retrieval_roles(tokens: Any) -> np.ndarray:
     """The role of each stored state at the query step of retrieval data.
 
@@ -552,21 +666,7 @@ def retrieval_roles(tokens: Any) -> np.ndarray:
     >>> retrieval_roles(tokens)[0, :4].tolist()
     ['other key', 'other value', 'queried key', 'queried value']
     """
-    tokens = np.asarray(tokens)
-    if tokens.ndim != 2 or tokens.shape[1] < 5 or tokens.shape[1] % 2 == 0:
-        raise ValueError(
-            "`tokens` must have shape (batch, 2 K + 3) with K >= 1. "
-            f"Received: tokens of shape {tokens.shape}"
-        )
-    num_pairs = (tokens.shape[1] - 3) // 2
-    keys = tokens[:, 0 : 2 * num_pairs : 2]
-    found = keys == tokens[:, -1:]
-    if not found.any(axis=1).all():
-        raise ValueError(
-            "Every query (the last token) must be one of its sequence's "
-            "keys (the tokens at even positions before `??`)."
-        )
-    queried = found.argmax(axis=1)
+    tokens, num_pairs, queried = _queried_pairs(tokens)
     roles = np.empty((len(tokens), 2 * num_pairs + 2), dtype="<U13")
     roles[:, 0 : 2 * num_pairs : 2] = "other key"
     roles[:, 1 : 2 * num_pairs : 2] = "other value"

@@ -6,6 +6,7 @@ The flag types turn a bad value into argparse's one-line error, and
 
 import argparse
 import math
+from collections.abc import Mapping
 
 from keras_fastweights.datasets import associative_retrieval
 
@@ -101,13 +102,15 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_data(args: argparse.Namespace):
+def load_data(args: argparse.Namespace | Mapping):
     """`associative_retrieval.load_data` with the flags of
-    `add_data_arguments`."""
+    `add_data_arguments`, parsed or as a mapping from their names (such as
+    the `settings.json` a grid search keeps, which has them)."""
+    flags = args if isinstance(args, Mapping) else vars(args)
     return associative_retrieval.load_data(
-        num_pairs=args.num_pairs,
-        num_train=args.num_train,
-        num_val=args.num_val,
-        num_test=args.num_test,
-        seed=args.data_seed,
+        num_pairs=flags["num_pairs"],
+        num_train=flags["num_train"],
+        num_val=flags["num_val"],
+        num_test=flags["num_test"],
+        seed=flags["data_seed"],
     )

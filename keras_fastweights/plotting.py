@@ -1,5 +1,6 @@
 """Figures of the package: training curves, the paper's Figure 2, the
-fast memory's attention, the ablation study and the capacity curve.
+fast memory's attention, the ablation study and the capacity curve (with
+the errors by queried pair).
 
 Every function draws with matplotlib's object-oriented API (no pyplot, so
 no global state or interactive backend), saves the figure to `path` (the
@@ -452,5 +453,52 @@ def plot_capacity(
     axes.legend([handles[i] for i in shown], [labels[i] for i in shown])
     if title:
         axes.set_title(title)
+    figure.savefig(path, dpi=120)
+    return figure
+
+
+def plot_errors_by_queried_pair(
+    errors: Mapping[str, Mapping[int, Sequence[float]]],
+    path: str | os.PathLike,
+    title: str | None = None,
+) -> Figure:
+    """Test error (%) against the position of the queried pair, one panel
+    per model and one line per K.
+
+    Args:
+        errors: `{label: {K: [test error (%) of the sequences whose query
+            names pair i, for i = 1 to K]}}`, the first pair (stored
+            longest before the query) first.
+        path: The image file to write.
+        title: Optional title of the figure.
+
+    Returns:
+        The `matplotlib.figure.Figure`: one axes per label, titled with it,
+        its lines labelled `"K = {K}"`.
+    """
+    from matplotlib import ticker
+
+    figure = _figure_class()(
+        figsize=(4.5 * max(len(errors), 1), 4), layout="constrained"
+    )
+    panels = figure.subplots(1, max(len(errors), 1), squeeze=False)[0]
+    for axes, (label, by_pairs) in zip(panels, errors.items()):
+        for num_pairs in sorted(by_pairs):
+            by_pair = by_pairs[num_pairs]
+            axes.plot(
+                range(1, len(by_pair) + 1),
+                by_pair,
+                marker="o",
+                label=f"K = {num_pairs}",
+            )
+        axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        axes.set_xlabel("queried pair (1: stored first)")
+        axes.set_ylabel("test error (%)")
+        axes.set_ylim(bottom=0)
+        axes.grid(True, alpha=0.3)
+        axes.set_title(label)
+        axes.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
     figure.savefig(path, dpi=120)
     return figure

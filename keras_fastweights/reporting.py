@@ -643,6 +643,12 @@ def write_ablation(
 # The capacity curve's files (`write_capacity`); its figure is
 # `capacity.png` (`plotting.plot_capacity`).
 CAPACITY_FILENAMES = ("capacity.csv", "capacity.md")
+# The searches of the capacity curve (tuning/reproduce.sh): K = 4 is Table
+# 1's, each other K has its own.
+CAPACITY_DIRECTORIES = (os.path.join("results", "table1_search"),) + tuple(
+    os.path.join("results", "capacity_search", f"k{pairs}")
+    for pairs in (2, 6, 8, 10, 12)
+)
 # One row per (model, K) (`capacity_rows`), as in `results/capacity.csv`.
 CAPACITY_COLUMNS = (
     "model",

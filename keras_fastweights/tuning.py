@@ -327,6 +327,18 @@ def grid_size(grid: dict) -> int:
     return cells * (rates + seeds - 1)
 
 
+class SaveWeightsAtEnd(keras.callbacks.Callback):
+    """Saves the model's weights to `filepath` when training ends (after
+    the callbacks before it, such as `training.RestoreBestOnValidation`)."""
+
+    def __init__(self, filepath: str | os.PathLike):
+        super().__init__()
+        self.filepath = filepath
+
+    def on_train_end(self, logs=None):
+        self.model.save_weights(self.filepath)
+
+
 class RetrievalGridSearch(keras_tuner.Tuner):
     """Grid search over `RetrievalHyperModel`'s grid with a `GridOracle`.
 
@@ -347,6 +359,14 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         )
         callbacks = list(kwargs.pop("callbacks", []))
         callbacks.append(keras.callbacks.CSVLogger(path))
+        # Keras Tuner's checkpoint (what `load_model` reads) is the first
+        # epoch of highest validation accuracy; the recipe's best epoch
+        # breaks ties by validation loss. Once the recipe has restored its
+        # best epoch, write that over it, so that the checkpoint holds the
+        # weights the trial's test error comes from.
+        callbacks.append(
+            SaveWeightsAtEnd(self._get_checkpoint_fname(trial.trial_id))
+        )
         return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
 
     def on_trial_begin(self, trial):
@@ -420,6 +440,29 @@ def load_settings(directory: str | os.PathLike) -> dict:
         with open(path) as file:
             loaded[filename[:-5]] = json.load(file)
     return loaded
+
+
+def load_search(directory: str | os.PathLike) -> dict:
+    """A search's records, read back to report on it.
+
+    Returns:
+        A dict with the `directory`, the `grid` and `settings` it was
+        started with (`load_settings`), the `tuner` that resumes it
+        (`make_tuner`), its finished `runs` (`run_rows`) and their
+        `histories` by `trial_id` (`trial_histories`).
+
+    Raises:
+        ValueError: If `directory` holds no search.
+    """
+    saved = load_settings(directory)
+    tuner = make_tuner(saved["grid"], directory)
+    return {
+        "directory": directory,
+        **saved,
+        "tuner": tuner,
+        "runs": run_rows(tuner),
+        "histories": trial_histories(tuner),
+    }
 
 
 def is_worker() -> bool:

@@ -26,6 +26,7 @@ from keras_fastweights.analysis import input_gradient_norms
 from keras_fastweights.analysis import key_blind_bayes
 from keras_fastweights.analysis import memory_causal_summary
 from keras_fastweights.analysis import memory_drive_ratio
+from keras_fastweights.analysis import retrieval_errors
 from keras_fastweights.analysis import retrieval_information_bits
 from keras_fastweights.analysis import retrieval_roles
 from keras_fastweights.analysis import stored_state_effects
@@ -1170,6 +1171,60 @@ def test_retrieval_roles_follow_the_sequence_layout():
     assert roles[1, 6:8].tolist() == ["queried key", "queried value"]
     with pytest.raises(ValueError, match="one of its sequence's keys"):
         retrieval_roles(associative_retrieval.encode("c9k8j3f1??a")[None])
+
+
+def test_retrieval_errors_sort_the_wrong_answers_by_pair_and_kind():
+    num_pairs = 5
+    _, _, (tokens, targets) = associative_retrieval.load_data(
+        num_pairs, num_train=0, num_val=0, num_test=400, seed=3
+    )
+    rng = np.random.default_rng(0)
+    texts = [associative_retrieval.decode(row) for row in tokens]
+    # Right, another pair's digit, or any digit, a third of each.
+    predictions = []
+    for text, target in zip(texts, targets):
+        kind = rng.integers(3)
+        if kind == 0:
+            predictions.append(int(target))
+        elif kind == 1:
+            predictions.append(
+                int(rng.choice(list(text[1 : 2 * num_pairs : 2])))
+            )
+        else:
+            predictions.append(int(rng.integers(10)))
+    errors = retrieval_errors(tokens, targets, np.array(predictions))
+
+    # The same from the decoded text, sequence by sequence.
+    sequences, wrong_by_pair = [0] * num_pairs, [0] * num_pairs
+    wrong = stored = 0
+    chance = 0.0
+    for text, target, answer in zip(texts, targets, predictions):
+        keys, digits = text[0 : 2 * num_pairs : 2], text[1 : 2 * num_pairs : 2]
+        pair = keys.index(text[-1])
+        assert int(digits[pair]) == target
+        sequences[pair] += 1
+        if answer != target:
+            wrong += 1
+            wrong_by_pair[pair] += 1
+            others = {int(d) for d in digits} - {int(target)}
+            stored += answer in others
+            chance += len(others) / 9
+    assert errors["sequences_by_pair"].tolist() == sequences
+    assert errors["wrong_by_pair"].tolist() == wrong_by_pair
+    assert (errors["wrong"], errors["wrong_stored"]) == (wrong, stored)
+    assert errors["stored_by_chance"] == pytest.approx(chance)
+    # The made-up answers have every kind of error.
+    assert 0 < stored < wrong and all(wrong_by_pair)
+
+    with pytest.raises(ValueError, match=r"predictions of shape \(3,\)"):
+        retrieval_errors(tokens, targets, np.zeros(3, int))
+    with pytest.raises(ValueError, match="Received values from 10 to 10"):
+        retrieval_errors(tokens, targets, np.full(len(targets), 10))
+    with pytest.raises(ValueError, match="must be digits"):
+        retrieval_errors(tokens, targets, np.full(len(targets), 0.5))
+    shifted = (targets + 1) % 10
+    with pytest.raises(ValueError, match=f"targets\\[0\\]={shifted[0]}"):
+        retrieval_errors(tokens, shifted, targets)
 
 
 def test_memory_causal_summary_averages_the_removals_by_role():

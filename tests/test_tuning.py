@@ -10,10 +10,14 @@ import subprocess
 import sys
 import time
 
+import keras
 import keras_tuner
+import numpy as np
 import pytest
 
+from keras_fastweights import training
 from keras_fastweights import tuning
+from keras_fastweights.datasets import associative_retrieval
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tuning", "grid_search.py")
@@ -200,6 +204,55 @@ def test_a_trial_killed_as_it_ends_is_not_run_again(tmp_path, monkeypatch):
     bookkeeping_search(GRID, tmp_path, resumed).search()
     assert resumed == EXPECTED[7:]
     assert read_oracle(tmp_path)["run_times"][ended] == 1
+
+
+class KeepsItsModel(tuning.RetrievalHyperModel):
+    """Keeps the model it trained last, as training left it."""
+
+    def fit(self, hp, model, *args, **kwargs):
+        self.trained = model
+        return super().fit(hp, model, *args, **kwargs)
+
+
+class TiedValidation(keras.callbacks.Callback):
+    """Every epoch ties on validation accuracy, and the last has the lowest
+    validation loss: Keras Tuner's own checkpoint keeps the first epoch of
+    highest accuracy, the recipe the last epoch."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_accuracy"] = 0.5
+        logs["val_loss"] = 1.0 / (epoch + 1)
+
+
+def test_a_trial_s_checkpoint_holds_the_weights_it_was_tested_with(
+    tmp_path, monkeypatch
+):
+    recipe = training.retrieval_callbacks
+    monkeypatch.setattr(
+        training,
+        "retrieval_callbacks",
+        lambda **kwargs: [TiedValidation(), *recipe(**kwargs)],
+    )
+    (x, y), validation, test = associative_retrieval.load_data(
+        num_train=64, num_val=8, num_test=32, seed=0
+    )
+    hypermodel = KeepsItsModel(
+        tuning.check_grid(["lstm"], [4], [0.05]), epochs=3
+    )
+    search = tuning.RetrievalGridSearch(
+        hypermodel, directory=tmp_path, project_name=tuning.PROJECT_NAME
+    )
+    search.search(x, y, validation_data=validation, test_data=test, verbose=0)
+    (trial,) = tuning.completed_trials(search)
+    assert trial.metrics.get_last_value("best_epoch") == 3
+    loaded = search.load_model(trial)
+    for mine, kept in zip(loaded.weights, hypermodel.trained.weights):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(mine), keras.ops.convert_to_numpy(kept)
+        )
+    assert training.error_percent(loaded, *test) == pytest.approx(
+        trial.metrics.get_last_value(tuning.TEST_ERROR)
+    )
 
 
 def test_overwrite_starts_over(tmp_path):

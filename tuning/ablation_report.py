@@ -53,8 +53,8 @@ def main(argv=None):
     from keras_fastweights import tuning
 
     try:
-        saved = tuning.load_settings(args.directory)
-        grid, settings = saved["grid"], saved["settings"]
+        search = tuning.load_search(args.directory)
+        grid, settings = search["grid"], search["settings"]
         if "variant" not in grid:
             raise ValueError(
                 f"{args.directory} holds a search without variants; the "
@@ -62,9 +62,7 @@ def main(argv=None):
             )
     except ValueError as error:
         sys.exit(f"{os.path.basename(SCRIPT)}: error: {error}")
-    tuner = tuning.make_tuner(grid, args.directory)
-    runs = tuning.run_rows(tuner)
-    histories = tuning.trial_histories(tuner)
+    runs, histories = search["runs"], search["histories"]
     rows = reporting.ablation_rows(grid, runs, settings["num_pairs"], histories)
     command = shlex.join(
         ["python", SCRIPT, "--directory", args.directory]

@@ -27,21 +27,18 @@ import shlex
 import sys
 
 SCRIPT = "tuning/capacity_report.py"
-DEFAULT_DIRECTORIES = [os.path.join("results", "table1_search")] + [
-    os.path.join("results", "capacity_search", f"k{pairs}")
-    for pairs in (2, 6, 8, 10, 12)
-]
 
 
 def parse_args(argv=None):
     from keras_fastweights import cli
     from keras_fastweights import models
+    from keras_fastweights import reporting
 
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--directories",
         nargs="+",
-        default=DEFAULT_DIRECTORIES,
+        default=list(reporting.CAPACITY_DIRECTORIES),
         help="the --directory of each grid search, one per K (read from "
         "the search's settings); those that do not exist are skipped",
     )
@@ -79,22 +76,14 @@ def main(argv=None):
             print(notes[-1])
             continue
         try:
-            saved = tuning.load_settings(directory)
+            search = tuning.load_search(directory)
         except ValueError as error:
             fail(error)
-        tuner = tuning.make_tuner(saved["grid"], directory)
-        runs = tuning.run_rows(tuner)
-        searches.append(
-            {
-                "directory": directory,
-                **saved,
-                "runs": runs,
-                "histories": tuning.trial_histories(tuner),
-            }
-        )
+        searches.append(search)
         notes.append(
-            f"{directory}: K = {saved['settings']['num_pairs']}, "
-            f"{len(runs)} of {tuning.grid_size(saved['grid'])} runs finished"
+            f"{directory}: K = {search['settings']['num_pairs']}, "
+            f"{len(search['runs'])} of {tuning.grid_size(search['grid'])} "
+            "runs finished"
         )
     if not searches:
         fail(f"none of the searches exists: {' '.join(args.directories)}")

@@ -106,17 +106,11 @@ def load_trial(directory, saved_model=None):
 def main(argv=None):
     args = parse_args(argv)
     from keras_fastweights import analysis
+    from keras_fastweights import cli
     from keras_fastweights import plotting
-    from keras_fastweights.datasets import associative_retrieval
 
     model, settings, values = load_trial(args.trial, args.model)
-    _, _, (tokens, targets) = associative_retrieval.load_data(
-        settings["num_pairs"],
-        num_train=settings["num_train"],
-        num_val=settings["num_val"],
-        num_test=settings["num_test"],
-        seed=settings["data_seed"],
-    )
+    _, _, (tokens, targets) = cli.load_data(settings)
     tokens, targets = tokens[: args.sequences], targets[: args.sequences]
     rows = analysis.memory_causal_summary(model, tokens, targets)
 

@@ -65,13 +65,11 @@ def main(argv=None):
     from keras_fastweights import tuning
 
     try:
-        saved = tuning.load_settings(args.directory)
+        search = tuning.load_search(args.directory)
     except ValueError as error:
         sys.exit(f"{sys.argv[0]}: error: {error}")
-    grid, settings = saved["grid"], saved["settings"]
-    tuner = tuning.make_tuner(grid, args.directory)
-    runs = tuning.run_rows(tuner)
-    histories = tuning.trial_histories(tuner)
+    grid, settings = search["grid"], search["settings"]
+    runs, histories = search["runs"], search["histories"]
     os.makedirs(args.output, exist_ok=True)
     rows = reporting.write_table1(runs, args.output, grid)
     updates_per_epoch = math.ceil(

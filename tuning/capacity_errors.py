@@ -1,0 +1,207 @@
+"""Where the capacity runs' wrong answers come from.
+
+For each (model, K) of the capacity curve (`tuning/capacity_report.py`: the
+learning rate chosen on validation, every seed run at it), loads each run's
+best-on-validation weights from its trial's checkpoint, answers the test
+split of its search and reads the errors with
+`keras_fastweights.analysis.retrieval_errors` (docs/method.md, section 6):
+by the position of the queried pair (the first is stored longest before the
+query), and by whether a wrong answer is another pair's digit. Writes into
+`--output`:
+
+- `capacity_errors.csv`: one row per run: its test error from the
+  checkpoint's answers beside the one the trial recorded (they differ where
+  the checkpoint is not the weights the trial tested: Keras Tuner's own,
+  the first epoch of highest validation accuracy, in trials run before the
+  search saved the recipe's best epoch over it), the wrong answers, how
+  many are another pair's digit and how many would be if they were spread
+  over the nine wrong digits, and the sequences, wrong answers and error
+  (%) by queried pair, first pair first;
+- `capacity_errors.png`: error (%) against the queried pair's position, a
+  line per K (the seeds pooled), a panel per model.
+
+Needs the trials' checkpoints (`checkpoint.weights.h5`, kept by the machine
+that ran the search, not committed). About a minute on a CPU for the 30 runs
+of K = 2 to 8:
+
+    KERAS_BACKEND=jax python tuning/capacity_errors.py --output results
+"""
+
+import os
+import sys
+
+import numpy as np
+
+SCRIPT = "tuning/capacity_errors.py"
+COLUMNS = (
+    "model",
+    "num_pairs",
+    "units",
+    "learning_rate",
+    "seed",
+    "trial_id",
+    "sequences",
+    "test_error_percent",
+    "recorded_test_error_percent",
+    "wrong",
+    "wrong_stored",
+    "stored_by_chance",
+    "sequences_by_pair",
+    "wrong_by_pair",
+    "error_by_pair_percent",
+)
+
+
+def parse_args(argv=None):
+    from keras_fastweights import cli
+    from keras_fastweights import models
+    from keras_fastweights import reporting
+
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--directories",
+        nargs="+",
+        default=list(reporting.CAPACITY_DIRECTORIES),
+        help="the --directory of each grid search, one per K, as for "
+        "tuning/capacity_report.py; those that do not exist are skipped",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=models.MODEL_KINDS,
+        default=["fast_weights", "lstm"],
+        help="the models to read",
+    )
+    parser.add_argument(
+        "--units",
+        type=cli.positive_int,
+        default=50,
+        help="the number R of hidden units to read",
+    )
+    parser.add_argument("--output", default="results", help="where to write")
+    return parser.parse_args(argv)
+
+
+def checkpoint_path(tuner, trial_id):
+    """Where Keras Tuner kept a trial's best weights (`Tuner.load_model`)."""
+    return os.path.join(tuner.get_trial_dir(trial_id), "checkpoint.weights.h5")
+
+
+def read_run(search, run, data):
+    """The `COLUMNS` of one run, from its checkpoint's test answers."""
+    from keras_fastweights import analysis
+
+    tuner, trial_id = search["tuner"], run["trial_id"]
+    if not os.path.exists(checkpoint_path(tuner, trial_id)):
+        raise FileNotFoundError(
+            f"No checkpoint for trial {trial_id} in {search['directory']} "
+            f"({checkpoint_path(tuner, trial_id)}): checkpoints stay on the "
+            "machine that ran the search; rerun the search there, or there "
+            "read the errors"
+        )
+    model = tuner.load_model(tuner.oracle.get_trial(trial_id))
+    tokens, targets = data
+    predictions = model.predict(tokens, batch_size=1000, verbose=0)
+    errors = analysis.retrieval_errors(
+        tokens, targets, predictions.argmax(axis=-1)
+    )
+    by_pair = errors["wrong_by_pair"] / errors["sequences_by_pair"]
+    return {
+        **{key: run[key] for key in ("model", "units", "learning_rate")},
+        **{key: run[key] for key in ("seed", "trial_id")},
+        "num_pairs": search["settings"]["num_pairs"],
+        "sequences": len(targets),
+        "test_error_percent": round(100 * errors["wrong"] / len(targets), 4),
+        "recorded_test_error_percent": run["test_error_percent"],
+        "wrong": errors["wrong"],
+        "wrong_stored": errors["wrong_stored"],
+        "stored_by_chance": round(errors["stored_by_chance"], 2),
+        "sequences_by_pair": " ".join(map(str, errors["sequences_by_pair"])),
+        "wrong_by_pair": " ".join(map(str, errors["wrong_by_pair"])),
+        "error_by_pair_percent": " ".join(f"{100 * e:.2f}" for e in by_pair),
+    }
+
+
+def pooled_by_pair(rows):
+    """`{model label: {K: error (%) by queried pair, the seeds pooled}}`."""
+    from keras_fastweights import models
+
+    counts = {}
+    for row in rows:
+        key = models.PAPER_NAMES[row["model"]], row["num_pairs"]
+        sequences, wrong = counts.get(key, (0, 0))
+        counts[key] = (
+            sequences + np.array(row["sequences_by_pair"].split(), int),
+            wrong + np.array(row["wrong_by_pair"].split(), int),
+        )
+    pooled = {}
+    for (label, num_pairs), (sequences, wrong) in counts.items():
+        pooled.setdefault(label, {})[num_pairs] = 100 * wrong / sequences
+    return pooled
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from keras_fastweights import cli
+    from keras_fastweights import plotting
+    from keras_fastweights import reporting
+    from keras_fastweights import tuning
+
+    def fail(error):
+        sys.exit(f"{os.path.basename(SCRIPT)}: error: {error}")
+
+    searches = {}
+    for directory in args.directories:
+        if not os.path.exists(directory):
+            print(f"{directory}: not found (not run yet), skipped")
+            continue
+        try:
+            searches[str(directory)] = tuning.load_search(directory)
+        except ValueError as error:
+            fail(error)
+    if not searches:
+        fail(f"none of the searches exists: {' '.join(args.directories)}")
+    try:
+        cells = reporting.capacity_rows(
+            list(searches.values()), args.models, args.units
+        )
+    except ValueError as error:
+        fail(error)
+    rows = []
+    for cell in cells:
+        search = searches[cell["directory"]]
+        _, _, test = cli.load_data(search["settings"])
+        for run in reporting.cell_runs(cell, search["runs"]):
+            try:
+                rows.append(read_run(search, run, test))
+            except FileNotFoundError as error:
+                fail(error)
+            row = rows[-1]
+            print(
+                f"{row['model']} K = {row['num_pairs']} seed {row['seed']}: "
+                f"{row['test_error_percent']:g} % (recorded "
+                f"{row['recorded_test_error_percent']:g} %); by queried pair "
+                f"{row['error_by_pair_percent']}; wrong answers that are "
+                f"another pair's digit {row['wrong_stored']} of "
+                f"{row['wrong']} (by chance {row['stored_by_chance']:g})"
+            )
+    if not rows:
+        fail("no (model, K) has finished yet")
+    reporting.write_csv(
+        rows, os.path.join(args.output, "capacity_errors.csv"), COLUMNS
+    )
+    plotting.plot_errors_by_queried_pair(
+        pooled_by_pair(rows),
+        os.path.join(args.output, "capacity_errors.png"),
+        title=f"Test error by the queried pair, R = {args.units} "
+        "(seeds pooled)",
+    )
+    print(
+        f"{len(rows)} runs; capacity_errors.csv, capacity_errors.png "
+        f"written to {args.output}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
