@@ -782,3 +782,90 @@ def test_method_quotes_the_committed_capacity():
         for epoch in str(row["plateau_exit_epochs"]).split()
         if epoch != "–"
     )
+
+
+def test_method_quotes_the_committed_capacity_errors():
+    """results/capacity_errors.csv reads every run of results/capacity.csv
+    (the same test errors: at K >= 4 the checkpoint it read holds the
+    weights its trial tested), and docs/method.md §6's sentences on where
+    the wrong answers come from say what it says, at K >= 4: the share of
+    wrong answers that are another pair's digit, beside the share if they
+    were spread over the nine wrong digits, and the largest distance, in
+    binomial standard errors, of a queried pair's error (the seeds pooled)
+    from its (model, K)'s error."""
+    results = os.path.join(ROOT, "results")
+    cells = reporting.read_csv(os.path.join(results, "capacity.csv"))
+    rows = reporting.read_csv(os.path.join(results, "capacity_errors.csv"))
+    read = {(r["model"], r["num_pairs"], r["seed"]): r for r in rows}
+    assert len(read) == len(rows)
+    expected = set()
+    for cell in cells:
+        seeds = str(cell["seeds"]).split()
+        errors = str(cell["test_errors"]).split()
+        for seed, error in zip(seeds, errors):
+            key = (cell["model"], cell["num_pairs"], int(seed))
+            expected.add(key)
+            assert key in read, f"capacity_errors.csv lacks {key}: rerun it"
+            assert read[key]["recorded_test_error_percent"] == float(error)
+            if cell["num_pairs"] >= 4:
+                assert read[key]["test_error_percent"] == float(error)
+    assert set(read) == expected
+
+    stored, chance, distances = [], [], []
+    for model, num_pairs in {(r["model"], r["num_pairs"]) for r in rows}:
+        if num_pairs < 4:
+            continue
+        runs = [
+            r
+            for r in rows
+            if (r["model"], r["num_pairs"]) == (model, num_pairs)
+        ]
+        wrong = sum(r["wrong"] for r in runs)
+        stored.append(100 * sum(r["wrong_stored"] for r in runs) / wrong)
+        chance.append(100 * sum(r["stored_by_chance"] for r in runs) / wrong)
+        sequences, wrong_by_pair = (
+            sum(np.array(str(r[column]).split(), int) for r in runs)
+            for column in ("sequences_by_pair", "wrong_by_pair")
+        )
+        mean = wrong_by_pair.sum() / sequences.sum()
+        distances.append(
+            np.max(
+                np.abs(wrong_by_pair / sequences - mean)
+                / np.sqrt(mean * (1 - mean) / sequences)
+            )
+        )
+
+    with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
+        text = " ".join(f.read().split())
+    shares = re.search(
+        r"([\d.]+) to ([\d.]+) % of the wrong answers were the digit of "
+        r"another pair of the sequence, where answers spread over the nine "
+        r"wrong digits would give ([\d.]+) to ([\d.]+) %",
+        text,
+    )
+    assert shares, "§6 no longer says what the wrong answers are"
+    assert shares.groups() == (
+        f"{min(stored):.1f}",
+        f"{max(stored):.1f}",
+        f"{min(chance):.0f}",
+        f"{max(chance):.0f}",
+    )
+    flat = re.search(
+        r"no queried pair's error is more than ([\d.]+) binomial standard "
+        r"errors from the error of its model and K",
+        text,
+    )
+    assert flat, "§6 no longer says how the error depends on the pair"
+    assert flat.group(1) == f"{max(distances):.1f}"
+    budget = re.search(
+        r"every fast-weights run of the table had its best epoch on "
+        r"validation at epoch (\d+) or later",
+        text,
+    )
+    assert budget, "§6 no longer says when the runs had their best epoch"
+    assert int(budget.group(1)) == min(
+        int(epoch)
+        for cell in cells
+        if cell["model"] == "fast_weights" and cell["seeds"] == "0 1 2"
+        for epoch in str(cell["best_epochs"]).split()
+    )
