@@ -31,31 +31,9 @@ SCRIPT = "tuning/capacity_report.py"
 
 def parse_args(argv=None):
     from keras_fastweights import cli
-    from keras_fastweights import models
-    from keras_fastweights import reporting
 
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--directories",
-        nargs="+",
-        default=list(reporting.CAPACITY_DIRECTORIES),
-        help="the --directory of each grid search, one per K (read from "
-        "the search's settings); those that do not exist are skipped",
-    )
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=models.MODEL_KINDS,
-        default=["fast_weights", "lstm"],
-        help="the models to report",
-    )
-    parser.add_argument(
-        "--units",
-        type=cli.positive_int,
-        default=50,
-        help="the number R of hidden units to report",
-    )
-    parser.add_argument("--output", default="results", help="where to write")
+    cli.add_capacity_arguments(parser)
     return parser.parse_args(argv)
 
 
