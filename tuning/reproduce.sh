@@ -22,7 +22,7 @@
 # When both are done, the results of lane 2: ablation.csv,
 # ablation_runs.csv, ablation.md and ablation.png; capacity.csv,
 # capacity.md and capacity.png (K = 4 from lane 1's search, with its three
-# seeds).
+# seeds); capacity_errors.csv and .png (from the trials' checkpoints).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KERAS_BACKEND="${KERAS_BACKEND:-jax}"
@@ -52,6 +52,7 @@ studies_reports() {
         --output results
     python tuning/capacity_report.py --directories results/table1_search \
         results/capacity_search/k{2,6,8,10,12} --output results
+    python tuning/capacity_errors.py --output results
 }
 
 case "${1:-both}" in
