@@ -73,9 +73,8 @@ def read_run(search, run, data):
     if not os.path.exists(checkpoint_path(tuner, trial_id)):
         raise FileNotFoundError(
             f"No checkpoint for trial {trial_id} in {search['directory']} "
-            f"({checkpoint_path(tuner, trial_id)}): checkpoints stay on the "
-            "machine that ran the search; rerun the search there, or there "
-            "read the errors"
+            f"({checkpoint_path(tuner, trial_id)}): checkpoints are not "
+            "committed; run this script where the search ran"
         )
     model = tuner.load_model(tuner.oracle.get_trial(trial_id))
     tokens, targets = data
