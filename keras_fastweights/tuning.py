@@ -364,10 +364,12 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         # breaks ties by validation loss. Once the recipe has restored its
         # best epoch, write that over it, so that the checkpoint holds the
         # weights the trial's test error comes from.
-        callbacks.append(
-            SaveWeightsAtEnd(self._get_checkpoint_fname(trial.trial_id))
-        )
+        callbacks.append(SaveWeightsAtEnd(self.checkpoint_path(trial.trial_id)))
         return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
+
+    def checkpoint_path(self, trial_id: str) -> str:
+        """The file of a trial's tested weights, which `load_model` reads."""
+        return self._get_checkpoint_fname(trial_id)
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)

@@ -60,21 +60,17 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def checkpoint_path(tuner, trial_id):
-    """Where Keras Tuner kept a trial's best weights (`Tuner.load_model`)."""
-    return os.path.join(tuner.get_trial_dir(trial_id), "checkpoint.weights.h5")
-
-
 def read_run(search, run, data):
     """The `COLUMNS` of one run, from its checkpoint's test answers."""
     from keras_fastweights import analysis
 
     tuner, trial_id = search["tuner"], run["trial_id"]
-    if not os.path.exists(checkpoint_path(tuner, trial_id)):
+    checkpoint = tuner.checkpoint_path(trial_id)
+    if not os.path.exists(checkpoint):
         raise FileNotFoundError(
             f"No checkpoint for trial {trial_id} in {search['directory']} "
-            f"({checkpoint_path(tuner, trial_id)}): checkpoints are not "
-            "committed; run this script where the search ran"
+            f"({checkpoint}): checkpoints are not committed; run this script "
+            "where the search ran"
         )
     model = tuner.load_model(tuner.oracle.get_trial(trial_id))
     tokens, targets = data
@@ -84,8 +80,10 @@ def read_run(search, run, data):
     )
     by_pair = errors["wrong_by_pair"] / errors["sequences_by_pair"]
     return {
-        **{key: run[key] for key in ("model", "units", "learning_rate")},
-        **{key: run[key] for key in ("seed", "trial_id")},
+        **{
+            key: run[key]
+            for key in ("model", "units", "learning_rate", "seed", "trial_id")
+        },
         "num_pairs": search["settings"]["num_pairs"],
         "sequences": len(targets),
         "test_error_percent": round(100 * errors["wrong"] / len(targets), 4),
@@ -144,10 +142,13 @@ def main(argv=None):
         )
     except ValueError as error:
         fail(error)
-    rows = []
+    rows, tests = [], {}
     for cell in cells:
         search = searches[cell["directory"]]
-        _, _, test = cli.load_data(search["settings"])
+        # One test split per search, shared by its models.
+        if cell["directory"] not in tests:
+            _, _, tests[cell["directory"]] = cli.load_data(search["settings"])
+        test = tests[cell["directory"]]
         for run in reporting.cell_runs(cell, search["runs"]):
             try:
                 rows.append(read_run(search, run, test))
