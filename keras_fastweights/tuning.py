@@ -450,14 +450,21 @@ def load_search(directory: str | os.PathLike) -> dict:
     Returns:
         A dict with the `directory`, the `grid` and `settings` it was
         started with (`load_settings`), the `tuner` that resumes it
-        (`make_tuner`), its finished `runs` (`run_rows`) and their
-        `histories` by `trial_id` (`trial_histories`).
+        (`make_tuner`; its `load_model` builds a trial's model for the
+        search's sequences, `settings["num_pairs"]`), its finished `runs`
+        (`run_rows`) and their `histories` by `trial_id`
+        (`trial_histories`).
 
     Raises:
         ValueError: If `directory` holds no search.
     """
     saved = load_settings(directory)
-    tuner = make_tuner(saved["grid"], directory)
+    tuner = make_tuner(
+        saved["grid"],
+        directory,
+        num_pairs=saved["settings"]["num_pairs"],
+        epochs=saved["settings"]["epochs"],
+    )
     return {
         "directory": directory,
         **saved,

@@ -3,7 +3,6 @@ keras_fastweights.reporting, keras_fastweights.plotting,
 tuning/ablation_report.py and tuning/capacity_report.py."""
 
 import csv
-import importlib.util
 import itertools
 import os
 import re
@@ -12,9 +11,9 @@ import sys
 
 import numpy as np
 import pytest
+from scripts import load_script
 
 from keras_fastweights import analysis
-from keras_fastweights import cli
 from keras_fastweights import models
 from keras_fastweights import plotting
 from keras_fastweights import reporting
@@ -27,18 +26,8 @@ pytestmark = pytest.mark.backend_independent
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def load_script(name):
-    path = os.path.join(ROOT, "tuning", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 ablation_report = load_script("ablation_report")
 capacity_report = load_script("capacity_report")
-capacity_errors = load_script("capacity_errors")
-memory_causal = load_script("memory_causal")
 
 EPOCHS = 3
 VARIANTS = ["paper", "no_fast_memory", "decay_0.5"]
@@ -512,70 +501,6 @@ def test_capacity_report_errors_name_the_directory(tmp_path):
     with pytest.raises(SystemExit) as error:
         capacity_report.main(["--directories", str(tmp_path / "k9"), *output])
     assert "none of the searches exists" in str(error.value.code)
-
-
-def trained_search(directory, num_pairs):
-    """A real search at K = `num_pairs` on tiny data, one epoch a trial:
-    fast weights and the LSTM at R = 4, seed 0, with checkpoints."""
-    tiny = {**settings(num_pairs), "num_train": 128, "epochs": 1}
-    grid = tuning.check_grid(["fast_weights", "lstm"], [4], [0.01])
-    tuner = tuning.make_tuner(
-        grid, directory, settings=tiny, num_pairs=num_pairs, epochs=1
-    )
-    train, validation, test = cli.load_data(tiny)
-    tuner.search(*train, validation_data=validation, test_data=test, verbose=0)
-    return tuner
-
-
-def test_capacity_errors_and_memory_causal_read_the_checkpoints(tmp_path):
-    tuners = {k: trained_search(tmp_path / f"k{k}", k) for k in (2, 3)}
-    output = tmp_path / "results"
-    directories = [str(tmp_path / f"k{k}") for k in (2, 3, 9)]
-    argv = ["--directories", *directories, "--units", "4"]
-    assert capacity_errors.main([*argv, "--output", str(output)]) == 0
-    rows = reporting.read_csv(output / "capacity_errors.csv")
-    assert [(r["model"], r["num_pairs"], r["seed"]) for r in rows] == [
-        (kind, k, 0) for kind in ("fast_weights", "lstm") for k in (2, 3)
-    ]
-    for row in rows:
-        sequences = [int(n) for n in str(row["sequences_by_pair"]).split()]
-        wrong = [int(n) for n in str(row["wrong_by_pair"]).split()]
-        assert len(sequences) == len(wrong) == row["num_pairs"]
-        assert sum(sequences) == row["sequences"] == 32
-        assert sum(wrong) == row["wrong"]
-        assert 100 * row["wrong"] / 32 == pytest.approx(
-            row["test_error_percent"]
-        )
-        # The checkpoint holds the weights the trial tested.
-        assert row["test_error_percent"] == pytest.approx(
-            row["recorded_test_error_percent"]
-        )
-        assert str(row["error_by_pair_percent"]).split() == [
-            f"{100 * w / n:.2f}" for w, n in zip(wrong, sequences)
-        ]
-        assert 0 <= row["wrong_stored"] <= row["wrong"]
-        assert 0 <= row["stored_by_chance"] <= row["wrong"]
-    assert (output / "capacity_errors.png").read_bytes()[:4] == b"\x89PNG"
-
-    # tuning/memory_causal.py on one of the fast-weights trials.
-    trial = tuners[3].get_trial_dir("0000")
-    causal = tmp_path / "causal"
-    memory_causal.main(
-        ["--trial", trial, "--sequences", "16", "--output", str(causal)]
-    )
-    removed = [
-        row["removed"]
-        for row in reporting.read_csv(causal / "memory_causal.csv")
-    ]
-    assert removed[:2] == ["nothing", "queried key"]
-
-    # Without its checkpoint, a run cannot be read: the error names it.
-    os.remove(os.path.join(trial, "checkpoint.weights.h5"))
-    with pytest.raises(SystemExit) as error:
-        capacity_errors.main([*argv, "--output", str(output)])
-    assert f"No checkpoint for trial 0000 in {directories[1]}" in str(
-        error.value.code
-    )
 
 
 def test_errors_by_queried_pair_figure_has_a_panel_per_model(tmp_path):

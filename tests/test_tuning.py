@@ -1,7 +1,6 @@
 """The grid search (keras_fastweights.tuning and tuning/grid_search.py)."""
 
 import csv
-import importlib.util
 import itertools
 import json
 import os
@@ -14,16 +13,19 @@ import keras
 import keras_tuner
 import numpy as np
 import pytest
+from scripts import load_script
 
+from keras_fastweights import cli
+from keras_fastweights import reporting
 from keras_fastweights import training
 from keras_fastweights import tuning
 from keras_fastweights.datasets import associative_retrieval
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tuning", "grid_search.py")
-_spec = importlib.util.spec_from_file_location("grid_search", SCRIPT)
-grid_search = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(grid_search)
+grid_search = load_script("grid_search")
+capacity_errors = load_script("capacity_errors")
+memory_causal = load_script("memory_causal")
 
 # Tiny data: these tests check the search's bookkeeping, not learning.
 TINY = [
@@ -583,3 +585,95 @@ def test_tensorboard_is_importable_for_keras_tuner():
     import tensorboard  # noqa: F401
 
     assert keras_tuner.__version__
+
+
+def trained_search(directory, num_pairs):
+    """A real search at K = `num_pairs` on tiny data, one epoch a trial:
+    fast weights and the LSTM at R = 4, seed 0, with checkpoints."""
+    tiny = {
+        "num_pairs": num_pairs,
+        "num_train": 128,
+        "num_val": 32,
+        "num_test": 32,
+        "data_seed": 0,
+        "epochs": 1,
+        "batch_size": 128,
+    }
+    grid = tuning.check_grid(["fast_weights", "lstm"], [4], [0.01])
+    tuner = tuning.make_tuner(
+        grid, directory, settings=tiny, num_pairs=num_pairs, epochs=1
+    )
+    train, validation, test = cli.load_data(tiny)
+    tuner.search(*train, validation_data=validation, test_data=test, verbose=0)
+    return tuner
+
+
+def test_capacity_errors_and_memory_causal_read_the_checkpoints(tmp_path):
+    tuners = {k: trained_search(tmp_path / f"k{k}", k) for k in (2, 3)}
+    # A search read back builds its trials' models for its own sequences
+    # (2K + 3 tokens), not the default K = 4 (which only TensorFlow's
+    # functional models refuse to run on other lengths).
+    for k in (2, 3):
+        tuner = tuning.load_search(tmp_path / f"k{k}")["tuner"]
+        model = tuner.load_model(tuner.oracle.get_trial("0000"))
+        assert model.input_shape == (None, 2 * k + 3)
+    output = tmp_path / "results"
+    directories = [str(tmp_path / f"k{k}") for k in (2, 3, 9)]
+    argv = ["--directories", *directories, "--units", "4"]
+    assert capacity_errors.main([*argv, "--output", str(output)]) == 0
+    rows = reporting.read_csv(output / "capacity_errors.csv")
+    assert [(r["model"], r["num_pairs"], r["seed"]) for r in rows] == [
+        (kind, k, 0) for kind in ("fast_weights", "lstm") for k in (2, 3)
+    ]
+    for row in rows:
+        sequences = [int(n) for n in str(row["sequences_by_pair"]).split()]
+        wrong = [int(n) for n in str(row["wrong_by_pair"]).split()]
+        assert len(sequences) == len(wrong) == row["num_pairs"]
+        assert sum(sequences) == row["sequences"] == 32
+        assert sum(wrong) == row["wrong"]
+        assert 100 * row["wrong"] / 32 == pytest.approx(
+            row["test_error_percent"]
+        )
+        # The checkpoint holds the weights the trial tested.
+        assert row["test_error_percent"] == pytest.approx(
+            row["recorded_test_error_percent"]
+        )
+        assert str(row["error_by_pair_percent"]).split() == [
+            f"{100 * w / n:.2f}" for w, n in zip(wrong, sequences)
+        ]
+        assert 0 <= row["wrong_stored"] <= row["wrong"]
+        assert 0 <= row["stored_by_chance"] <= row["wrong"]
+    assert (output / "capacity_errors.png").read_bytes()[:4] == b"\x89PNG"
+
+    # tuning/memory_causal.py on one of the fast-weights trials.
+    trial = tuners[3].get_trial_dir("0000")
+    causal = tmp_path / "causal"
+    memory_causal.main(
+        ["--trial", trial, "--sequences", "16", "--output", str(causal)]
+    )
+    removed = [
+        row["removed"]
+        for row in reporting.read_csv(causal / "memory_causal.csv")
+    ]
+    assert removed[:2] == ["nothing", "queried key"]
+    # It reads only fast-weights trials of a search.
+    for bad, message in (
+        (tuners[3].get_trial_dir("0001"), "is a lstm model, not fast_weights"),
+        (
+            str(tmp_path / "k9" / "associative_retrieval" / "trial_0000"),
+            "is not a trial of a search: No grid.json",
+        ),
+        (tuners[3].get_trial_dir("0007"), "No trial 0007 in"),
+    ):
+        with pytest.raises(SystemExit, match=message):
+            memory_causal.main(["--trial", bad, "--output", str(causal)])
+
+    # Without its checkpoint, a run cannot be read: the error names it.
+    os.remove(os.path.join(trial, "checkpoint.weights.h5"))
+    with pytest.raises(SystemExit) as error:
+        capacity_errors.main([*argv, "--output", str(output)])
+    assert f"No checkpoint for trial 0000 in {directories[1]}" in str(
+        error.value.code
+    )
+    with pytest.raises(SystemExit, match=f"No checkpoint in {trial}"):
+        memory_causal.main(["--trial", trial, "--output", str(causal)])

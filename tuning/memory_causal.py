@@ -20,7 +20,6 @@ About 30 seconds on a CPU for 2,000 sequences:
 """
 
 import csv
-import json
 import os
 
 FIELDS = (
@@ -64,43 +63,42 @@ def parse_args(argv=None):
 
 
 def load_trial(directory, saved_model=None):
-    """The trial's model with its trained weights (from `saved_model` if
-    given, else the trial's checkpoint), and the search's data settings."""
+    """The trial's model with its tested weights (from `saved_model` if
+    given, else the trial's checkpoint, through Keras Tuner's `load_model`),
+    the search's data settings and the trial's hyper-parameters."""
     import keras
 
-    from keras_fastweights import models
+    from keras_fastweights import tuning
 
-    with open(os.path.join(directory, "trial.json")) as file:
-        trial = json.load(file)
-    if trial["status"] != "COMPLETED":
+    directory = os.path.normpath(directory)
+    search_directory = os.path.dirname(os.path.dirname(directory))
+    try:
+        search = tuning.load_search(search_directory)
+    except ValueError as error:
+        raise SystemExit(f"{directory} is not a trial of a search: {error}")
+    tuner = search["tuner"]
+    trial_id = os.path.basename(directory).removeprefix("trial_")
+    trial = tuner.oracle.trials.get(trial_id)
+    if trial is None:
+        raise SystemExit(f"No trial {trial_id} in {search_directory}.")
+    if trial.status != "COMPLETED":
         raise SystemExit(
-            f"Trial {directory} has status {trial['status']}, not COMPLETED."
+            f"Trial {directory} has status {trial.status}, not COMPLETED."
         )
-    values = trial["hyperparameters"]["values"]
+    values = trial.hyperparameters.values
     if values["model"] != "fast_weights":
         raise SystemExit(
             f"Trial {directory} is a {values['model']} model, not fast_weights."
         )
-    with open(os.path.join(os.path.dirname(directory), "settings.json")) as f:
-        settings = json.load(f)
     if saved_model is not None:
-        return keras.saving.load_model(saved_model), settings, values
-    checkpoint = os.path.join(directory, "checkpoint.weights.h5")
-    if not os.path.exists(checkpoint):
+        return keras.saving.load_model(saved_model), search["settings"], values
+    if not os.path.exists(tuner.checkpoint_path(trial_id)):
         raise SystemExit(
             f"No checkpoint in {directory} (checkpoints are not committed): "
             "rerun the trial with examples/associative_retrieval.py and pass "
             "its model.keras with --model."
         )
-    model = models.build_retrieval_model(
-        "fast_weights",
-        values["units"],
-        learning_rate=values["learning_rate"],
-        num_pairs=settings["num_pairs"],
-        seed=values["seed"],
-    )
-    model.load_weights(checkpoint)
-    return model, settings, values
+    return tuner.load_model(trial), search["settings"], values
 
 
 def main(argv=None):
