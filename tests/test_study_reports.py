@@ -6,6 +6,7 @@ import csv
 import itertools
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -717,7 +718,8 @@ def test_method_quotes_the_committed_capacity_errors():
     wrong answers that are another pair's digit, beside the share if they
     were spread over the nine wrong digits, and the largest distance, in
     binomial standard errors, of a queried pair's error (the seeds pooled)
-    from its (model, K)'s error."""
+    from its (model, K)'s error, and the Cochran-Armitage test of a trend of
+    the error in the pair's position, each against its Bonferroni bound."""
     results = os.path.join(ROOT, "results")
     cells = reporting.read_csv(os.path.join(results, "capacity.csv"))
     rows = reporting.read_csv(os.path.join(results, "capacity_errors.csv"))
@@ -736,7 +738,7 @@ def test_method_quotes_the_committed_capacity_errors():
                 assert read[key]["test_error_percent"] == float(error)
     assert set(read) == expected
 
-    stored, chance, distances = [], [], []
+    stored, chance, distances, trends, pairs = [], [], [], {}, 0
     for model, num_pairs in {(r["model"], r["num_pairs"]) for r in rows}:
         if num_pairs < 4:
             continue
@@ -759,6 +761,15 @@ def test_method_quotes_the_committed_capacity_errors():
                 / np.sqrt(mean * (1 - mean) / sequences)
             )
         )
+        pairs += num_pairs
+        # Cochran-Armitage: a linear trend of the error in the queried
+        # pair's position 1 .. K (positive: newer pairs err more).
+        position = np.arange(1, num_pairs + 1)
+        excess = np.sum(position * (wrong_by_pair - mean * sequences))
+        spread = np.sum(sequences * position**2) - (
+            np.sum(sequences * position) ** 2 / sequences.sum()
+        )
+        trends[model, num_pairs] = excess / np.sqrt(mean * (1 - mean) * spread)
 
     with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
         text = " ".join(f.read().split())
@@ -775,13 +786,40 @@ def test_method_quotes_the_committed_capacity_errors():
         f"{min(chance):.0f}",
         f"{max(chance):.0f}",
     )
+
+    # Two-sided 5 % over n comparisons (Bonferroni).
+    def allowed(n):
+        return f"{statistics.NormalDist().inv_cdf(1 - 0.025 / n):.1f}"
+
     flat = re.search(
         r"no queried pair's error is more than ([\d.]+) binomial standard "
-        r"errors from the error of its model and K",
+        r"errors from the error of its model and K, inside the ([\d.]+) "
+        r"that chance allows among the (\d+) pairs compared",
         text,
     )
     assert flat, "§6 no longer says how the error depends on the pair"
-    assert flat.group(1) == f"{max(distances):.1f}"
+    assert flat.groups() == (
+        f"{max(distances):.1f}",
+        allowed(pairs),
+        str(pairs),
+    )
+    assert max(distances) < float(allowed(pairs))
+    trend = re.search(
+        r"finds none: \|z\| is at most ([\d.]+) over the (\d+) \(model, "
+        r"K\), inside the ([\d.]+) that \d+ tests allow",
+        text,
+    )
+    assert trend, "§6 no longer says whether the error has a trend in age"
+    largest = max(abs(z) for z in trends.values())
+    assert trend.groups() == (
+        f"{largest:.1f}",
+        str(len(trends)),
+        allowed(len(trends)),
+    )
+    assert largest < float(allowed(len(trends)))
+    # "its sign changes": fast weights at K = 4 lean to the old pairs, the
+    # LSTM to the new.
+    assert trends["fast_weights", 4] < 0 < trends["lstm", 4]
     budget = re.search(
         r"every fast-weights run of the table had its best epoch on "
         r"validation at epoch (\d+) or later",
