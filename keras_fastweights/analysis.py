@@ -19,7 +19,8 @@ https://arxiv.org/abs/1610.06258. docs/method.md derives and uses these:
   reading of the memory;
 - `retrieval_errors`: where a model's wrong answers come from, by the
   position of the queried pair and by whether the answer is another pair's
-  digit;
+  digit; `queried_pair_effects` and `bonferroni_bound`: whether the error
+  depends on that position more than chance allows;
 - `retrieval_information_bits`: how much a sequence of the associative
   retrieval task asks the network to remember.
 """
@@ -27,6 +28,7 @@ https://arxiv.org/abs/1610.06258. docs/method.md derives and uses these:
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter
 from collections.abc import Iterator
 from fractions import Fraction
@@ -636,6 +638,116 @@ def retrieval_errors(
             / (num_digits - 1)
         ),
     }
+
+
+def queried_pair_effects(
+    sequences_by_pair: Any, wrong_by_pair: Any
+) -> dict[str, float]:
+    """How far the error by queried pair strays from no effect of position.
+
+    Under the hypothesis that the error does not depend on which pair is
+    queried, each pair's wrong answers are binomial with the overall error
+    `p`. Two statistics measure the departure (docs/method.md, section 6):
+    the largest distance of a pair's error from `p`, in binomial standard
+    errors `sqrt(p (1 - p) / n_i)`, and the Cochran-Armitage test of a
+    linear trend of the error in the pair's position `i = 1 .. K`,
+
+        z = sum_i i (w_i - n_i p) / sqrt(p (1 - p) (sum_i n_i i**2
+            - (sum_i n_i i)**2 / N)),
+
+    positive when later (more recently stored) pairs err more. Each is
+    about standard normal under the hypothesis; compare with
+    `bonferroni_bound` for the number of pairs or tests.
+
+    Args:
+        sequences_by_pair: The sequences `n_i` whose query names the i-th
+            pair, first pair first (`retrieval_errors`), `K >= 2` counts.
+        wrong_by_pair: The wrong answers `w_i` among them.
+
+    Returns:
+        A dict with `error` (`p`), `largest_distance` and `trend_z`.
+
+    Raises:
+        ValueError: If the counts are not non-negative integers of one
+            shape `(K,)` with `K >= 2`, every `n_i >= 1` and `w_i <= n_i`,
+            or if every answer is right (or every one wrong), where
+            neither statistic is defined.
+
+    Example:
+
+    With two pairs the trend test is the two-proportion z-test:
+
+    >>> effects = queried_pair_effects([100, 100], [10, 20])
+    >>> round(effects["largest_distance"], 2), round(effects["trend_z"], 2)
+    (1.4, 1.98)
+    """
+    counts = {}
+    for name, values in (
+        ("sequences_by_pair", sequences_by_pair),
+        ("wrong_by_pair", wrong_by_pair),
+    ):
+        values = np.asarray(values)
+        if (
+            values.ndim != 1
+            or len(values) < 2
+            or not np.issubdtype(values.dtype, np.integer)
+            or values.min() < 0
+        ):
+            raise ValueError(
+                f"`{name}` must be a 1-D array of at least two non-negative "
+                f"integer counts. Received: {name}={values.tolist()}"
+            )
+        counts[name] = values.astype("float64")
+    sequences, wrong = counts["sequences_by_pair"], counts["wrong_by_pair"]
+    if (
+        sequences.shape != wrong.shape
+        or sequences.min() < 1
+        or np.any(wrong > sequences)
+    ):
+        raise ValueError(
+            "`wrong_by_pair` must count at most `sequences_by_pair` (each at "
+            "least 1), pair by pair. Received: sequences_by_pair="
+            f"{sequences.astype(int).tolist()}, wrong_by_pair="
+            f"{wrong.astype(int).tolist()}"
+        )
+    error = wrong.sum() / sequences.sum()
+    if error in (0.0, 1.0):
+        raise ValueError(
+            "The effect of the queried pair needs both right and wrong "
+            f"answers. Received: {int(wrong.sum())} wrong answers of "
+            f"{int(sequences.sum())}"
+        )
+    variance = error * (1 - error)
+    distances = np.abs(wrong / sequences - error) / np.sqrt(
+        variance / sequences
+    )
+    position = np.arange(1, len(sequences) + 1)
+    spread = np.sum(sequences * position**2) - (
+        np.sum(sequences * position) ** 2 / sequences.sum()
+    )
+    trend = np.sum(position * (wrong - error * sequences)) / math.sqrt(
+        variance * spread
+    )
+    return {
+        "error": float(error),
+        "largest_distance": float(distances.max()),
+        "trend_z": float(trend),
+    }
+
+
+def bonferroni_bound(comparisons: int, level: float = 0.05) -> float:
+    """The |z| that any of `comparisons` standard normal statistics exceeds
+    with probability at most `level` (two-sided, Bonferroni).
+
+    Example:
+
+    >>> round(bonferroni_bound(1), 2), round(bonferroni_bound(8), 2)
+    (1.96, 2.73)
+    """
+    comparisons = check_int("comparisons", comparisons, 1)
+    if not 0 < level < 1:
+        raise ValueError(f"`level` must be in (0, 1). Received: level={level}")
+    return statistics.NormalDist().inv_cdf(1 - level / (2 * comparisons))
 
 
 def retrieval_roles(tokens: Any) -> np.ndarray:

@@ -7,6 +7,7 @@ The flag types turn a bad value into argparse's one-line error,
 
 import argparse
 import math
+import shlex
 from collections.abc import Mapping
 
 from keras_fastweights.datasets import associative_retrieval
@@ -132,6 +133,16 @@ def add_capacity_arguments(parser: argparse.ArgumentParser) -> None:
         help="the number R of hidden units to read",
     )
     parser.add_argument("--output", default="results", help="where to write")
+
+
+def capacity_command(script: str, args: argparse.Namespace) -> str:
+    """The command line that reruns `script` with the flags of
+    `add_capacity_arguments` in `args`, to write beside its results."""
+    return shlex.join(
+        ["python", script, "--directories", *args.directories]
+        + ["--models", *args.models, "--units", str(args.units)]
+        + ["--output", args.output]
+    )
 
 
 def load_data(args: argparse.Namespace | Mapping):

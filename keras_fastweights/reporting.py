@@ -912,3 +912,125 @@ def write_capacity(
     write_csv(rows, table_csv, CAPACITY_COLUMNS)
     with open(table_md, "w") as file:
         file.write(capacity_markdown(rows, notes, command, plateau))
+
+
+def capacity_error_summary(rows: Sequence[Mapping]) -> list[dict]:
+    """The wrong answers of the capacity runs, the seeds of each (model, K)
+    pooled, with `analysis.queried_pair_effects` of their error by queried
+    pair.
+
+    Args:
+        rows: One per run, with the columns of `capacity_errors.csv`
+            (`tuning/capacity_errors.py`): `model`, `num_pairs`, `seed`,
+            `recorded_test_error_percent`, `wrong`, `wrong_stored`,
+            `stored_by_chance`, and `sequences_by_pair` and `wrong_by_pair`
+            as space-separated counts.
+
+    Returns:
+        One dict per (model, K) whose runs recorded a test error above 0
+        (where every run recorded 0 %, a few wrong answers can only come
+        from a checkpoint that is not the tested weights), in the order of
+        `rows`: `model`, `num_pairs`, `seeds`, `sequences`, `wrong`,
+        `stored_percent` (wrong answers that are another pair's digit),
+        `chance_percent` (the same if wrong answers were spread over the
+        nine wrong digits), `error_by_pair_percent` (an array, first pair
+        first), `largest_distance` and `trend_z`.
+    """
+    groups = {}
+    for row in rows:
+        group = groups.setdefault((row["model"], row["num_pairs"]), [])
+        group.append(row)
+    summary = []
+    for (model, num_pairs), runs in groups.items():
+        if not any(run["recorded_test_error_percent"] for run in runs):
+            continue
+        sequences, wrong_by_pair = (
+            sum(np.array(str(run[column]).split(), int) for run in runs)
+            for column in ("sequences_by_pair", "wrong_by_pair")
+        )
+        wrong = sum(run["wrong"] for run in runs)
+        summary.append(
+            {
+                "model": model,
+                "num_pairs": num_pairs,
+                "seeds": " ".join(str(run["seed"]) for run in runs),
+                "sequences": int(sequences.sum()),
+                "wrong": wrong,
+                "stored_percent": 100
+                * sum(run["wrong_stored"] for run in runs)
+                / wrong,
+                "chance_percent": 100
+                * sum(run["stored_by_chance"] for run in runs)
+                / wrong,
+                "error_by_pair_percent": 100 * wrong_by_pair / sequences,
+                **analysis.queried_pair_effects(sequences, wrong_by_pair),
+            }
+        )
+    return summary
+
+
+def capacity_errors_markdown(
+    summary: Sequence[Mapping], command: str | None = None
+) -> str:
+    """`capacity_error_summary` as Markdown: a line per (model, K), then
+    the Bonferroni bounds (`analysis.bonferroni_bound`, 5 %) for the
+    largest distance over every pair listed and for the largest |trend z|
+    over the (model, K) listed."""
+    columns = (
+        "model",
+        "K",
+        "seeds",
+        "wrong answers",
+        "another pair's digit (%)",
+        "if spread over the nine wrong digits (%)",
+        "error by queried pair, first pair first (%)",
+        "largest distance (binomial SE)",
+        "trend z",
+    )
+    lines = [
+        {
+            "model": models.PAPER_NAMES[row["model"]],
+            "K": row["num_pairs"],
+            "seeds": row["seeds"],
+            "wrong answers": f"{row['wrong']} of {row['sequences']}",
+            "another pair's digit (%)": f"{row['stored_percent']:.1f}",
+            "if spread over the nine wrong digits (%)": (
+                f"{row['chance_percent']:.1f}"
+            ),
+            "error by queried pair, first pair first (%)": " ".join(
+                f"{error:.2f}" for error in row["error_by_pair_percent"]
+            ),
+            "largest distance (binomial SE)": f"{row['largest_distance']:.2f}",
+            "trend z": f"{row['trend_z']:+.2f}",
+        }
+        for row in summary
+    ]
+    text = [
+        "# Where the capacity runs' wrong answers come from",
+        "",
+        "Each (model, K) of [capacity.md](capacity.md) whose runs recorded "
+        "test errors, its seeds pooled, on all its test sequences "
+        "(docs/method.md, section 6). Under the hypothesis that the error "
+        "does not depend on the queried pair, the largest distance of a "
+        "pair's error from the (model, K)'s, in binomial standard errors, "
+        "and the Cochran-Armitage trend z (positive when newer pairs err "
+        "more) are each about standard normal "
+        "(`keras_fastweights.analysis.queried_pair_effects`).",
+        "",
+    ]
+    if summary:
+        pairs = sum(row["num_pairs"] for row in summary)
+        text += [
+            _runs_markdown(lines, columns).rstrip("\n"),
+            "",
+            f"Bounds at 5 % (Bonferroni, `analysis.bonferroni_bound`): "
+            f"{analysis.bonferroni_bound(pairs):.2f} for the largest "
+            f"distance over the {pairs} pairs listed, "
+            f"{analysis.bonferroni_bound(len(summary)):.2f} for the largest "
+            f"|trend z| over the {len(summary)} (model, K) listed.",
+        ]
+    else:
+        text.append("No run recorded a test error above 0 %.")
+    if command:
+        text += ["", f"Written by `{command}`."]
+    return "\n".join(text) + "\n"

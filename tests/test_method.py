@@ -21,11 +21,13 @@ from reference import relu
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
 from keras_fastweights.analysis import answer_probability
+from keras_fastweights.analysis import bonferroni_bound
 from keras_fastweights.analysis import consecutive_state_cosine
 from keras_fastweights.analysis import input_gradient_norms
 from keras_fastweights.analysis import key_blind_bayes
 from keras_fastweights.analysis import memory_causal_summary
 from keras_fastweights.analysis import memory_drive_ratio
+from keras_fastweights.analysis import queried_pair_effects
 from keras_fastweights.analysis import retrieval_errors
 from keras_fastweights.analysis import retrieval_information_bits
 from keras_fastweights.analysis import retrieval_roles
@@ -1225,6 +1227,60 @@ def test_retrieval_errors_sort_the_wrong_answers_by_pair_and_kind():
     shifted = (targets + 1) % 10
     with pytest.raises(ValueError, match=f"targets\\[0\\]={shifted[0]}"):
         retrieval_errors(tokens, shifted, targets)
+
+
+def test_queried_pair_effects_measure_departures_from_a_flat_error():
+    rng = np.random.default_rng(0)
+    sequences = rng.integers(50, 200, size=6)
+    # An error that grows with the pair's position.
+    wrong = rng.binomial(sequences, np.linspace(0.05, 0.3, 6))
+    effects = queried_pair_effects(sequences, wrong)
+
+    # One 0/1 outcome and one position per sequence: the Cochran-Armitage
+    # z is sqrt(N) times their correlation, and a pair's distance is its
+    # error's, in binomial standard errors of the overall error.
+    outcome = np.concatenate(
+        [[1] * w + [0] * (n - w) for n, w in zip(sequences, wrong)]
+    )
+    position = np.repeat(np.arange(1, 7), sequences)
+    correlation = np.corrcoef(outcome, position)[0, 1]
+    assert effects["trend_z"] == pytest.approx(
+        np.sqrt(len(outcome)) * correlation
+    )
+    assert effects["trend_z"] > 3
+    error = outcome.mean()
+    assert effects["error"] == pytest.approx(error)
+    assert effects["largest_distance"] == pytest.approx(
+        max(
+            abs(w / n - error) / math.sqrt(error * (1 - error) / n)
+            for n, w in zip(sequences, wrong)
+        )
+    )
+    # Reversing the positions reverses the trend's sign, not its size.
+    reversed_effects = queried_pair_effects(sequences[::-1], wrong[::-1])
+    assert reversed_effects["trend_z"] == pytest.approx(-effects["trend_z"])
+    assert queried_pair_effects([10, 10], [2, 2])["trend_z"] == 0
+
+    # Any of n standard normal statistics exceeds the bound with
+    # probability level / n on each side.
+    for n in (1, 8, 56):
+        assert math.erfc(bonferroni_bound(n) / math.sqrt(2)) * n == (
+            pytest.approx(0.05)
+        )
+    for bad, message in (
+        (([10, 10], [2]), r"wrong_by_pair=\[2\]"),
+        (([10, 10], [2, 11]), r"wrong_by_pair=\[2, 11\]"),
+        (([10, 0], [2, 0]), r"sequences_by_pair=\[10, 0\]"),
+        (([10.0, 10.0], [2, 1]), r"sequences_by_pair=\[10.0, 10.0\]"),
+        (([10, 10], [0, 0]), "0 wrong answers of 20"),
+        (([10], [1]), r"sequences_by_pair=\[10\]"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            queried_pair_effects(*bad)
+    with pytest.raises(ValueError, match="comparisons"):
+        bonferroni_bound(0)
+    with pytest.raises(ValueError, match="level=1.5"):
+        bonferroni_bound(3, level=1.5)
 
 
 def test_memory_causal_summary_averages_the_removals_by_role():

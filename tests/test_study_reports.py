@@ -710,6 +710,56 @@ def test_method_quotes_the_committed_capacity():
     )
 
 
+def test_capacity_error_summary_pools_the_seeds_of_each_model_and_k():
+    def run(model, num_pairs, seed, recorded, wrong_by_pair, stored):
+        return {
+            "model": model,
+            "num_pairs": num_pairs,
+            "seed": seed,
+            "recorded_test_error_percent": recorded,
+            "wrong": sum(wrong_by_pair),
+            "wrong_stored": stored,
+            "stored_by_chance": 0.5 * sum(wrong_by_pair),
+            "sequences_by_pair": " ".join(["100"] * num_pairs),
+            "wrong_by_pair": " ".join(map(str, wrong_by_pair)),
+        }
+
+    rows = [
+        run("lstm", 4, 0, 5.0, [2, 4, 6, 8], 19),
+        run("lstm", 4, 1, 3.0, [4, 4, 2, 2], 11),
+        # Recorded 0 %: its one wrong answer is from another checkpoint.
+        run("fast_weights", 2, 0, 0, [1, 0], 1),
+        run("fast_weights", 4, 0, 1.0, [1, 1, 1, 1], 4),
+    ]
+    summary = reporting.capacity_error_summary(rows)
+    assert [(r["model"], r["num_pairs"], r["seeds"]) for r in summary] == [
+        ("lstm", 4, "0 1"),
+        ("fast_weights", 4, "0"),
+    ]
+    lstm = summary[0]
+    assert (lstm["sequences"], lstm["wrong"]) == (800, 32)
+    assert lstm["stored_percent"] == pytest.approx(100 * 30 / 32)
+    assert lstm["chance_percent"] == pytest.approx(50)
+    assert lstm["error_by_pair_percent"].tolist() == [3, 4, 4, 5]
+    effects = analysis.queried_pair_effects([200] * 4, [6, 8, 8, 10])
+    assert {key: lstm[key] for key in effects} == effects
+    assert summary[1]["trend_z"] == 0
+
+    text = reporting.capacity_errors_markdown(summary, "python x.py")
+    assert (
+        "| LSTM | 4 | 0 1 | 32 of 800 | 93.8 | 50.0 | 3.00 4.00 4.00 5.00 |"
+        in (text)
+    )
+    bounds = (
+        f"{analysis.bonferroni_bound(8):.2f} for the largest distance over "
+        f"the 8 pairs listed, {analysis.bonferroni_bound(2):.2f} for the "
+        "largest |trend z| over the 2 (model, K) listed"
+    )
+    assert bounds in text
+    assert text.endswith("Written by `python x.py`.\n")
+    assert "No run recorded" in reporting.capacity_errors_markdown([])
+
+
 def test_method_quotes_the_committed_capacity_errors():
     """results/capacity_errors.csv reads every run of results/capacity.csv
     (the same test errors: at K >= 4 the checkpoint it read holds the

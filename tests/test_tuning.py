@@ -644,6 +644,10 @@ def test_capacity_errors_and_memory_causal_read_the_checkpoints(tmp_path):
         assert 0 <= row["wrong_stored"] <= row["wrong"]
         assert 0 <= row["stored_by_chance"] <= row["wrong"]
     assert (output / "capacity_errors.png").read_bytes()[:4] == b"\x89PNG"
+    summary = (output / "capacity_errors.md").read_text()
+    assert "python tuning/capacity_errors.py --directories" in summary
+    erring = {(r["model"], r["num_pairs"]) for r in rows if r["wrong"]}
+    assert summary.count("\n| ") == 1 + len(erring)
 
     # tuning/memory_causal.py on one of the fast-weights trials.
     trial = tuners[3].get_trial_dir("0000")

@@ -17,6 +17,10 @@ query), and by whether a wrong answer is another pair's digit. Writes into
   many are another pair's digit and how many would be if they were spread
   over the nine wrong digits, and the sequences, wrong answers and error
   (%) by queried pair, first pair first;
+- `capacity_errors.md`: the same, the seeds of each (model, K) pooled
+  (`reporting.capacity_error_summary`), with two tests of whether the
+  error depends on the queried pair (`analysis.queried_pair_effects`) and
+  their Bonferroni bounds;
 - `capacity_errors.png`: error (%) against the queried pair's position, a
   line per K (the seeds pooled), a panel per model.
 
@@ -29,8 +33,6 @@ of K = 2 to 8:
 
 import os
 import sys
-
-import numpy as np
 
 SCRIPT = "tuning/capacity_errors.py"
 COLUMNS = (
@@ -97,21 +99,17 @@ def read_run(search, run, data):
     }
 
 
-def pooled_by_pair(rows):
-    """`{model label: {K: error (%) by queried pair, the seeds pooled}}`."""
+def pooled_by_pair(summary):
+    """`{model label: {K: error (%) by queried pair}}` of
+    `reporting.capacity_error_summary`, for the figure."""
     from keras_fastweights import models
 
-    counts = {}
-    for row in rows:
-        key = models.PAPER_NAMES[row["model"]], row["num_pairs"]
-        sequences, wrong = counts.get(key, (0, 0))
-        counts[key] = (
-            sequences + np.array(row["sequences_by_pair"].split(), int),
-            wrong + np.array(row["wrong_by_pair"].split(), int),
-        )
     pooled = {}
-    for (label, num_pairs), (sequences, wrong) in counts.items():
-        pooled.setdefault(label, {})[num_pairs] = 100 * wrong / sequences
+    for row in summary:
+        label = models.PAPER_NAMES[row["model"]]
+        pooled.setdefault(label, {})[row["num_pairs"]] = row[
+            "error_by_pair_percent"
+        ]
     return pooled
 
 
@@ -168,15 +166,19 @@ def main(argv=None):
     reporting.write_csv(
         rows, os.path.join(args.output, "capacity_errors.csv"), COLUMNS
     )
+    summary = reporting.capacity_error_summary(rows)
+    command = cli.capacity_command(SCRIPT, args)
+    with open(os.path.join(args.output, "capacity_errors.md"), "w") as file:
+        file.write(reporting.capacity_errors_markdown(summary, command))
     plotting.plot_errors_by_queried_pair(
-        pooled_by_pair(rows),
+        pooled_by_pair(summary),
         os.path.join(args.output, "capacity_errors.png"),
         title=f"Test error by the queried pair, R = {args.units} "
-        "(seeds pooled)",
+        "(seeds pooled; (model, K) whose runs recorded errors)",
     )
     print(
-        f"{len(rows)} runs; capacity_errors.csv, capacity_errors.png "
-        f"written to {args.output}"
+        f"{len(rows)} runs; capacity_errors.csv, capacity_errors.md, "
+        f"capacity_errors.png written to {args.output}"
     )
     return 0
 

@@ -23,7 +23,6 @@ finished. K = 4 comes from the Table 1 search, with all its seeds.
 """
 
 import os
-import shlex
 import sys
 
 SCRIPT = "tuning/capacity_report.py"
@@ -39,6 +38,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from keras_fastweights import cli
     from keras_fastweights import models
     from keras_fastweights import plotting
     from keras_fastweights import reporting
@@ -70,11 +70,7 @@ def main(argv=None):
     except ValueError as error:
         fail(error)
     plateau = reporting.capacity_plateau_runs(searches, args.models, args.units)
-    command = shlex.join(
-        ["python", SCRIPT, "--directories", *args.directories]
-        + ["--models", *args.models, "--units", str(args.units)]
-        + ["--output", args.output]
-    )
+    command = cli.capacity_command(SCRIPT, args)
     reporting.write_capacity(rows, args.output, notes, command, plateau)
     written = list(reporting.CAPACITY_FILENAMES)
     if rows:
