@@ -4,6 +4,7 @@ import csv
 import itertools
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -681,3 +682,32 @@ def test_capacity_errors_and_memory_causal_read_the_checkpoints(tmp_path):
     )
     with pytest.raises(SystemExit, match=f"No checkpoint in {trial}"):
         memory_causal.main(["--trial", trial, "--output", str(causal)])
+
+
+def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
+    """Every command of tuning/reproduce.sh parses with its script's own
+    flags, so a typo there fails here rather than hours into the study."""
+    with open(os.path.join(ROOT, "tuning", "reproduce.sh")) as file:
+        text = file.read().replace("\\\n", " ")
+    commands = []
+    for line in text.splitlines():
+        words = shlex.split(line.split("#")[0])
+        if words[:1] == ["$search"]:
+            words = ["python", "tuning/grid_search.py", "--verbose", "2"] + (
+                words[1:]
+            )
+        if words[:1] == ["python"] and words[1].startswith("tuning/"):
+            commands.append(words[1:])
+    scripts = [command[0] for command in commands]
+    assert scripts.count("tuning/grid_search.py") == 4
+    for script in ("report", "ablation_report", "capacity_report"):
+        assert f"tuning/{script}.py" in scripts
+    assert "tuning/capacity_errors.py" in scripts
+    for script, *flags in commands:
+        # The shell's variables and braces, as bash expands them.
+        flags = [
+            flag.replace("$pairs", "2").replace("{2,6,8,10,12}", "2")
+            for flag in flags
+        ]
+        module = load_script(os.path.basename(script)[:-3])
+        assert module.parse_args(flags) is not None, (script, flags)
