@@ -928,8 +928,9 @@ def capacity_error_summary(rows: Sequence[Mapping]) -> list[dict]:
 
     Returns:
         One dict per (model, K) whose runs recorded a test error above 0
-        (where every run recorded 0 %, a few wrong answers can only come
-        from a checkpoint that is not the tested weights), in the order of
+        and answered wrong (where every run recorded 0 %, a few wrong
+        answers can only come from a checkpoint that is not the tested
+        weights), in the order of
         `rows`: `model`, `num_pairs`, `seeds`, `sequences`, `wrong`,
         `stored_percent` (wrong answers that are another pair's digit),
         `chance_percent` (the same if wrong answers were spread over the
@@ -942,13 +943,15 @@ def capacity_error_summary(rows: Sequence[Mapping]) -> list[dict]:
         group.append(row)
     summary = []
     for (model, num_pairs), runs in groups.items():
-        if not any(run["recorded_test_error_percent"] for run in runs):
+        wrong = sum(run["wrong"] for run in runs)
+        if not wrong or not any(
+            run["recorded_test_error_percent"] for run in runs
+        ):
             continue
         sequences, wrong_by_pair = (
             sum(np.array(str(run[column]).split(), int) for run in runs)
             for column in ("sequences_by_pair", "wrong_by_pair")
         )
-        wrong = sum(run["wrong"] for run in runs)
         summary.append(
             {
                 "model": model,

@@ -730,6 +730,8 @@ def test_capacity_error_summary_pools_the_seeds_of_each_model_and_k():
         # Recorded 0 %: its one wrong answer is from another checkpoint.
         run("fast_weights", 2, 0, 0, [1, 0], 1),
         run("fast_weights", 4, 0, 1.0, [1, 1, 1, 1], 4),
+        # A recorded error, but no wrong answer to read.
+        run("lstm", 6, 0, 0.5, [0] * 6, 0),
     ]
     summary = reporting.capacity_error_summary(rows)
     assert [(r["model"], r["num_pairs"], r["seeds"]) for r in summary] == [
