@@ -464,8 +464,61 @@ def memory_worker(args):
             "peak_rss_before_training_gib": before,
             "step_peak_rss_gib": step_peak_gib(),
             "step_seconds": statistics.median(times),
+            "peak_gpu_gib": accelerator_peak_gib(),
         }
     )
+
+
+def accelerator():
+    """The device the worker's backend computes on: the GPU's name, else
+    "CPU" (so a table says where it was measured)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return device.device_kind if device.platform == "gpu" else "CPU"
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_name(0)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            details = tf.config.experimental.get_device_details(gpus[0])
+            return details.get("device_name", gpus[0].name)
+    return "CPU"
+
+
+def accelerator_peak_gib():
+    """The GPU memory the worker's backend has held at most (its
+    allocator's peak), or None on a CPU."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        stats = jax.devices()[0].memory_stats()
+        if stats and "peak_bytes_in_use" in stats:
+            return stats["peak_bytes_in_use"] / 2**30
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.max_memory_allocated() / 2**30
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            info = tf.config.experimental.get_memory_info("GPU:0")
+            return info["peak"] / 2**30
+    return None
 
 
 def emit(result):
@@ -473,6 +526,7 @@ def emit(result):
 
     backend = keras.backend.backend()
     result["backend"] = backend
+    result["device"] = accelerator()
     result["versions"] = {
         name: importlib.import_module(name).__version__
         for name in ("keras", backend)
@@ -597,7 +651,8 @@ def print_epochs(result):
     print(
         f"\n## {result['benchmark']}, {result['backend']} ({what}; "
         f"{result['examples']} examples/epoch, batch {result['batch_size']}, "
-        f"jit_compile={result['jit_compile']}; {result['versions']})\n"
+        f"jit_compile={result['jit_compile']}; {result['versions']}; "
+        f"{result['device']})\n"
     )
     print("| R | layer (path) | examples/s | s/epoch | epoch time / LSTM's |")
     print("|---:|---|---:|---:|---:|")
@@ -614,7 +669,8 @@ def print_first_epoch(result):
     print(
         f"\n## first_epoch, {result['backend']} (T = {SEQUENCE_LENGTH}; "
         f"{result['examples']} examples/epoch, batch {result['batch_size']}, "
-        f"jit_compile={result['jit_compile']}; {result['versions']})\n"
+        f"jit_compile={result['jit_compile']}; {result['versions']}; "
+        f"{result['device']})\n"
     )
     print(
         "| R | layer (path) | first epoch (s, median) | second epoch (s) | "
@@ -671,10 +727,11 @@ def run_memory(args, backend, benchmark):
         "one process per row)\n"
     )
     print(
-        "| T | H | layer (path) | peak RSS (GiB) | RSS before training "
-        "(GiB) | peak RSS of the timed steps (GiB) | s/step |"
+        "| T | H | layer (path) | device | peak RSS (GiB) | RSS before "
+        "training (GiB) | peak RSS of the timed steps (GiB) | peak GPU "
+        "memory (GiB) | s/step |"
     )
-    print("|---:|---:|---|---:|---:|---:|---:|")
+    print("|---:|---:|---|---|---:|---:|---:|---:|---:|")
     for timesteps, units in configs:
         for kind in kinds:
             worker_args = [
@@ -693,11 +750,13 @@ def run_memory(args, backend, benchmark):
             )
             if results:
                 r = results[0]
+                gpu_peak = r["peak_gpu_gib"]
                 print(
                     f"| {timesteps} | {units} | {layer_text(r)} | "
-                    f"{r['peak_rss_gib']:.2f} | "
+                    f"{r['device']} | {r['peak_rss_gib']:.2f} | "
                     f"{r['peak_rss_before_training_gib']:.2f} | "
                     f"{r['step_peak_rss_gib']:.2f} | "
+                    f"{'-' if gpu_peak is None else f'{gpu_peak:.2f}'} | "
                     f"{r['step_seconds']:.3f} |"
                 )
             else:
@@ -707,7 +766,8 @@ def run_memory(args, backend, benchmark):
                     else "failed"
                 )
                 print(
-                    f"| {timesteps} | {units} | {kind} | {reason} | - | - | - |"
+                    f"| {timesteps} | {units} | {kind} | - | {reason} | - | - "
+                    "| - | - |"
                 )
             sys.stdout.flush()
 
