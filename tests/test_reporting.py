@@ -353,3 +353,32 @@ def test_results_readme_quotes_the_committed_causal_readings():
             f"k{run['num_pairs']}_{run['trial']}",
         ),
     )
+    # docs/method.md §6 sums these runs up: which K, and what removing the
+    # queried digit's state costs, at least and at most.
+    with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
+        method = " ".join(f.read().split())
+    claim = re.search(
+        r"At `K = (\d+)`([\d, and]*) every fast-weights run of the table "
+        r"still answers by section 11's look-up \(removing the queried "
+        r"digit's state costs ([\d.]+) to ([\d.]+) in probability",
+        method,
+    )
+    assert claim, "§6 no longer sums up the causal readings by K"
+    listed = re.findall(r"\d+", claim.group(1) + claim.group(2))
+    assert [int(k) for k in listed] == sorted(
+        {num_pairs for num_pairs, _ in runs}
+    )
+    costs = []
+    for run in runs.values():
+        directory = os.path.join(
+            results,
+            "memory_causal_seeds",
+            f"k{run['num_pairs']}_{run['trial']}",
+        )
+        with open(os.path.join(directory, "memory_causal.csv")) as file:
+            rows = {row["removed"]: row for row in csv.DictReader(file)}
+        costs.append(-float(rows["queried value"]["change"]))
+    assert (claim.group(3), claim.group(4)) == (
+        f"{min(costs):.2f}",
+        f"{max(costs):.2f}",
+    )
