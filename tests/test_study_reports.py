@@ -710,6 +710,82 @@ def test_method_quotes_the_committed_capacity():
     )
 
 
+def test_method_reads_the_capacity_curve():
+    """docs/method.md §6's reading of the capacity curve ("What the curve
+    says") holds for results/capacity.csv: each mean, each spread of a
+    model's seeds, the comparisons between K and between the models, and
+    that the LSTM's K = 12 runs are said to be running exactly while they
+    are."""
+    with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("**What the curve says.**")
+    reading = " ".join(text[start:].split("\n\n")[0].split())
+    finished = {
+        (row["model"], row["num_pairs"]): row
+        for row in reporting.read_csv(
+            os.path.join(ROOT, "results", "capacity.csv")
+        )
+        if row["units"] == 50 and row["seeds"] == "0 1 2"
+    }
+
+    def mean(model, k):
+        return f"{finished[model, k]['test_error_mean']:.2f}"
+
+    def seeds(model, k):
+        return [
+            float(e) for e in str(finished[model, k]["test_errors"]).split()
+        ]
+
+    def spread(model, k):
+        errors = seeds(model, k)
+        return f"from {min(errors):g} to {max(errors):g} %"
+
+    fast, lstm = "fast_weights", "lstm"
+    # Fast weights: up to K = 10, then no higher at K = 12.
+    rising = [mean(fast, k) for k in (2, 4, 6, 8, 10)]
+    assert rising == sorted(rising, key=float)
+    assert float(mean(fast, 12)) <= float(mean(fast, 10))
+    assert (
+        f"no higher at `K = 12` ({mean(fast, 12)} against {mean(fast, 10)} %)"
+        in reading
+    )
+    assert (
+        f"{spread(fast, 10)} at `K = 10` and {spread(fast, 12)} at `K = 12`"
+    ) in reading
+    # "far more widely than before": five times the widest spread below.
+    before = max(
+        max(seeds(fast, k)) - min(seeds(fast, k)) for k in (2, 4, 6, 8)
+    )
+    assert f"they were at most {before:.2f} points apart" in reading
+    for k in (10, 12):
+        assert max(seeds(fast, k)) - min(seeds(fast, k)) > 5 * before
+    best = min(seeds(fast, 12))
+    assert f"Their best run at `K = 12`, {best:g} %," in reading
+    at_four = seeds(fast, 4)
+    assert min(at_four) <= best <= max(at_four)
+    assert f"({min(at_four):g} to {max(at_four):g} %)" in reading
+    bits = analysis.retrieval_information_bits(12)
+    assert f"twelve bindings, {bits:.1f} bits" in reading
+    # The LSTM: up to K = 8, then no higher at K = 10.
+    rising = [mean(lstm, k) for k in (2, 4, 6, 8)]
+    assert rising == sorted(rising, key=float)
+    assert float(mean(lstm, 10)) <= float(mean(lstm, 8))
+    assert (
+        f"no higher at `K = 10` ({mean(lstm, 10)} against {mean(lstm, 8)} %)"
+        in reading
+    )
+    running = "its `K = 12` runs are the last of the study's second lane"
+    assert (running in reading) == ((lstm, 12) not in finished), (
+        "the LSTM's K = 12 runs have finished: say what they show"
+    )
+    # The models compared at every K where both have three seeds.
+    both = sorted(k for (model, k) in finished if model == lstm and k >= 4)
+    assert f"every `K` from 4 to {both[-1]}." in reading
+    assert f"nor for the LSTM up to `K = {both[-1]}`." in reading
+    for k in both:
+        assert float(mean(fast, k)) < float(mean(lstm, k)), k
+
+
 def test_capacity_error_summary_pools_the_seeds_of_each_model_and_k():
     def run(model, num_pairs, seed, recorded, wrong_by_pair, stored):
         return {
