@@ -1,4 +1,5 @@
-"""The repository's scripts in `tuning/`, imported as modules for tests."""
+"""The repository's scripts in `tuning/`, imported as modules, and its
+documents, read as text, for tests."""
 
 import importlib.util
 import os
@@ -13,3 +14,10 @@ def load_script(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def read_document(*parts):
+    """The text of a file of the repository, e.g. `read_document("docs",
+    "method.md")`."""
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as file:
+        return file.read()

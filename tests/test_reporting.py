@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from scripts import read_document
 
 from keras_fastweights import models
 from keras_fastweights import plotting
@@ -219,8 +220,7 @@ def test_readmes_quote_the_committed_table1():
         (row["model"], row["units"]): row
         for row in reporting.read_csv(os.path.join(results, "table1.csv"))
     }
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
-        readme = file.read()
+    readme = read_document("README.md")
     header = "| Model | R = 20 | R = 50 | R = 100 |"
     lines = readme[readme.index(header) :].split("\n\n")[0].splitlines()[2:]
     lines = [line.strip().strip("|").split(" | ") for line in lines]
@@ -241,8 +241,7 @@ def test_readmes_quote_the_committed_table1():
             assert cell.strip() == expected, (model, units)
 
     finished = len(reporting.read_csv(os.path.join(results, "table1_runs.csv")))
-    with open(os.path.join(results, "README.md"), encoding="utf-8") as file:
-        status = file.read()
+    status = read_document("results", "README.md")
     # "N of the (study's) 60 runs have finished", or "all 60 runs have
     # finished" once they have, at least once in each README.
     pattern = (
@@ -288,8 +287,7 @@ def test_results_readme_quotes_the_committed_causal_readings():
     Table 1 runs at each R's chosen learning rate and seeds 0-2, and for
     the capacity curve's runs at each K > 4 with three seeds."""
     results = os.path.join(ROOT, "results")
-    with open(os.path.join(results, "README.md"), encoding="utf-8") as file:
-        text = file.read()
+    text = read_document("results", "README.md")
     chosen = {
         row["units"]: row
         for row in reporting.read_csv(os.path.join(results, "table1.csv"))
@@ -355,8 +353,7 @@ def test_results_readme_quotes_the_committed_causal_readings():
     )
     # docs/method.md §6 sums these runs up: which K, and what removing the
     # queried digit's state costs, at least and at most.
-    with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
-        method = " ".join(f.read().split())
+    method = " ".join(read_document("docs", "method.md").split())
     claim = re.search(
         r"At `K = (\d+)`([\d, and]*) every fast-weights run of the table "
         r"still answers by section 11's look-up \(removing the queried "

@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 from scripts import load_script
+from scripts import read_document
 
 from keras_fastweights import analysis
 from keras_fastweights import models
@@ -616,8 +617,7 @@ def test_method_quotes_the_committed_ablation():
     ablation_runs.csv say: each seed's test error, the mean ± standard
     deviation, the epochs of leaving the plateau and the paired count, one
     line per variant in the study's order."""
-    with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
-        text = f.read()
+    text = read_document("docs", "method.md")
     header = "| variant | test error (%), seeds 0, 1, 2 |"
     lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
     results = os.path.join(ROOT, "results")
@@ -654,8 +654,7 @@ def test_method_quotes_the_committed_capacity():
     where the three runs have not all finished; its key-blind row is
     section 8's formula; and the sentence under it, on the runs that left
     the plateau, holds."""
-    with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
-        text = f.read()
+    text = read_document("docs", "method.md")
     header = "| model | K = 2 | K = 4 | K = 6 | K = 8 | K = 10 | K = 12 |"
     table = text[text.index(header) :].split("\n\n")[0].splitlines()
     pairs = [
@@ -716,8 +715,7 @@ def test_method_reads_the_capacity_curve():
     model's seeds, the comparisons between K and between the models, and
     that the LSTM's K = 12 runs are said to be running exactly while they
     are."""
-    with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
-        text = f.read()
+    text = read_document("docs", "method.md")
     start = text.index("**What the curve says.**")
     reading = " ".join(text[start:].split("\n\n")[0].split())
     finished = {
@@ -897,8 +895,7 @@ def test_method_quotes_the_committed_capacity_errors():
         )
         trends[model, num_pairs] = excess / np.sqrt(mean * (1 - mean) * spread)
 
-    with open(os.path.join(ROOT, "docs", "method.md"), encoding="utf-8") as f:
-        text = " ".join(f.read().split())
+    text = " ".join(read_document("docs", "method.md").split())
     shares = re.search(
         r"([\d.]+) to ([\d.]+) % of the wrong answers were the digit of "
         r"another pair of the sequence, where answers spread over the nine "
