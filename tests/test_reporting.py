@@ -284,8 +284,9 @@ def quoted_causal_readings(text, header, runs, directory):
 def test_results_readme_quotes_the_committed_causal_readings():
     """results/README.md's tables of the causal reading by seed say what
     results/memory_causal_seeds/*/memory_causal.csv say: for fast weights'
-    Table 1 runs at each R's chosen learning rate and seeds 0-2, and for
-    the capacity curve's runs at each K > 4 with three seeds."""
+    Table 1 runs at each R's chosen learning rate and seeds 0-2, for the
+    capacity curve's runs at each K > 4 with three seeds, and for the
+    longer budget at R = 100 beside Table 1's runs there."""
     results = os.path.join(ROOT, "results")
     text = read_document("results", "README.md")
     chosen = {
@@ -293,17 +294,17 @@ def test_results_readme_quotes_the_committed_causal_readings():
         for row in reporting.read_csv(os.path.join(results, "table1.csv"))
         if row["model"] == "fast_weights"
     }
-    runs = {
+    table1 = {
         (run["units"], run["seed"]): run
         for run in reporting.read_csv(os.path.join(results, "table1_runs.csv"))
         if run["model"] == "fast_weights"
         and run["learning_rate"] == chosen[run["units"]]["learning_rate"]
     }
-    assert len(runs) == 9
+    assert len(table1) == 9
     quoted_causal_readings(
         text,
         "| R | seed | test error (%) | p, whole memory |",
-        runs,
+        table1,
         lambda run: os.path.join(
             results, "memory_causal_seeds", f"trial_{int(run['trial_id']):04d}"
         ),
@@ -349,6 +350,27 @@ def test_results_readme_quotes_the_committed_causal_readings():
             results,
             "memory_causal_seeds",
             f"k{run['num_pairs']}_{run['trial']}",
+        ),
+    )
+    # The longer budget at R = 100: Table 1's runs at 100 epochs beside the
+    # same seeds' 300-epoch runs.
+    budget = {
+        (100, seed): dict(run, directory=f"trial_{int(run['trial_id']):04d}")
+        for (units, seed), run in table1.items()
+        if units == 100
+    }
+    longer = os.path.join(results, "longer_budget", "r100_search")
+    for run in reporting.read_csv(os.path.join(longer, "table1_runs.csv")):
+        budget[run["epochs"], run["seed"]] = dict(
+            run, directory=f"longer_r100_trial_{int(run['trial_id']):04d}"
+        )
+    assert len(budget) == 6
+    quoted_causal_readings(
+        text,
+        "| epochs | seed | test error (%) | p, whole memory |",
+        budget,
+        lambda run: os.path.join(
+            results, "memory_causal_seeds", run["directory"]
         ),
     )
     # docs/method.md §6 sums these runs up: which K, and what removing the
