@@ -24,7 +24,8 @@ affects both sides of a ratio alike. The benchmarks (`--benchmarks`):
 * `padded_memory`: the peak resident memory and the time of one training
   step of a padded batch, each kind in a fresh process, since a process's
   peak memory only grows: the peak of the whole process (compilation
-  included) and that of the timed steps alone (after the compiling one);
+  included) and that of the timed steps alone (after the compiling one),
+  and on a GPU the peak of the backend's GPU allocator;
 * `memory`: the same for long unpadded sequences and large states
   (`--memory-configs`, batch `--memory-batch-size`).
 
@@ -36,6 +37,8 @@ A kind is a `build_retrieval_model` kind (`fast_weights`, `lstm`, `irnn`,
 FastWeightsRNNCell(units))`. The backend of a Keras process cannot change,
 so the script re-invokes itself once per backend and benchmark with
 `KERAS_BACKEND` set.
+
+Every table names the device it was measured on (a GPU's name, or CPU).
 
 Usage (the defaults measure the table at the top of benchmarks/README.md;
 about 30 minutes on a shared 2-core CPU; where other processes use the
