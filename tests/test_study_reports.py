@@ -712,9 +712,7 @@ def test_method_quotes_the_committed_capacity():
 def test_method_reads_the_capacity_curve():
     """docs/method.md §6's reading of the capacity curve ("What the curve
     says") holds for results/capacity.csv: each mean, each spread of a
-    model's seeds, the comparisons between K and between the models, and
-    that the LSTM's K = 12 runs are said to be running exactly while they
-    are."""
+    model's seeds, the comparisons between K and between the models."""
     text = read_document("docs", "method.md")
     start = text.index("**What the curve says.**")
     reading = " ".join(text[start:].split("\n\n")[0].split())
@@ -764,22 +762,35 @@ def test_method_reads_the_capacity_curve():
     assert f"({min(at_four):g} to {max(at_four):g} %)" in reading
     bits = analysis.retrieval_information_bits(12)
     assert f"twelve bindings, {bits:.1f} bits" in reading
-    # The LSTM: up to K = 8, then no higher at K = 10.
-    rising = [mean(lstm, k) for k in (2, 4, 6, 8)]
-    assert rising == sorted(rising, key=float)
-    assert float(mean(lstm, 10)) <= float(mean(lstm, 8))
+    # The LSTM: rising with one step down, and a budget that binds.
+    lstm_means = [float(mean(lstm, k)) for k in (2, 4, 6, 8, 10, 12)]
+    down = [
+        k
+        for k, before, after in zip(
+            (4, 6, 8, 10, 12), lstm_means, lstm_means[1:]
+        )
+        if after < before
+    ]
+    assert down == [10]
     assert (
-        f"no higher at `K = 10` ({mean(lstm, 10)} against {mean(lstm, 8)} %)"
-        in reading
+        f"({mean(lstm, 10)} % at `K = 10`, from {mean(lstm, 8)} % at `K = 8`, "
+        "within the seeds' spread)"
+    ) in reading
+    assert max(seeds(lstm, 10)) >= min(seeds(lstm, 8))  # the spreads overlap
+    assert (
+        f"to {mean(lstm, 12)} % at `K = 12`, its seeds {spread(lstm, 12)}"
+        in (reading)
     )
-    running = "its `K = 12` runs are the last of the study's second lane"
-    assert (running in reading) == ((lstm, 12) not in finished), (
-        "the LSTM's K = 12 runs have finished: say what they show"
-    )
+    best_epochs = [
+        int(e) for e in str(finished[lstm, 12]["best_epochs"]).split()
+    ]
+    assert (
+        f"every LSTM run at `K = 12` had its best epoch at {min(best_epochs)} "
+        "or later"
+    ) in reading
     # The models compared at every K where both have three seeds.
     both = sorted(k for (model, k) in finished if model == lstm and k >= 4)
     assert f"every `K` from 4 to {both[-1]}." in reading
-    assert f"nor for the LSTM up to `K = {both[-1]}`." in reading
     for k in both:
         assert float(mean(fast, k)) < float(mean(lstm, k)), k
 
