@@ -255,10 +255,12 @@ def test_readmes_quote_the_committed_table1():
         assert counts and all(count == finished for count in counts), counts
 
 
-def quoted_causal_readings(text, header, runs, directory):
+def quoted_causal_readings(text, header, runs):
     """Checks each line of the Markdown table under `header` in `text`
     against the memory_causal.csv of its run: `runs[(first column,
-    seed)]`, whose CSV is in `directory(run)`."""
+    seed)]`, a name of whose directory in results/memory_causal_seeds is
+    its `"causal"`. Returns each run's CSV rows by what they removed."""
+    readings = {}
     lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
     assert sorted(
         (int(line.split("|")[1]), int(line.split("|")[2])) for line in lines
@@ -267,8 +269,11 @@ def quoted_causal_readings(text, header, runs, directory):
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         run = runs[int(cells[0]), int(cells[1])]
         assert cells[2] == f"{run['test_error_percent']:g}"
-        with open(os.path.join(directory(run), "memory_causal.csv")) as file:
+        directory = os.path.join(ROOT, "results", "memory_causal_seeds")
+        path = os.path.join(directory, run["causal"], "memory_causal.csv")
+        with open(path) as file:
             rows = {row["removed"]: row for row in csv.DictReader(file)}
+        readings[int(cells[0]), int(cells[1])] = rows
         quoted = [float(cell.replace("−", "-")) for cell in cells[3:]]
         assert quoted == [
             round(float(rows[removed][column]), 3)
@@ -279,6 +284,7 @@ def quoted_causal_readings(text, header, runs, directory):
                 ("every stored state", "probability"),
             )
         ], (cells[0], cells[1])
+    return readings
 
 
 def test_results_readme_quotes_the_committed_causal_readings():
@@ -295,7 +301,9 @@ def test_results_readme_quotes_the_committed_causal_readings():
         if row["model"] == "fast_weights"
     }
     table1 = {
-        (run["units"], run["seed"]): run
+        (run["units"], run["seed"]): dict(
+            run, causal=f"trial_{int(run['trial_id']):04d}"
+        )
         for run in reporting.read_csv(os.path.join(results, "table1_runs.csv"))
         if run["model"] == "fast_weights"
         and run["learning_rate"] == chosen[run["units"]]["learning_rate"]
@@ -305,9 +313,6 @@ def test_results_readme_quotes_the_committed_causal_readings():
         text,
         "| R | seed | test error (%) | p, whole memory |",
         table1,
-        lambda run: os.path.join(
-            results, "memory_causal_seeds", f"trial_{int(run['trial_id']):04d}"
-        ),
     )
 
     capacity = [
@@ -338,40 +343,30 @@ def test_results_readme_quotes_the_committed_causal_readings():
                     "test_error_percent": metrics["observations"][0]["value"][
                         0
                     ],
-                    "trial": os.path.basename(os.path.dirname(path)),
-                    "num_pairs": row["num_pairs"],
+                    "causal": f"k{row['num_pairs']}_"
+                    + os.path.basename(os.path.dirname(path)),
                 }
     assert runs
-    quoted_causal_readings(
-        text,
-        "| K | seed | test error (%) | p, whole memory |",
-        runs,
-        lambda run: os.path.join(
-            results,
-            "memory_causal_seeds",
-            f"k{run['num_pairs']}_{run['trial']}",
-        ),
+    readings = quoted_causal_readings(
+        text, "| K | seed | test error (%) | p, whole memory |", runs
     )
     # The longer budget at R = 100: Table 1's runs at 100 epochs beside the
     # same seeds' 300-epoch runs.
     budget = {
-        (100, seed): dict(run, directory=f"trial_{int(run['trial_id']):04d}")
+        (100, seed): run
         for (units, seed), run in table1.items()
         if units == 100
     }
     longer = os.path.join(results, "longer_budget", "r100_search")
     for run in reporting.read_csv(os.path.join(longer, "table1_runs.csv")):
         budget[run["epochs"], run["seed"]] = dict(
-            run, directory=f"longer_r100_trial_{int(run['trial_id']):04d}"
+            run, causal=f"longer_r100_trial_{int(run['trial_id']):04d}"
         )
     assert len(budget) == 6
     quoted_causal_readings(
         text,
         "| epochs | seed | test error (%) | p, whole memory |",
         budget,
-        lambda run: os.path.join(
-            results, "memory_causal_seeds", run["directory"]
-        ),
     )
     # docs/method.md §6 sums these runs up: which K, and what removing the
     # queried digit's state costs, at least and at most.
@@ -387,16 +382,9 @@ def test_results_readme_quotes_the_committed_causal_readings():
     assert [int(k) for k in listed] == sorted(
         {num_pairs for num_pairs, _ in runs}
     )
-    costs = []
-    for run in runs.values():
-        directory = os.path.join(
-            results,
-            "memory_causal_seeds",
-            f"k{run['num_pairs']}_{run['trial']}",
-        )
-        with open(os.path.join(directory, "memory_causal.csv")) as file:
-            rows = {row["removed"]: row for row in csv.DictReader(file)}
-        costs.append(-float(rows["queried value"]["change"]))
+    costs = [
+        -float(rows["queried value"]["change"]) for rows in readings.values()
+    ]
     assert (claim.group(3), claim.group(4)) == (
         f"{min(costs):.2f}",
         f"{max(costs):.2f}",
