@@ -930,9 +930,9 @@ def capacity_error_summary(rows: Sequence[Mapping]) -> list[dict]:
         One dict per (model, K) whose runs recorded a test error above 0
         and answered wrong (where every run recorded 0 %, a few wrong
         answers can only come from a checkpoint that is not the tested
-        weights), in the order of
-        `rows`: `model`, `num_pairs`, `seeds`, `sequences`, `wrong`,
-        `stored_percent` (wrong answers that are another pair's digit),
+        weights), in the order of `rows`: `model`, `num_pairs`, `seeds`,
+        `sequences`, `wrong`, `stored_percent` (wrong answers that are
+        another pair's digit),
         `chance_percent` (the same if wrong answers were spread over the
         nine wrong digits), `error_by_pair_percent` (an array, first pair
         first), `largest_distance` and `trend_z`.

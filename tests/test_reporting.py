@@ -261,6 +261,7 @@ def quoted_causal_readings(text, header, runs):
     seed)]`, a name of whose directory in results/memory_causal_seeds is
     its `"causal"`. Returns each run's CSV rows by what they removed."""
     readings = {}
+    directory = os.path.join(ROOT, "results", "memory_causal_seeds")
     lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
     assert sorted(
         (int(line.split("|")[1]), int(line.split("|")[2])) for line in lines
@@ -269,7 +270,6 @@ def quoted_causal_readings(text, header, runs):
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         run = runs[int(cells[0]), int(cells[1])]
         assert cells[2] == f"{run['test_error_percent']:g}"
-        directory = os.path.join(ROOT, "results", "memory_causal_seeds")
         path = os.path.join(directory, run["causal"], "memory_causal.csv")
         with open(path) as file:
             rows = {row["removed"]: row for row in csv.DictReader(file)}

@@ -647,6 +647,17 @@ def test_method_quotes_the_committed_ablation():
         )
 
 
+def finished_capacity():
+    """results/capacity.csv's rows at R = 50 whose three seeds have all
+    finished, by (model, K)."""
+    rows = reporting.read_csv(os.path.join(ROOT, "results", "capacity.csv"))
+    return {
+        (row["model"], row["num_pairs"]): row
+        for row in rows
+        if row["units"] == 50 and row["seeds"] == "0 1 2"
+    }
+
+
 def test_method_quotes_the_committed_capacity():
     """docs/method.md §6's capacity table says what results/capacity.csv
     says: each (model, K)'s mean ± standard deviation over seeds 0, 1, 2,
@@ -661,12 +672,7 @@ def test_method_quotes_the_committed_capacity():
         int(cell.split("= ")[1])
         for cell in table[0].strip("| ").split(" | ")[1:]
     ]
-    rows = reporting.read_csv(os.path.join(ROOT, "results", "capacity.csv"))
-    finished = {
-        (row["model"], row["num_pairs"]): row
-        for row in rows
-        if row["units"] == 50 and row["seeds"] == "0 1 2"
-    }
+    finished = finished_capacity()
     quoted = {line.strip("| ").split(" | ")[0]: line for line in table[2:]}
     assert sorted(quoted) == ["LSTM", "fast weights", "key-blind error"]
     for label, kind in (("fast weights", "fast_weights"), ("LSTM", "lstm")):
@@ -716,13 +722,7 @@ def test_method_reads_the_capacity_curve():
     text = read_document("docs", "method.md")
     start = text.index("**What the curve says.**")
     reading = " ".join(text[start:].split("\n\n")[0].split())
-    finished = {
-        (row["model"], row["num_pairs"]): row
-        for row in reporting.read_csv(
-            os.path.join(ROOT, "results", "capacity.csv")
-        )
-        if row["units"] == 50 and row["seeds"] == "0 1 2"
-    }
+    finished = finished_capacity()
 
     def mean(model, k):
         return f"{finished[model, k]['test_error_mean']:.2f}"
@@ -766,10 +766,10 @@ def test_method_reads_the_capacity_curve():
     lstm_means = [float(mean(lstm, k)) for k in (2, 4, 6, 8, 10, 12)]
     down = [
         k
-        for k, before, after in zip(
+        for k, previous, current in zip(
             (4, 6, 8, 10, 12), lstm_means, lstm_means[1:]
         )
-        if after < before
+        if current < previous
     ]
     assert down == [10]
     assert (
@@ -777,10 +777,10 @@ def test_method_reads_the_capacity_curve():
         "within the seeds' spread)"
     ) in reading
     assert max(seeds(lstm, 10)) >= min(seeds(lstm, 8))  # the spreads overlap
-    assert (
+    at_twelve = (
         f"to {mean(lstm, 12)} % at `K = 12`, its seeds {spread(lstm, 12)}"
-        in (reading)
     )
+    assert at_twelve in reading
     best_epochs = [
         int(e) for e in str(finished[lstm, 12]["best_epochs"]).split()
     ]
