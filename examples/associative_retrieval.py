@@ -99,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=3e-4,
         help="Adam's learning rate",
     )
+    parser.add_argument(
+        "--update-rule",
+        choices=models.UPDATE_RULES,
+        default="hebbian",
+        help="the fast memory's update (--model fast_weights): the "
+        "paper's Hebbian outer product, or the delta rule",
+    )
+    parser.add_argument(
+        "--clipnorm",
+        type=cli.non_negative_float,
+        default=None,
+        help="clip the global norm of the gradients to this value "
+        "(Adam's global_clipnorm; default: no clipping, as in the paper)",
+    )
     cli.add_epochs_argument(parser)
     parser.add_argument(
         "--batch-size",
@@ -151,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             learning_rate=args.learning_rate,
             num_pairs=args.num_pairs,
             seed=args.seed,
+            update_rule=args.update_rule,
+            clipnorm=args.clipnorm,
         )
         os.makedirs(output_dir, exist_ok=True)
     except (ValueError, TypeError, OSError) as error:

@@ -37,6 +37,18 @@ def _number_type(convert, name, minimum, inclusive):
 positive_int = _number_type(int, "an integer", 1, inclusive=True)
 non_negative_int = _number_type(int, "an integer", 0, inclusive=True)
 positive_float = _number_type(float, "a number", 0.0, inclusive=False)
+non_negative_float = _number_type(float, "a number", 0.0, inclusive=True)
+
+
+def model_units(text: str) -> tuple[str, int]:
+    """`MODEL:UNITS` (e.g. `fast_weights:50`) as `(model, units)`."""
+    model, _, units = text.partition(":")
+    try:
+        return model, positive_int(units)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be MODEL:UNITS such as fast_weights:50, got {text!r}"
+        ) from None
 
 
 class ArgumentParser(argparse.ArgumentParser):

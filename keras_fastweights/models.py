@@ -6,6 +6,7 @@ https://arxiv.org/abs/1610.06258
 
 import keras
 
+from keras_fastweights._validation import check_float
 from keras_fastweights._validation import check_int
 from keras_fastweights._validation import check_positive
 from keras_fastweights.datasets import associative_retrieval
@@ -32,15 +33,20 @@ FAST_WEIGHTS_VARIANTS = {
     "decay_0.9": {"decay_rate": 0.9},
     "decay_1.0": {"decay_rate": 1.0},
 }
+# The fast memory's update rules (`FastWeightsRNN(update_rule=...)`): the
+# paper's Hebbian outer product, or the delta rule.
+UPDATE_RULES = ("hebbian", "delta")
 # The Associative LSTM's copies of its memory (Danihelka et al. 2016 use up
 # to 8; Ba et al. do not say how many their A-LSTM had).
 ASSOCIATIVE_LSTM_COPIES = 4
 
 
-def _recurrent_layer(model, units, seed, variant):
+def _recurrent_layer(model, units, seed, variant, update_rule):
     if model == "fast_weights":
         # The cell's defaults are the paper's: λ=0.95, η=0.5, S=1, with LN.
-        options = FAST_WEIGHTS_VARIANTS[variant]
+        options = dict(FAST_WEIGHTS_VARIANTS[variant])
+        if update_rule != "hebbian":
+            options["update_rule"] = update_rule
         return FastWeightsRNN(units, name="recurrent", **options)
     if model == "irnn":
         # Le et al. (2015): ReLU units with an identity recurrent matrix.
@@ -73,6 +79,8 @@ def build_retrieval_model(
     seed: int | None = None,
     variant: str = "paper",
     timesteps: int | None = None,
+    update_rule: str = "hebbian",
+    clipnorm: float | None = None,
 ) -> keras.Model:
     """Builds and compiles one of the paper's associative retrieval models.
 
@@ -117,6 +125,12 @@ def build_retrieval_model(
         timesteps: Optional positive integer, the length of the input
             sequences, for the same model on other sequences (benchmarks of
             long sequences); default `2 * num_pairs + 3`.
+        update_rule: For `model="fast_weights"`, the fast memory's update,
+            one of `UPDATE_RULES`: `"hebbian"` (default, the paper's) or
+            `"delta"` (`FastWeightsRNN(update_rule=...)`).
+        clipnorm: Optional non-negative float: Adam clips the global norm
+            of the gradients to it (`global_clipnorm`); `None` or 0, no
+            clipping (the paper states none).
 
     Returns:
         A compiled `keras.Model` named `f"{model}_{units}"` (with
@@ -144,6 +158,16 @@ def build_retrieval_model(
             "'paper' unless model='fast_weights'. "
             f"Received: variant={variant!r} for model={model!r}"
         )
+    if update_rule not in UPDATE_RULES or (
+        update_rule != "hebbian" and model != "fast_weights"
+    ):
+        raise ValueError(
+            f"`update_rule` must be one of {UPDATE_RULES}, and 'hebbian' "
+            "unless model='fast_weights'. "
+            f"Received: update_rule={update_rule!r} for model={model!r}"
+        )
+    if clipnorm is not None:
+        clipnorm = check_float("clipnorm", clipnorm, 0.0) or None
     units = check_int("units", units, 1)
     learning_rate = check_positive("learning_rate", learning_rate)
     length = associative_retrieval.sequence_length(num_pairs)
@@ -159,15 +183,18 @@ def build_retrieval_model(
     x = keras.layers.Embedding(
         associative_retrieval.VOCABULARY_SIZE, embedding_dim, name="embedding"
     )(tokens)
-    x = _recurrent_layer(model, units, seed, variant)(x)
+    x = _recurrent_layer(model, units, seed, variant, update_rule)(x)
     x = keras.layers.Dense(hidden_dim, activation="relu", name="hidden")(x)
     logits = keras.layers.Dense(
         associative_retrieval.NUM_CLASSES, name="logits"
     )(x)
     name = f"{model}_{units}" + ("" if variant == "paper" else f"_{variant}")
+    name += "" if update_rule == "hebbian" else f"_{update_rule}"
     retrieval_model = keras.Model(tokens, logits, name=name)
     retrieval_model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(
+            learning_rate, global_clipnorm=clipnorm
+        ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )

@@ -102,7 +102,8 @@ def cell_runs(row: Mapping, runs: Sequence[Mapping]) -> list[Mapping]:
     """The runs (of `tuning.run_rows`) that a row of `tuning.table_rows`
     summarises: those of its cell, at its learning rate, with its seeds, in
     the order of their seeds."""
-    keys = ("model", "units", "variant", "learning_rate")
+    keys = ("model", "units", "variant", "update_rule", "clipnorm")
+    keys += ("learning_rate",)
     seeds = str(row["seeds"]).split()
     return sorted(
         (
@@ -229,7 +230,7 @@ def write_table1(
     )
     run_columns = tuning.columns(tuning.RUN_COLUMNS, grid)
     write_csv(rows, table_csv, tuning.columns(tuning.TABLE_COLUMNS, grid))
-    write_csv(runs, runs_csv, run_columns)
+    write_csv(runs, runs_csv, run_columns + list(tuning.ENVIRONMENT_COLUMNS))
     cells = _summary_cells(rows, runs)
     with open(table_md, "w") as file:
         file.write(
@@ -575,7 +576,7 @@ def ablation_markdown(
         "paper's, same seed*: of the seeds at which the paper's layer ran "
         "too, those where the variant's test error is higher; a seed gives "
         "every variant the same initial weights and batches.\n",
-        f"{len(runs)} of {tuning.grid_size(grid)} runs finished."
+        f"{tuning.runs_finished(grid, runs)}."
         + (f" Not run yet: {', '.join(waiting)}." if waiting else "")
         + "\n",
         _variant_markdown(

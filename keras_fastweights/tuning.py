@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import time
+from collections.abc import Mapping
 from collections.abc import Sequence
 
 import keras
@@ -27,6 +28,7 @@ import numpy as np
 
 from keras_fastweights import models
 from keras_fastweights import training
+from keras_fastweights._validation import check_float
 from keras_fastweights._validation import check_int
 from keras_fastweights._validation import check_positive
 
@@ -41,22 +43,50 @@ SETTINGS_FILENAME = "settings.json"
 TEST_ERROR = "test_error_percent"
 
 
+# The learning rates a widened grid may add, in order: the next one beyond
+# the end of the grid that did best, until the best has a tried rate on each
+# side (`cell_learning_rates`).
+LEARNING_RATE_LADDER = (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+# Optional axes of a grid, beside the model and units, that make cells of
+# their own: the ablation's variants of the fast-weights layer, its memory
+# update rule and the global gradient-norm clipping (0: none).
+OPTIONAL_AXES = ("variant", "update_rule", "clipnorm")
+# Keys of a grid that are options of the protocol rather than axes.
+PROTOCOL_OPTIONS = ("learning_rate_ladder", "sensitivity")
+
+
 def check_grid(
     kinds: Sequence[str],
     units: Sequence[int],
     learning_rates: Sequence[float],
     seeds: Sequence[int] = (0,),
     variants: Sequence[str] | None = None,
+    *,
+    update_rules: Sequence[str] | None = None,
+    clipnorms: Sequence[float] | None = None,
+    widen: bool = False,
+    sensitivity: Sequence[tuple[str, int]] | None = None,
 ) -> dict:
     """Validates a grid; returns `{"learning_rate", "model", "units",
-    "seed"}` lists, each axis in the order given, and `"variant"` (of the
-    fast-weights layer, `models.FAST_WEIGHTS_VARIANTS`) if `variants` is
-    given.
+    "seed"}` lists, each axis in the order given, and the optional axes
+    given: `"variant"` (of the fast-weights layer,
+    `models.FAST_WEIGHTS_VARIANTS`), `"update_rule"` (of its memory,
+    `"hebbian"` or `"delta"`) and `"clipnorm"` (Adam's `global_clipnorm`,
+    0 for none).
+
+    With `widen=True` the grid also holds `"learning_rate_ladder"`
+    (`LEARNING_RATE_LADDER`): a cell whose best rate is the smallest or the
+    largest tried goes on to the next rate of the ladder beyond it
+    (`cell_learning_rates`). `sensitivity`, a list of `(model, units)`
+    cells, runs every seed at every learning rate tried in those cells, after
+    the protocol's runs (`"sensitivity"` in the grid).
 
     Raises:
-        ValueError: an empty axis, an unknown model kind or variant, a
-            repeated value, non-positive units or learning rates, negative
-            seeds; the message names it.
+        ValueError: an empty axis, an unknown model kind, variant or update
+            rule, a repeated value, non-positive units or learning rates,
+            negative seeds or clipnorms, a rate of a widened grid that is not
+            on the ladder, a sensitivity cell outside the grid; the message
+            names it.
     """
     grid = {
         "learning_rate": list(learning_rates),
@@ -64,8 +94,14 @@ def check_grid(
         "units": list(units),
         "seed": list(seeds),
     }
-    if variants is not None:
-        grid["variant"] = list(variants)
+    optional = {
+        "variant": variants,
+        "update_rule": update_rules,
+        "clipnorm": clipnorms,
+    }
+    for name, values in optional.items():
+        if values is not None:
+            grid[name] = list(values)
     for name, values in grid.items():
         if not values:
             raise ValueError(
@@ -89,29 +125,124 @@ def check_grid(
                 f"{tuple(models.FAST_WEIGHTS_VARIANTS)}, with "
                 "--models fast_weights only"
             )
+    for rule in grid.get("update_rule", []):
+        if rule not in models.UPDATE_RULES or (
+            rule != "hebbian" and grid["model"] != ["fast_weights"]
+        ):
+            raise ValueError(
+                f"Unknown update rule {rule!r}; expected one of "
+                f"{models.UPDATE_RULES}, with --models fast_weights only"
+            )
     grid["units"] = [check_int("units", value, 1) for value in grid["units"]]
     grid["seed"] = [check_int("seed", value, 0) for value in grid["seed"]]
     grid["learning_rate"] = [
         check_positive("learning_rate", value)
         for value in grid["learning_rate"]
     ]
+    if "clipnorm" in grid:
+        grid["clipnorm"] = [
+            check_float("clipnorm", value, 0.0) for value in grid["clipnorm"]
+        ]
+    if widen:
+        off = [
+            r for r in grid["learning_rate"] if r not in LEARNING_RATE_LADDER
+        ]
+        if off:
+            raise ValueError(
+                "A widened grid starts from rates on the ladder "
+                f"{LEARNING_RATE_LADDER}. Received: learning_rate={off}"
+            )
+        grid["learning_rate_ladder"] = list(LEARNING_RATE_LADDER)
+    if sensitivity:
+        cells = [[str(kind), int(units)] for kind, units in sensitivity]
+        for kind, units in cells:
+            if kind not in grid["model"] or units not in grid["units"]:
+                raise ValueError(
+                    "A sensitivity cell must be a (model, units) of the "
+                    f"grid. Received: {kind}:{units}"
+                )
+        grid["sensitivity"] = cells
     return grid
+
+
+def axes(grid: Mapping) -> list[str]:
+    """The grid's axes: its keys less the protocol's options."""
+    return [key for key in grid if key not in PROTOCOL_OPTIONS]
 
 
 def cell_axes(grid: dict) -> list[str]:
     """The axes that make a cell of the results: units, model (and the
-    variant), in the order the protocol runs them (units outermost)."""
-    return [axis for axis in ("units", "model", "variant") if axis in grid]
+    optional axes the grid has, `OPTIONAL_AXES`), in the order the protocol
+    runs them (units outermost)."""
+    return [axis for axis in ("units", "model", *OPTIONAL_AXES) if axis in grid]
+
+
+def _in_cell(trial: Mapping, cell: Mapping) -> bool:
+    return all(trial.get(axis) == value for axis, value in cell.items())
+
+
+def solved(trial: Mapping) -> bool:
+    """Whether a run answered every validation sequence right."""
+    return trial["val_accuracy"] >= 1.0
+
+
+def cell_learning_rates(
+    grid: dict, trials: Sequence[dict], cell: dict
+) -> tuple[list[float], float | None]:
+    """The learning rates a cell tries with the grid's first seed, and the
+    one chosen among them, or `None` while one of their trials is missing.
+
+    The rates are the grid's; a widened grid (`"learning_rate_ladder"`)
+    adds, while the best on validation (`training.validation_rank`) is the
+    smallest or the largest tried, the next rate of the ladder beyond it,
+    until the best has a tried rate on each side, the ladder ends, or every
+    rate tried solved the task (`solved`: no rate is better to find).
+    """
+    ladder = grid.get("learning_rate_ladder")
+    rates = list(grid["learning_rate"])
+    first = grid["seed"][0]
+    while True:
+        found = {
+            trial["learning_rate"]: trial
+            for trial in trials
+            if _in_cell(trial, cell)
+            and trial["seed"] == first
+            and trial["learning_rate"] in rates
+        }
+        if len(found) < len(rates):
+            return rates, None
+        best = min(
+            found.values(),
+            key=lambda t: training.validation_rank(
+                t["val_accuracy"], t["val_loss"]
+            ),
+        )["learning_rate"]
+        if not ladder or all(solved(t) for t in found.values()):
+            return rates, best
+        if best == min(rates):
+            beyond = [rate for rate in ladder if rate < best]
+            following = max(beyond, default=None)
+        elif best == max(rates):
+            beyond = [rate for rate in ladder if rate > best]
+            following = min(beyond, default=None)
+        else:
+            following = None
+        if following is None:
+            return rates, best
+        rates.append(following)
 
 
 def protocol_points(grid: dict, trials: Sequence[dict]) -> list[dict]:
     """The grid points that the protocol runs, given the trials so far.
 
     For each cell of the grid (`cell_axes`), in the order of its axes:
-    every learning rate with the first seed; then, once those trials are
-    all completed, the other seeds at the learning rate that did best on
-    validation (`training.validation_rank`). With one learning rate, every
-    seed of a cell is a point from the start.
+    every learning rate with the first seed (a widened grid adds rates as
+    `cell_learning_rates` says); then, once those trials are all
+    completed, the other seeds at the learning rate that did best on
+    validation (`training.validation_rank`). With one learning rate and no
+    ladder, every seed of a cell is a point from the start. Last, for the
+    grid's `"sensitivity"` cells, every other seed at every other rate
+    tried.
 
     Args:
         grid: As returned by `check_grid`.
@@ -123,44 +254,39 @@ def protocol_points(grid: dict, trials: Sequence[dict]) -> list[dict]:
         whose learning rate is not chosen yet are left out.
     """
     first, others = grid["seed"][0], grid["seed"][1:]
-    axes = cell_axes(grid)
-    points = []
-    for values in itertools.product(*(grid[axis] for axis in axes)):
-        cell = dict(zip(axes, values))
+    names = cell_axes(grid)
+    points, sensitivity = [], []
+    for values in itertools.product(*(grid[axis] for axis in names)):
+        cell = dict(zip(names, values))
+        rates, chosen = cell_learning_rates(grid, trials, cell)
+        if len(rates) == 1 and "learning_rate_ladder" not in grid:
+            chosen = rates[0]
         points += [
-            dict(learning_rate=rate, **cell, seed=first)
-            for rate in grid["learning_rate"]
+            dict(learning_rate=rate, **cell, seed=first) for rate in rates
         ]
-        chosen = choose_learning_rate(grid, trials, cell)
-        if chosen is not None:
-            points += [
-                dict(learning_rate=chosen, **cell, seed=seed) for seed in others
+        if chosen is None:
+            continue
+        points += [
+            dict(learning_rate=chosen, **cell, seed=seed) for seed in others
+        ]
+        if [cell["model"], cell["units"]] in grid.get("sensitivity", []):
+            sensitivity += [
+                dict(learning_rate=rate, **cell, seed=seed)
+                for rate in sorted(rates)
+                if rate != chosen
+                for seed in others
             ]
-    return points
+    return points + sensitivity
 
 
 def choose_learning_rate(grid: dict, trials: Sequence[dict], cell: dict):
     """The learning rate of `cell` (`{"units": ..., "model": ...}`) best on
-    validation at the grid's first seed, or `None` while one of its trials
-    is missing."""
-    if len(grid["learning_rate"]) == 1:
-        return grid["learning_rate"][0]
-    candidates = [
-        trial
-        for trial in trials
-        if all(trial.get(axis) == value for axis, value in cell.items())
-        and trial["seed"] == grid["seed"][0]
-        and trial["learning_rate"] in grid["learning_rate"]
-    ]
-    if {t["learning_rate"] for t in candidates} != set(grid["learning_rate"]):
-        return None
-    best = min(
-        candidates,
-        key=lambda t: training.validation_rank(
-            t["val_accuracy"], t["val_loss"]
-        ),
-    )
-    return best["learning_rate"]
+    validation at the grid's first seed (`cell_learning_rates`), or `None`
+    while one of its trials is missing."""
+    rates, chosen = cell_learning_rates(grid, trials, cell)
+    if len(rates) == 1 and "learning_rate_ladder" not in grid:
+        return rates[0]
+    return chosen
 
 
 class RetrievalHyperModel(keras_tuner.HyperModel):
@@ -203,9 +329,11 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
             ),
             num_pairs=self.num_pairs,
             seed=hp.Choice("seed", self.grid["seed"]),
-            variant=hp.Choice("variant", self.grid["variant"])
-            if "variant" in self.grid
-            else "paper",
+            **{
+                name: hp.Choice(name, self.grid[name])
+                for name in OPTIONAL_AXES
+                if name in self.grid
+            },
         )
 
     def fit(
@@ -318,13 +446,36 @@ class GridOracle(keras_tuner.Oracle):
         }
 
 
-def grid_size(grid: dict) -> int:
-    """The number of trials the protocol runs on `grid`."""
-    cells = int(np.prod([len(grid[axis]) for axis in cell_axes(grid)]))
-    rates, seeds = len(grid["learning_rate"]), len(grid["seed"])
-    if rates == 1:
-        return cells * seeds
-    return cells * (rates + seeds - 1)
+def grid_size(grid: dict, trials: Sequence[dict] = ()) -> int:
+    """The number of trials the protocol runs on `grid`, as far as the
+    completed `trials` tell: a widened grid may add rates to a cell, and a
+    sensitivity cell's runs count once its rate is chosen."""
+    total = 0
+    others = len(grid["seed"]) - 1
+    names = cell_axes(grid)
+    for values in itertools.product(*(grid[axis] for axis in names)):
+        cell = dict(zip(names, values))
+        rates, chosen = cell_learning_rates(grid, trials, cell)
+        total += len(rates) + others
+        if chosen is not None and [cell["model"], cell["units"]] in grid.get(
+            "sensitivity", []
+        ):
+            total += (len(rates) - 1) * others
+    return total
+
+
+def protocol_progress(grid: dict, trials: Sequence[dict]) -> tuple[int, int]:
+    """How many of the protocol's trials (`protocol_points`) the completed
+    `trials` hold, and how many it runs as far as they tell (`grid_size`).
+    A run kept from before the grid was widened (another seed at a rate
+    no longer chosen) is not counted."""
+    keys = list(axes(grid))
+    points = {
+        tuple(point[key] for key in keys)
+        for point in protocol_points(grid, trials)
+    }
+    done = sum(tuple(t.get(key) for key in keys) in points for t in trials)
+    return done, grid_size(grid, trials)
 
 
 class SaveWeightsAtEnd(keras.callbacks.Callback):
@@ -351,7 +502,11 @@ class RetrievalGridSearch(keras_tuner.Tuner):
     def __init__(self, hypermodel: RetrievalHyperModel, **kwargs):
         oracle = GridOracle(hypermodel.grid)
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
-        self.grid_size = grid_size(hypermodel.grid)
+
+    def progress(self) -> tuple[int, int]:
+        """`protocol_progress` of the completed trials."""
+        completed = [trial_values(t) for t in completed_trials(self)]
+        return protocol_progress(self.hypermodel.grid, completed)
 
     def run_trial(self, trial, *args, **kwargs):
         path = os.path.join(
@@ -365,6 +520,7 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         # best epoch, write that over it, so that the checkpoint holds the
         # weights the trial's test error comes from.
         callbacks.append(SaveWeightsAtEnd(self.checkpoint_path(trial.trial_id)))
+        write_environment(self.get_trial_dir(trial.trial_id))
         return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
 
     def checkpoint_path(self, trial_id: str) -> str:
@@ -374,9 +530,9 @@ class RetrievalGridSearch(keras_tuner.Tuner):
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         values = trial.hyperparameters.values
-        done = len(completed_trials(self))
+        done, planned = self.progress()
         print(
-            f"[{done}/{self.grid_size} trials done] next: "
+            f"[{done}/{planned} trials done] next: "
             f"model={values['model']} units={values['units']} "
             f"learning_rate={values['learning_rate']:g} "
             f"seed={values['seed']}",
@@ -407,11 +563,16 @@ def make_tuner(
             continue
         with open(path) as file:
             before = json.load(file)
-        if before != json.loads(json.dumps(value)):
+        value = json.loads(json.dumps(value))
+        if filename == GRID_FILENAME and extends(value, before):
+            continue
+        if before != value:
             raise ValueError(
                 f"{project} holds a search with another {filename[:-5]} "
-                f"({before}); received {value}. Pass --overwrite to start "
-                "over, or another --directory."
+                f"({before}); received {value}. A grid may only grow (more "
+                "values on its axes, a ladder of learning rates, "
+                "sensitivity cells); pass --overwrite to start over, or "
+                "another --directory."
             )
     tuner = RetrievalGridSearch(
         RetrievalHyperModel(grid, **hypermodel_kwargs),
@@ -426,6 +587,79 @@ def make_tuner(
                 with open(os.path.join(project, filename), "w") as file:
                     json.dump(value, file, indent=1)
     return tuner
+
+
+def extends(grid: Mapping, before: Mapping) -> bool:
+    """Whether `grid` holds every point of the grid `before` and its runs:
+    the same axes, each with the values it had (more may follow), the same
+    protocol options or more (a ladder, sensitivity cells). A search of
+    `before` resumes as a search of `grid`, its finished trials kept."""
+    if axes(grid) != axes(before):
+        return False
+    for key, values in before.items():
+        if key not in grid or not set(map(_hashable, values)) <= set(
+            map(_hashable, grid[key])
+        ):
+            return False
+    return True
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+# Beside each trial's record: the machine and the library versions it ran
+# on (a seeded run repeats exactly on the same CPU model and versions only).
+ENVIRONMENT_FILENAME = "environment.json"
+
+
+def environment() -> dict:
+    """The CPU model, Python, Keras backend and library versions of this
+    process, as recorded beside each trial (`write_environment`)."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    backend = keras.backend.backend()
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+    versions = {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "keras_tuner": keras_tuner.__version__,
+    }
+    if backend in module:
+        versions[backend] = __import__(module[backend]).__version__
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "backend": backend,
+        "versions": versions,
+    }
+
+
+def write_environment(trial_dir: str | os.PathLike) -> None:
+    """Writes `environment()` to `trial_dir/environment.json`."""
+    os.makedirs(trial_dir, exist_ok=True)
+    with open(os.path.join(trial_dir, ENVIRONMENT_FILENAME), "w") as file:
+        json.dump(environment(), file, indent=1)
+
+
+def read_environment(trial_dir: str | os.PathLike) -> dict | None:
+    """A trial's `environment.json`, or `None` for a trial run before it
+    was recorded."""
+    path = os.path.join(trial_dir, ENVIRONMENT_FILENAME)
+    if not os.path.exists(path):
+        return None
+    with open(path) as file:
+        return json.load(file)
 
 
 def load_settings(directory: str | os.PathLike) -> dict:
@@ -546,13 +780,33 @@ TABLE_COLUMNS = (
 )
 
 
+# Where each run ran (`environment`), in the runs' CSV after RUN_COLUMNS;
+# empty for the runs recorded before it was.
+ENVIRONMENT_COLUMNS = ("cpu", "versions")
+
+
 def columns(base: Sequence[str], grid: dict) -> list[str]:
-    """`RUN_COLUMNS` or `TABLE_COLUMNS`, with `"variant"` after `"units"`
-    for a grid of fast-weights variants."""
+    """`RUN_COLUMNS` or `TABLE_COLUMNS`, with the grid's optional axes
+    (`OPTIONAL_AXES`: `"variant"`, ...) after `"units"`."""
     base = list(base)
-    if "variant" in grid:
-        base.insert(base.index("units") + 1, "variant")
+    at = base.index("units") + 1
+    base[at:at] = [axis for axis in OPTIONAL_AXES if axis in grid]
     return base
+
+
+def _environment_columns(trial_dir) -> dict:
+    recorded = read_environment(trial_dir)
+    if recorded is None:
+        return dict.fromkeys(ENVIRONMENT_COLUMNS, "")
+    versions = recorded["versions"]
+    return {
+        "cpu": f"{recorded['cpu']} ({recorded['cpu_count']} cores)",
+        "versions": ", ".join(
+            f"{name} {versions[name]}"
+            for name in ("keras", recorded["backend"], "numpy", "python")
+            if name in versions
+        ),
+    }
 
 
 def run_rows(tuner: keras_tuner.Tuner) -> list[dict]:
@@ -565,7 +819,7 @@ def run_rows(tuner: keras_tuner.Tuner) -> list[dict]:
             {
                 **{
                     name: values[name]
-                    for name in ("model", "units", "variant", "seed")
+                    for name in ("model", "units", *OPTIONAL_AXES, "seed")
                     if name in values
                 },
                 "learning_rate": values["learning_rate"],
@@ -581,9 +835,48 @@ def run_rows(tuner: keras_tuner.Tuner) -> list[dict]:
                 else None,
                 "seconds": round(values["seconds"], 1),
                 "trial_id": trial.trial_id,
+                **_environment_columns(tuner.get_trial_dir(trial.trial_id)),
             }
         )
     return rows
+
+
+def trials_from_runs(runs: Sequence[Mapping]) -> list[dict]:
+    """Rows of `run_rows` as the protocol reads trials: with
+    `val_accuracy` (from `val_error_percent`)."""
+    return [
+        {**run, "val_accuracy": 1 - run["val_error_percent"] / 100}
+        for run in runs
+    ]
+
+
+def rates_around(
+    grid: dict, runs: Sequence[Mapping], cell: Mapping
+) -> list[float]:
+    """The learning rate a cell of a search chose and the ladder's rate on
+    each side of it (`LEARNING_RATE_LADDER`), ascending: the grid of an
+    ablation around that choice.
+
+    Raises:
+        ValueError: if the cell has not chosen yet, or its rate is not on
+            the ladder; the message names the cell.
+    """
+    chosen = choose_learning_rate(grid, trials_from_runs(runs), dict(cell))
+    ladder = list(LEARNING_RATE_LADDER)
+    if chosen is None or chosen not in ladder:
+        raise ValueError(
+            f"The cell {dict(cell)} has no chosen learning rate on the ladder "
+            f"yet. Received: chosen={chosen}"
+        )
+    at = ladder.index(chosen)
+    return ladder[max(at - 1, 0) : at + 2]
+
+
+def runs_finished(grid: dict, runs: Sequence[Mapping]) -> str:
+    """`"N of M runs finished"` for a search's `run_rows`, counted as
+    `protocol_progress` counts."""
+    done, planned = protocol_progress(grid, trials_from_runs(runs))
+    return f"{done} of {planned} runs finished"
 
 
 def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
@@ -603,22 +896,16 @@ def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
         seeds of the runs counted; the standard deviation is the sample
         one (`ddof=1`), empty for a single run.
     """
-    trials = [
-        {
-            **run,
-            "val_accuracy": 1 - run["val_error_percent"] / 100,
-        }
-        for run in runs
-    ]
-    axes = ["model", "units", *cell_axes(grid)[2:]]
+    trials = trials_from_runs(runs)
+    names = ["model", "units", *cell_axes(grid)[2:]]
     values = [
         grid["model"],
         sorted(grid["units"]),
-        *(grid[a] for a in axes[2:]),
+        *(grid[a] for a in names[2:]),
     ]
     rows = []
     for cell in itertools.product(*values):
-        cell = dict(zip(axes, cell))
+        cell = dict(zip(names, cell))
         rate = choose_learning_rate(grid, trials, cell)
         if rate is None:
             continue

@@ -4,6 +4,7 @@ import csv
 import itertools
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -403,7 +404,12 @@ def check_table(directory, grid):
     runs = read_csv(directory / "table1_runs.csv")
     rows = read_csv(directory / "table1.csv")
     assert list(rows[0]) == list(tuning.TABLE_COLUMNS)
-    assert list(runs[0]) == list(tuning.RUN_COLUMNS)
+    assert list(runs[0]) == [*tuning.RUN_COLUMNS, *tuning.ENVIRONMENT_COLUMNS]
+    # Each run names the machine and the versions it ran on.
+    here = tuning.environment()
+    for run in runs:
+        assert run["cpu"].startswith(here["cpu"])
+        assert f"keras {here['versions']['keras']}" in run["versions"]
     assert {(r["model"], int(r["units"])) for r in rows} == set(
         itertools.product(grid["model"], grid["units"])
     )
@@ -689,9 +695,13 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
     flags, so a typo there fails here rather than hours into the study."""
     with open(os.path.join(ROOT, "tuning", "reproduce.sh")) as file:
         text = file.read().replace("\\\n", " ")
+    # The shell's variables, as bash expands them.
+    protocol = re.search(r'^protocol="([^"]+)"$', text, re.MULTILINE)[1]
+    text = text.replace("$protocol", protocol)
+    text = text.replace("$rates", "0.001 0.003 0.01")
     commands = []
     for line in text.splitlines():
-        words = shlex.split(line.split("#")[0])
+        words = shlex.split(line.split("#")[0].split(" | ")[0])
         if words[:1] == ["$search"]:
             words = ["python", "tuning/grid_search.py", "--verbose", "2"] + (
                 words[1:]
@@ -699,8 +709,13 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
         if words[:1] == ["python"] and words[1].startswith("tuning/"):
             commands.append(words[1:])
     scripts = [command[0] for command in commands]
-    assert scripts.count("tuning/grid_search.py") == 4
-    for script in ("report", "ablation_report", "capacity_report"):
+    assert scripts.count("tuning/grid_search.py") == 6
+    for script in (
+        "report",
+        "ablation_report",
+        "capacity_report",
+        "rates_around",
+    ):
         assert f"tuning/{script}.py" in scripts
     assert "tuning/capacity_errors.py" in scripts
     for script, *flags in commands:

@@ -97,7 +97,7 @@ def main(argv=None):
     else:
         print(f"No run has finished in {args.directory}: no ablation.png")
     print(
-        f"{len(runs)} of {tuning.grid_size(grid)} runs finished; "
+        f"{tuning.runs_finished(grid, runs)}; "
         f"{', '.join(written)} written to {args.output}"
     )
     return 0

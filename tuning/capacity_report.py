@@ -60,8 +60,7 @@ def main(argv=None):
         searches.append(search)
         notes.append(
             f"{directory}: K = {search['settings']['num_pairs']}, "
-            f"{len(search['runs'])} of {tuning.grid_size(search['grid'])} "
-            "runs finished"
+            f"{tuning.runs_finished(search['grid'], search['runs'])}"
         )
     if not searches:
         fail(f"none of the searches exists: {' '.join(args.directories)}")

@@ -96,6 +96,39 @@ def parse_args(argv=None):
         help="an ablation study: these variants of the fast-weights layer "
         "as a grid axis (with --models fast_weights)",
     )
+    parser.add_argument(
+        "--update-rule",
+        nargs="+",
+        choices=models.UPDATE_RULES,
+        default=None,
+        help="a grid axis: these update rules of the fast memory (with "
+        "--models fast_weights)",
+    )
+    parser.add_argument(
+        "--clipnorm",
+        nargs="+",
+        type=cli.non_negative_float,
+        default=None,
+        help="a grid axis: Adam clips the global gradient norm to each "
+        "value (0: no clipping; without the flag, none and no axis)",
+    )
+    parser.add_argument(
+        "--widen",
+        action="store_true",
+        help="widen each cell's learning rates along "
+        f"{' '.join(f'{r:g}' for r in tuning.LEARNING_RATE_LADDER)}: "
+        "while the best on validation is the smallest or largest tried, "
+        "try the next beyond it",
+    )
+    parser.add_argument(
+        "--sensitivity",
+        nargs="+",
+        type=cli.model_units,
+        default=None,
+        metavar="MODEL:UNITS",
+        help="cells (e.g. fast_weights:50) that also run every seed at "
+        "every learning rate tried, after the protocol's runs",
+    )
     cli.add_epochs_argument(parser)
     cli.add_data_arguments(parser)
     parser.add_argument(
@@ -136,6 +169,10 @@ def parse_args(argv=None):
             args.learning_rates,
             args.seeds,
             args.variants,
+            update_rules=args.update_rule,
+            clipnorms=args.clipnorm,
+            widen=args.widen,
+            sensitivity=args.sensitivity,
         )
     except ValueError as error:
         parser.error(str(error))
@@ -241,10 +278,13 @@ def main(argv=None):
 
     runs = tuning.run_rows(tuner)
     reporting.write_table1(runs, args.directory, args.grid)
+    done, planned = tuner.progress()
+    kept = len(runs) - done
     print(
-        f"{len(runs)} of {tuner.grid_size} trials complete "
-        f"({time.perf_counter() - start:.0f} s this run); tables written to "
-        f"{args.directory}"
+        f"{done} of {planned} trials complete"
+        + (f" (and {kept} kept from before the grid grew)" if kept else "")
+        + f" ({time.perf_counter() - start:.0f} s this run); tables written "
+        f"to {args.directory}"
     )
     with open(os.path.join(args.directory, "table1.md")) as file:
         print(file.read().split("\n\n")[1])

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every long run behind results/, each resumable: run this script again
 # after an interruption and it goes on where it stopped (finished trials
-# are kept; an interrupted trial runs again from its start).
+# are kept; an interrupted trial runs again from its start). A grid that
+# grew (--widen, more rates or seeds) extends its search: the runs it had
+# are kept, only the new points run.
 #
 #   nohup bash tuning/reproduce.sh > results/reproduce.log 2>&1 &
 #
@@ -13,29 +15,37 @@
 # results/reproduce_studies.log. Each search has its own directory, so the
 # lanes never touch the same records.
 #
-# Lane 1. Table 1 and Figure 2 (issue 10): 4 models x R = 50, 20, 100; the
-#    learning rate chosen on validation at seed 0, then seeds 1 and 2.
-#    Then a longer budget, outside the protocol: fast weights at R = 100
-#    (Table 1's cell furthest from the paper) at its chosen learning rate,
-#    seeds 0-2, for 300 epochs instead of 100; the first 100 epochs of each
-#    repeat Table 1's run of that seed.
-# Lane 2. The ablation study (docs/method.md): K = 4, R = 20, learning rate
-#    0.001, seeds 0-2, the paper's fast-weights layer and one change each.
-#    Then capacity: fast weights and the LSTM at R = 50 against K (K = 4 is
-#    in lane 1), learning rate chosen at seed 0, then seeds 1 and 2.
-# When both are done, the results of lane 2: ablation.csv,
-# ablation_runs.csv, ablation.md and ablation.png; capacity.csv,
-# capacity.md and capacity.png (K = 4 from lane 1's search, with its three
-# seeds); capacity_errors.csv, .md and .png (from the trials' checkpoints).
+# The protocol: every cell tries the learning rates 0.0003, 0.001, 0.003
+# with seed 0; with --widen, while the best on validation is the smallest
+# or the largest tried, the next rate beyond it (1e-4, 3e-5 below; 1e-2,
+# 3e-2 above), until the choice has a tried rate on each side (or every
+# rate solved the task); then seeds 1 and 2 at the chosen rate.
+#
+# Lane 1. Table 1 and Figure 2: 4 models x R = 50, 20, 100, widened; then,
+#    for fast weights and the LSTM at R = 20 and 50, seeds 1 and 2 at every
+#    rate tried (the learning-rate sensitivity). Then a longer budget,
+#    outside the protocol: fast weights at R = 100 at 0.0003, seeds 0-2,
+#    300 epochs.
+# Lane 2. Capacity: fast weights and the LSTM at R = 50 against K (K = 4 is
+#    Table 1's), widened. Gradient clipping: fast weights at R = 50, 20,
+#    100 with the global gradient norm clipped at 5, widened. The ablation
+#    (K = 4, R = 20): the paper's layer and one change each, at the rate
+#    Table 1 chose for fast weights at R = 20 and the ladder's rate on each
+#    side of it; the no-layer-norm variant again with clipping at 5.
+# When both are done, the reports: table1.*, figure2.png, plateau.*;
+# ablation.*; capacity.* and capacity_errors.* (from the trials'
+# checkpoints).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KERAS_BACKEND="${KERAS_BACKEND:-jax}"
 search="python tuning/grid_search.py --verbose 2"
+protocol="--learning-rates 0.0003 0.001 0.003 --seeds 0 1 2 --widen"
 
 table1() {
     $search --directory results/table1_search \
         --models fast_weights lstm associative_lstm irnn --units 50 20 100 \
-        --learning-rates 0.0003 0.001 0.003 --seeds 0 1 2
+        $protocol --sensitivity fast_weights:20 fast_weights:50 lstm:20 \
+        lstm:50
     python tuning/report.py --directory results/table1_search --output results
 }
 
@@ -45,16 +55,36 @@ longer_budget() {
         --seeds 0 1 2 --epochs 300
 }
 
+# The ablation's rates: Table 1's choice for fast weights at R = 20 and the
+# ladder's rate on each side (empty, with a message, until it is chosen),
+# with 0.001, at which the ablation first ran (a grid may only grow).
+ablation_rates() {
+    python tuning/rates_around.py --directory results/table1_search \
+        --cell fast_weights:20 --include 0.001 | tail -n 1
+}
+
 studies() {
-    $search --directory results/ablation_search \
-        --models fast_weights --units 20 --learning-rates 0.001 --seeds 0 1 2 \
-        --variants paper no_fast_memory no_layer_norm inner_steps_2 \
-        inner_steps_3 decay_0.5 decay_0.9 decay_1.0
     for pairs in 2 6 8 10 12; do
         $search --directory "results/capacity_search/k$pairs" \
             --num-pairs "$pairs" --models fast_weights lstm --units 50 \
-            --learning-rates 0.0003 0.001 0.003 --seeds 0 1 2
+            $protocol
     done
+    $search --directory results/clipping_search/table1 \
+        --models fast_weights --units 50 20 100 $protocol --clipnorm 5
+    local rates
+    if rates=$(ablation_rates) && [ -n "$rates" ]; then
+        # shellcheck disable=SC2086  # the rates are separate arguments
+        $search --directory results/ablation_search \
+            --models fast_weights --units 20 --learning-rates $rates \
+            --seeds 0 1 2 --variants paper no_fast_memory no_layer_norm \
+            inner_steps_2 inner_steps_3 decay_0.5 decay_0.9 decay_1.0
+        # shellcheck disable=SC2086
+        $search --directory results/clipping_search/no_layer_norm \
+            --models fast_weights --units 20 --learning-rates $rates \
+            --seeds 0 1 2 --variants no_layer_norm --clipnorm 5
+    else
+        echo "The ablation waits for Table 1's rate at R = 20: rerun later."
+    fi
 }
 
 studies_reports() {
