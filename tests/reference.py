@@ -41,6 +41,7 @@ def cell_arguments(cell):
         inner_steps=cell.inner_steps,
         activation=ACTIVATIONS[cell.activation.__name__],
         layer_norm_epsilon=cell.layer_norm_epsilon,
+        update_rule=cell.update_rule,
     )
 
 
@@ -64,6 +65,8 @@ def numpy_fast_weights(
     layer_norm_epsilon=1e-3,
     mask=None,
     form="matrix",
+    update_rule="hebbian",
+    initial_state=None,
 ):
     """Runs the fast-weights recurrence over a batch of sequences.
 
@@ -74,12 +77,22 @@ def numpy_fast_weights(
         gamma, beta: Layer-norm gain and bias, or None for no layer norm.
         mask: Optional boolean (batch, T); a masked step keeps h and A.
         form: "matrix" keeps A(t) as a matrix; "attention" keeps the past
-            hidden states and computes A(t)·h_s = η Σ λ^{t-τ} h(τ)(h(τ)ᵀh_s).
+            hidden states and computes A(t)·h_s = η Σ λ^{t-τ} h(τ)(h(τ)ᵀh_s)
+            (the Hebbian rule only).
+        update_rule: "hebbian", A(t) = λ A(t-1) + η h hᵀ (eq. 1), or
+            "delta", A(t) = λ A(t-1) (I - η k kᵀ) + η h kᵀ with
+            k = h / sqrt(hᵀh + 1e-6).
+        initial_state: Optional (h, A) of shapes (batch, H) and
+            (batch, H, H) or (batch, H * H); zeros by default.
 
     Returns:
         (outputs, h, A): outputs (batch, T, H), where a masked step repeats
         the previous output; the last h (batch, H); the last A (batch, H, H).
     """
+    if update_rule not in ("hebbian", "delta"):
+        raise ValueError(f"unknown update_rule {update_rule!r}")
+    if update_rule == "delta" and form != "matrix":
+        raise ValueError("the delta rule's memory has no attention form")
     x = np.asarray(x, np.float64)
     batch, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
@@ -90,12 +103,23 @@ def numpy_fast_weights(
     for b in range(batch):
         h = np.zeros(units)
         A = np.zeros((units, units))
+        if initial_state is not None:
+            h = np.asarray(initial_state[0][b], np.float64)
+            A = np.asarray(initial_state[1][b], np.float64)
+            A = A.reshape(units, units)
+            if form != "matrix":
+                raise ValueError("an initial A has no attention form")
         history = []  # h(1), h(2), ... : the outputs of the past steps
         for t in range(steps):
             if mask is not None and not mask[b, t]:
                 outputs[b, t] = h
                 continue
-            A = lam * A + eta * np.outer(h, h)
+            if update_rule == "hebbian":
+                A = lam * A + eta * np.outer(h, h)
+            else:
+                k = h / np.sqrt(h @ h + 1e-6)
+                A = lam * A @ (np.eye(units) - eta * np.outer(k, k))
+                A = A + eta * np.outer(h, k)
             history.append(h)
             z = x[b, t] @ kernel + h @ recurrent_kernel
             if bias is not None:

@@ -20,7 +20,8 @@ from keras_fastweights import FastWeightsRNN
 
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 BATCH, FEATURES, UNITS, STEPS = 3, 5, 6, 11
-PATHS = ["cell", "attention", "chunked"]
+# "delta": the delta rule's memory, on the cell loop ("auto").
+PATHS = ["cell", "attention", "chunked", "delta"]
 
 
 # Chunks of 4 steps (conftest.py) in every test.
@@ -34,6 +35,8 @@ def make_inputs(timesteps, seed=0):
 
 def make_layer(implementation="auto", **kwargs):
     keras.utils.set_random_seed(0)
+    if implementation == "delta":
+        implementation, kwargs["update_rule"] = "auto", "delta"
     # tanh rather than relu: no unit of h is zero at every step, so that
     # dropping any unit changes the outputs and one mask matches each one.
     layer = FastWeightsRNN(
@@ -152,9 +155,13 @@ def test_recurrent_dropout_drops_h_only_in_w_h(implementation):
 def test_fit_draws_masks_and_trains(implementation):
     # Under JAX's fit, a mask drawn inside the loop's step would fail.
     x = make_inputs(STEPS)
+    rule = {}
+    if implementation == "delta":
+        implementation, rule = "auto", {"update_rule": "delta"}
     layer = FastWeightsRNN(
         UNITS,
         implementation=implementation,
+        **rule,
         dropout=0.2,
         recurrent_dropout=0.2,
         seed=1,

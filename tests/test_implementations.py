@@ -25,7 +25,10 @@ BATCH, FEATURES, UNITS = 3, 5, 6
 # them (test_auto_chooses_path), so it would repeat a case at the cost of
 # another compilation (JAX compiles the unrolled forms slowly).
 OTHER_PATHS = ("attention", "chunked")
-PATHS = ("cell", *OTHER_PATHS)
+# "delta": the delta rule's memory (`update_rule="delta"`), which "auto"
+# runs on the cell loop; the tests that compare a path with the reference
+# run it too.
+PATHS = ("cell", *OTHER_PATHS, "delta")
 
 # Chunks of 4 steps (conftest.py) unless a test asks for `real_chunks`:
 # they put several chunks and a rest in a dozen steps, which JAX compiles
@@ -51,6 +54,8 @@ def make_layer(implementation, batch_size=None, **kwargs):
     # Fixed weights: the sensitivity of the recurrence to rounding varies
     # with them, and a test should not depend on the tests run before it.
     keras.utils.set_random_seed(0)
+    if implementation == "delta":
+        implementation, kwargs["update_rule"] = "auto", "delta"
     kwargs.setdefault("recurrent_initializer", "orthogonal")
     kwargs.setdefault("bias_initializer", "random_normal")
     kwargs.setdefault("return_sequences", True)
@@ -232,7 +237,10 @@ def test_masked_long_sequence_matches_reference():
 @pytest.mark.parametrize("implementation", PATHS)
 @pytest.mark.parametrize("mask_kind", ["padding", "holes"])
 def test_masked_backwards_matches_reference_and_cell(implementation, mask_kind):
-    cell_layer = make_layer("cell", go_backwards=True)
+    # The delta rule's path is its cell loop: it checks Keras's own masked
+    # backwards loop against the reference.
+    cell = "delta" if implementation == "delta" else "cell"
+    cell_layer = make_layer(cell, go_backwards=True)
     layer = make_layer(implementation, go_backwards=True)
     copy_weights(cell_layer, layer)
     x, mask = make_inputs(11), make_mask(mask_kind, 11)

@@ -709,7 +709,7 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
         if words[:1] == ["python"] and words[1].startswith("tuning/"):
             commands.append(words[1:])
     scripts = [command[0] for command in commands]
-    assert scripts.count("tuning/grid_search.py") == 6
+    assert scripts.count("tuning/grid_search.py") == 8
     for script in (
         "report",
         "ablation_report",

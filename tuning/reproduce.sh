@@ -32,6 +32,8 @@
 #    (K = 4, R = 20): the paper's layer and one change each, at the rate
 #    Table 1 chose for fast weights at R = 20 and the ladder's rate on each
 #    side of it; the no-layer-norm variant again with clipping at 5.
+# Then the delta rule (update_rule="delta", beyond the paper): a Table 1
+# row at R = 50, 20, 100 after lane 1, its capacity curve after lane 2.
 # When both are done, the reports: table1.*, figure2.png, plateau.*;
 # ablation.*; capacity.* and capacity_errors.* (from the trials'
 # checkpoints).
@@ -87,6 +89,21 @@ studies() {
     fi
 }
 
+# The delta rule (update_rule="delta"), beyond the paper: an extra Table 1
+# row (lane 1) and its capacity curve at R = 50 (lane 2), both widened.
+delta_table1() {
+    $search --directory results/delta_search/table1 \
+        --models fast_weights --units 50 20 100 $protocol --update-rule delta
+}
+
+delta_capacity() {
+    for pairs in 2 6 8 10 12; do
+        $search --directory "results/delta_search/k$pairs" \
+            --num-pairs "$pairs" --models fast_weights --units 50 \
+            $protocol --update-rule delta
+    done
+}
+
 studies_reports() {
     python tuning/ablation_report.py --directory results/ablation_search \
         --output results
@@ -97,16 +114,16 @@ studies_reports() {
 
 case "${1:-both}" in
     both)
-        { table1 && longer_budget; } &
+        { table1 && longer_budget && delta_table1; } &
         lane1=$!
-        studies > results/reproduce_studies.log 2>&1 &
+        { studies && delta_capacity; } > results/reproduce_studies.log 2>&1 &
         lane2=$!
         wait "$lane1"
         wait "$lane2"
         studies_reports
         ;;
-    table1) table1 && longer_budget ;;
-    studies) studies && studies_reports ;;
+    table1) table1 && longer_budget && delta_table1 ;;
+    studies) studies && delta_capacity && studies_reports ;;
     *)
         echo "usage: bash tuning/reproduce.sh [both|table1|studies]" >&2
         exit 2

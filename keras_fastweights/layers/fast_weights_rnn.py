@@ -9,6 +9,9 @@ from keras_fastweights.layers.fast_weights_rnn_cell import FastWeightsRNNCell
 
 # The ways FastWeightsRNN can run the recurrence; see its docstring.
 IMPLEMENTATIONS = ("auto", "cell", "attention", "chunked")
+# The implementations that read A(t) as an attention over past outputs,
+# which only the Hebbian memory is (eq. 3).
+ATTENTION_FORMS = ("attention", "chunked")
 # The longest sequence for which "auto" takes the unchunked attention
 # form, whose work grows with T² H per example (the matrix form's with
 # T H²), and the steps per chunk of the "chunked" path, which keeps A(t)
@@ -37,6 +40,7 @@ CELL_ARGUMENTS = (
     "kernel_constraint",
     "recurrent_constraint",
     "bias_constraint",
+    "update_rule",
 )
 
 
@@ -56,8 +60,8 @@ class FastWeightsRNN(keras.layers.RNN):
         use_layer_norm, layer_norm_epsilon, use_bias, kernel_initializer,
         recurrent_initializer, bias_initializer, kernel_regularizer,
         recurrent_regularizer, bias_regularizer, kernel_constraint,
-        recurrent_constraint, bias_constraint: as in `FastWeightsRNNCell`,
-            whose defaults are the paper's.
+        recurrent_constraint, bias_constraint, update_rule: as in
+            `FastWeightsRNNCell`, whose defaults are the paper's.
         dropout: Float in [0, 1), the fraction of the input features to
             drop in `C x(t)`. Default: `0`.
         recurrent_dropout: Float in [0, 1), the fraction of the units of
@@ -92,6 +96,9 @@ class FastWeightsRNN(keras.layers.RNN):
             units²` floats) and long sequences compile to one small loop.
             `"auto"` (default): `"attention"` for `T <= 32`, else
             `"chunked"`. With an unknown `T`, every path runs as `"cell"`.
+            The delta rule's memory is no attention over past outputs:
+            with `update_rule="delta"`, `"auto"` runs `"cell"`, and
+            `"attention"` or `"chunked"` raise a `ValueError`.
             A mask is honoured by every path: with mask `m(t)` in
             {0, 1}, `A(t) = λ^{m(t)} A(t-1) + m(t) η h(t) h(t)ᵀ`, so that
             the attention forms weigh a stored `h(τ)` by `η λ^n`, `n` the
@@ -134,7 +141,7 @@ class FastWeightsRNN(keras.layers.RNN):
         self,
         units,
         decay_rate=0.95,
-        fast_learning_rate=0.5,
+        fast_learning_rate=None,
         inner_steps=1,
         activation="relu",
         use_layer_norm=True,
@@ -149,6 +156,7 @@ class FastWeightsRNN(keras.layers.RNN):
         kernel_constraint=None,
         recurrent_constraint=None,
         bias_constraint=None,
+        update_rule="hebbian",
         dropout=0.0,
         recurrent_dropout=0.0,
         seed=None,
@@ -165,6 +173,13 @@ class FastWeightsRNN(keras.layers.RNN):
             raise ValueError(
                 f"`implementation` must be one of {IMPLEMENTATIONS}. "
                 f"Received: implementation={implementation!r}"
+            )
+        if update_rule == "delta" and implementation in ATTENTION_FORMS:
+            raise ValueError(
+                "The attention forms hold the Hebbian memory only; the delta "
+                "rule runs the cell loop (implementation='cell' or 'auto'). "
+                f"Received: implementation={implementation!r} with "
+                "update_rule='delta'"
             )
         dropout = check_rate("dropout", dropout)
         recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
@@ -186,6 +201,7 @@ class FastWeightsRNN(keras.layers.RNN):
             kernel_constraint=kernel_constraint,
             recurrent_constraint=recurrent_constraint,
             bias_constraint=bias_constraint,
+            update_rule=update_rule,
             dtype=kwargs.get("dtype"),
             trainable=kwargs.get("trainable", True),
             name="fast_weights_rnn_cell",
@@ -280,7 +296,7 @@ class FastWeightsRNN(keras.layers.RNN):
 
     def _resolve_implementation(self, sequences):
         timesteps = sequences.shape[1]
-        if timesteps is None:
+        if timesteps is None or self.cell.update_rule == "delta":
             return "cell"
         if self.implementation == "auto":
             if timesteps <= ATTENTION_MAX_STEPS:

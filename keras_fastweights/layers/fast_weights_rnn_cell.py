@@ -42,6 +42,15 @@ def _get_recurrent_initializer(initializer):
     return initializer
 
 
+# The fast memory's update rules: the paper's Hebbian outer product, and
+# the delta rule (Widrow-Hoff; Schlag, Irie and Schmidhuber, 2021).
+UPDATE_RULES = ("hebbian", "delta")
+# The default fast learning rate η of each rule (see the class docstring).
+DEFAULT_FAST_LEARNING_RATES = {"hebbian": 0.5, "delta": 1.0}
+# Added to hᵀh before the delta rule normalises its key k = h / |h|.
+DELTA_KEY_EPSILON = 1e-6
+
+
 @keras.saving.register_keras_serializable(package="keras_fastweights")
 class FastWeightsRNNCell(RecurrentCell):
     """Cell of a recurrent network with a fast associative memory.
@@ -67,6 +76,21 @@ class FastWeightsRNNCell(RecurrentCell):
     products, `A(t) h_s = η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)`: an attention over
     the sequence's past hidden states.
 
+    With `update_rule="delta"` the memory update is instead the delta rule
+    (Widrow-Hoff; Schlag, Irie and Schmidhuber, ICML 2021,
+    https://arxiv.org/abs/2102.11174), one gradient step of size η on
+    `½ ‖A k(t) - h(t)‖²` from the decayed memory:
+
+    ```
+    k(t) = h(t) / sqrt(h(t)ᵀ h(t) + 1e-6)
+    A(t) = λ A(t-1) (I - η k(t) k(t)ᵀ) + η h(t) k(t)ᵀ
+    ```
+
+    It writes only the difference between `h(t)` and what the memory
+    already returns for its key, so that patterns resembling each other do
+    not pile up in the read-out. The hidden state, the inner loop and the
+    layer normalization are the same for both rules.
+
     This class processes one step within the whole time sequence input,
     whereas `keras_fastweights.FastWeightsRNN` processes the whole sequence.
 
@@ -74,8 +98,14 @@ class FastWeightsRNNCell(RecurrentCell):
         units: Positive integer, dimensionality of the hidden state `h`.
         decay_rate: Float in [0, 1], the decay λ of the fast memory.
             Default: `0.95` (the paper's value).
-        fast_learning_rate: Non-negative float, the fast learning rate η.
-            Default: `0.5`.
+        fast_learning_rate: Non-negative float, the fast learning rate η;
+            in [0, 1] with the delta rule, where it is a step size on a
+            unit key. Default (`None`): `0.5` for the Hebbian rule (the
+            paper's value), `1.0` for the delta rule: with η = 1 the
+            memory returns the last pattern exactly along its key,
+            `A(t) k(t) = h(t)` (up to the 1e-6 in `k`) whatever λ, the
+            property the rule is for; a smaller η keeps part of what the
+            key recalled before.
         inner_steps: Integer >= 1, the number S of inner-loop iterations.
             Default: `1`.
         activation: Activation function `f`. Default: `"relu"`.
@@ -95,6 +125,8 @@ class FastWeightsRNNCell(RecurrentCell):
             Regularizers of `kernel`, `recurrent_kernel` and `bias`.
         kernel_constraint, recurrent_constraint, bias_constraint:
             Constraints of `kernel`, `recurrent_kernel` and `bias`.
+        update_rule: `"hebbian"` (default, the paper's
+            `A(t) = λ A(t-1) + η h(t) h(t)ᵀ`) or `"delta"` (above).
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     The cell has no dropout arguments: `keras_fastweights.FastWeightsRNN`
@@ -129,7 +161,7 @@ class FastWeightsRNNCell(RecurrentCell):
         self,
         units,
         decay_rate=0.95,
-        fast_learning_rate=0.5,
+        fast_learning_rate=None,
         inner_steps=1,
         activation="relu",
         use_layer_norm=True,
@@ -144,13 +176,25 @@ class FastWeightsRNNCell(RecurrentCell):
         kernel_constraint=None,
         recurrent_constraint=None,
         bias_constraint=None,
+        update_rule="hebbian",
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.units = check_int("units", units, 1)
+        if update_rule not in UPDATE_RULES:
+            raise ValueError(
+                f"`update_rule` must be one of {UPDATE_RULES}. "
+                f"Received: update_rule={update_rule!r}"
+            )
+        self.update_rule = update_rule
         self.decay_rate = check_float("decay_rate", decay_rate, 0.0, 1.0)
+        if fast_learning_rate is None:
+            fast_learning_rate = DEFAULT_FAST_LEARNING_RATES[update_rule]
         self.fast_learning_rate = check_float(
-            "fast_learning_rate", fast_learning_rate, 0.0
+            "fast_learning_rate",
+            fast_learning_rate,
+            0.0,
+            1.0 if update_rule == "delta" else None,
         )
         self.inner_steps = check_int("inner_steps", inner_steps, 1)
         self.activation = get_activation(activation)
@@ -198,10 +242,7 @@ class FastWeightsRNNCell(RecurrentCell):
     def call(self, inputs, states, training=False):
         h, memory = states[0], states[1]
         H = self.units
-        # Eq. 1, A(t) = λ A(t-1) + η h(t) h(t)ᵀ: the memory that computes
-        # h(t+1) already holds h(t).
-        A = self.decay_rate * ops.reshape(memory, (-1, H, H))
-        A = A + self.fast_learning_rate * ops.einsum("bi,bj->bij", h, h)
+        A = self.write_memory(ops.reshape(memory, (-1, H, H)), h)
         # Sustained boundary condition z = C x(t) + W h(t) + b.
         z = self._boundary_condition(self._input_drive(inputs), h)
         # Inner loop h_{s+1} = f(LN(z + A(t) h_s)) from h_0 = f(z) (eq. 4).
@@ -210,6 +251,26 @@ class FastWeightsRNNCell(RecurrentCell):
         )
         # h(t+1) = h_S.
         return iterates[-1], [iterates[-1], ops.reshape(A, (-1, H * H))]
+
+    def write_memory(self, A, h):
+        """The memory that computes `h(t+1)`, `A(t)`, from `A(t-1)`
+        `(batch, units, units)` and `h(t)`: it already holds `h(t)`."""
+        lam, eta = self.decay_rate, self.fast_learning_rate
+        if self.update_rule == "hebbian":
+            # Eq. 1: A(t) = λ A(t-1) + η h(t) h(t)ᵀ.
+            return lam * A + eta * ops.einsum("bi,bj->bij", h, h)
+        # The delta rule, A(t) = λ A(t-1) (I - η k kᵀ) + η h kᵀ, written as
+        # λ A(t-1) + η (h - λ A(t-1) k) kᵀ: one matrix-vector product.
+        # The key's norm in at least float32: 1e-6 is zero in float16.
+        dtype = keras.backend.standardize_dtype(h.dtype)
+        wide = ops.cast(
+            h, "float32" if dtype in ("float16", "bfloat16") else dtype
+        )
+        norm = ops.sum(ops.square(wide), axis=-1, keepdims=True)
+        k = ops.cast(wide * ops.rsqrt(norm + DELTA_KEY_EPSILON), dtype)
+        recalled = ops.einsum("bij,bj->bi", A, k)
+        error = h - lam * recalled
+        return lam * A + eta * ops.einsum("bi,bj->bij", error, k)
 
     def _input_drive(self, inputs):
         """`C x + b`, for one step `(batch, features)` or for every step
@@ -292,5 +353,6 @@ class FastWeightsRNNCell(RecurrentCell):
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "use_bias": self.use_bias,
             **self._weight_options_config(),
+            "update_rule": self.update_rule,
         }
         return {**super().get_config(), **config}
