@@ -1,9 +1,16 @@
-"""Fast weights (Ba et al., 2016) as a Keras 3 recurrent layer."""
+"""Fast weights (Ba et al., 2016) as a Keras 3 recurrent layer.
+
+The layers (`FastWeightsRNNCell`, `FastWeightsRNN`, and the Associative
+LSTM of the paper's Table 1), the associative-retrieval data set
+(`datasets`), the paper's models (`models`), their training recipe
+(`training`) and the fast memory's inspection (`inspection`). Importing
+the package imports Keras and NumPy only; `plotting` (matplotlib) is
+imported when used.
+"""
 
 from keras_fastweights import datasets
 from keras_fastweights import inspection
 from keras_fastweights import models
-from keras_fastweights import plotting
 from keras_fastweights import training
 from keras_fastweights.layers import AssociativeLSTM
 from keras_fastweights.layers import AssociativeLSTMCell
@@ -19,4 +26,4 @@ __all__ = [
     "FastWeightsRNNCell",
     "__version__",
 ]
-__all__ += ["datasets", "inspection", "models", "plotting", "training"]
+__all__ += ["datasets", "inspection", "models", "training"]

@@ -1,13 +1,11 @@
-"""Command-line pieces shared by `examples/` and `tuning/` scripts.
+"""Command-line pieces shared by the scripts of `examples/` and the study's.
 
-The flag types turn a bad value into argparse's one-line error,
-`add_data_arguments` gives every script the same data-set flags and
-`add_capacity_arguments` the capacity scripts the same searches.
+The flag types turn a bad value into argparse's one-line error, and
+`add_data_arguments` gives every script the same data-set flags.
 """
 
 import argparse
 import math
-import shlex
 from collections.abc import Mapping
 
 from keras_fastweights.datasets import associative_retrieval
@@ -113,47 +111,6 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         type=non_negative_int,
         default=0,
         help="seed of the data set, the same for every model of a table",
-    )
-
-
-def add_capacity_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of the scripts that read the capacity curve's searches:
-    `--directories` (one grid search per K; by default the study's, in
-    `reporting.CAPACITY_DIRECTORIES`), `--models` and `--units` (R), and
-    `--output`."""
-    from keras_fastweights import models
-    from keras_fastweights import reporting
-
-    parser.add_argument(
-        "--directories",
-        nargs="+",
-        default=list(reporting.CAPACITY_DIRECTORIES),
-        help="the --directory of each grid search, one per K (read from "
-        "the search's settings); those that do not exist are skipped",
-    )
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=models.MODEL_KINDS,
-        default=["fast_weights", "lstm"],
-        help="the models to read",
-    )
-    parser.add_argument(
-        "--units",
-        type=positive_int,
-        default=50,
-        help="the number R of hidden units to read",
-    )
-    parser.add_argument("--output", default="results", help="where to write")
-
-
-def capacity_command(script: str, args: argparse.Namespace) -> str:
-    """The command line that reruns `script` with the flags of
-    `add_capacity_arguments` in `args`, to write beside its results."""
-    return shlex.join(
-        ["python", script, "--directories", *args.directories]
-        + ["--models", *args.models, "--units", str(args.units)]
-        + ["--output", args.output]
     )
 
 

@@ -47,7 +47,7 @@ def validation_rank(val_accuracy: float, val_loss: float) -> tuple:
     Higher validation accuracy wins; equal accuracies go to the lower
     validation loss. It chooses a run's best epoch (`best_epoch`,
     `RestoreBestOnValidation`) and a cell's learning rate
-    (`keras_fastweights.tuning`).
+    (`fastweights_study.tuning`).
 
     Example:
 

@@ -183,3 +183,135 @@ def test_config_and_saved_model_keep_the_rule(tmp_path):
         ops.convert_to_numpy(model(x)),
         **TOLERANCE,
     )
+
+
+# --- docs/method.md §14: the delta rule derived ------------------------------
+
+
+def write(cell, A, h):
+    """`A(t)` from `A(t-1)` and `h(t)` by the cell's own update, in NumPy."""
+    return ops.convert_to_numpy(cell.write_memory(A[None], h[None]))[0]
+
+
+def random_memory(rng, units, count=4):
+    """A memory that holds `count` random patterns, as the Hebbian rule
+    stores them."""
+    patterns = rng.normal(size=(count, units))
+    return 0.5 * sum(np.outer(p, p) for p in patterns)
+
+
+def test_delta_rule_is_a_gradient_step(float64_backend):
+    """A(t) = M - η ∇L(M) at M = λA(t-1), L(M) = ½‖M k - h‖² (the gradient
+    by finite differences of L)."""
+    keras.config.set_floatx("float64")
+    rng = np.random.default_rng(0)
+    for decay, eta in [(0.95, 1.0), (0.5, 0.3), (1.0, 0.7)]:
+        cell = FastWeightsRNNCell(
+            5, update_rule="delta", decay_rate=decay, fast_learning_rate=eta
+        )
+        A, h = random_memory(rng, 5), rng.normal(size=5)
+        k = h / np.sqrt(h @ h + 1e-6)
+        M = decay * A
+
+        def loss():
+            return 0.5 * np.sum((M @ k - h) ** 2)
+
+        gradient = finite_differences(loss, M)
+        np.testing.assert_allclose(
+            write(cell, A, h), M - eta * gradient, rtol=1e-7, atol=1e-7
+        )
+
+
+def test_delta_rule_recalls_the_last_pattern_exactly(float64_backend):
+    """With η = 1, A(t) k(t) = h(t) up to the 1e-6 of the key, whatever λ
+    and whatever the memory held: ‖A(t)k - h‖ = ε/(hᵀh + ε) ‖h - λA k‖."""
+    keras.config.set_floatx("float64")
+    rng = np.random.default_rng(1)
+    for decay in (0.0, 0.5, 0.95, 1.0):
+        cell = FastWeightsRNNCell(8, update_rule="delta", decay_rate=decay)
+        A, h = random_memory(rng, 8, count=6), rng.normal(size=8)
+        k = h / np.sqrt(h @ h + 1e-6)
+        residual = write(cell, A, h) @ k - h
+        bound = 1e-6 / (h @ h + 1e-6) * np.linalg.norm(h - decay * A @ k)
+        assert np.linalg.norm(residual) == pytest.approx(bound, rel=1e-6)
+        assert np.linalg.norm(residual) < 1e-6 * np.linalg.norm(h)
+        # The Hebbian rule returns the new pattern with the old content
+        # along k, λ A(t-1) k: the crosstalk of the patterns that resemble it.
+        hebbian = FastWeightsRNNCell(8, decay_rate=decay, fast_learning_rate=1)
+        read = write(hebbian, A, h) @ k
+        np.testing.assert_allclose(
+            read, decay * A @ k + h * (h @ k), rtol=1e-10
+        )
+
+
+def test_delta_rule_removes_the_crosstalk_of_resembling_patterns(
+    float64_backend,
+):
+    """Patterns written in turn, each resembling the others (cosine about 0.8):
+    the Hebbian memory's read-out of the last one carries the crosstalk
+    terms λ^(t-τ) η (h_τ·k) h_τ of the others; the delta rule's, none."""
+    keras.config.set_floatx("float64")
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=16)
+    patterns = [base + 0.5 * rng.normal(size=16) for _ in range(5)]
+    decay, eta = 0.95, 1.0
+    delta = FastWeightsRNNCell(16, update_rule="delta", decay_rate=decay)
+    hebbian = FastWeightsRNNCell(16, decay_rate=decay, fast_learning_rate=eta)
+    A_delta = A_hebbian = np.zeros((16, 16))
+    for h in patterns:
+        A_delta, A_hebbian = (
+            write(delta, A_delta, h),
+            write(hebbian, A_hebbian, h),
+        )
+    h = patterns[-1]
+    k = h / np.linalg.norm(h)
+    crosstalk = sum(
+        decay ** (len(patterns) - 1 - tau) * eta * (p @ k) * p
+        for tau, p in enumerate(patterns[:-1])
+    )
+    np.testing.assert_allclose(A_hebbian @ k, h * (h @ k) + crosstalk)
+    assert np.linalg.norm(crosstalk) > 2 * np.linalg.norm(h * (h @ k))
+    np.testing.assert_allclose(A_delta @ k, h, rtol=1e-6)
+
+
+def test_delta_rule_equals_normalised_hebbian_on_orthogonal_patterns(
+    float64_backend,
+):
+    """With λ = η = 1 and orthogonal patterns, nothing stored lies along a
+    new key, so the delta rule writes h kᵀ: the Hebbian memory of
+    normalised keys, Σ h_τ k_τᵀ."""
+    keras.config.set_floatx("float64")
+    rng = np.random.default_rng(3)
+    patterns = np.linalg.qr(rng.normal(size=(8, 8)))[0].T[:5] * 3.0
+    cell = FastWeightsRNNCell(8, update_rule="delta", decay_rate=1.0)
+    A = np.zeros((8, 8))
+    for h in patterns:
+        A = write(cell, A, h)
+    keys = patterns / np.sqrt((patterns**2).sum(1, keepdims=True) + 1e-6)
+    np.testing.assert_allclose(A, patterns.T @ keys, atol=1e-12)
+
+
+@pytest.mark.backend_independent  # .ci/run runs these on JAX
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="XLA's cost analysis of JAX"
+)
+def test_delta_rule_costs_one_more_matrix_vector_product_a_step():
+    """The write of a step: the Hebbian rule's outer product and decay cost
+    about 4 H² operations a sequence; the delta rule's adds the read A k
+    (2 H²: H² multiply-adds) and little more, while the inner loop's reads
+    are the same for both rules."""
+    import jax
+
+    units, batch = 64, 8
+    A = np.zeros((batch, units, units), "float32")
+    h = np.ones((batch, units), "float32")
+    flops = {}
+    for rule in ("hebbian", "delta"):
+        cell = FastWeightsRNNCell(units, update_rule=rule, fast_learning_rate=1)
+        compiled = jax.jit(cell.write_memory).lower(A, h).compile()
+        analysis = compiled.cost_analysis()
+        if isinstance(analysis, list):
+            analysis = analysis[0]
+        flops[rule] = analysis["flops"] / batch
+    extra = flops["delta"] - flops["hebbian"]
+    assert 2 * units**2 <= extra <= 3 * units**2, flops

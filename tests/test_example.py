@@ -118,6 +118,39 @@ def test_runs_end_to_end_and_reruns_a_grid_search_trial(tmp_path):
     assert final.group(1) == f"{float(run['test_error_percent']):.2f}"
 
 
+def run_example(tmp_path, name, devices, *flags):
+    """Runs the example in a process that sees `devices` CPU devices (JAX);
+    returns its history.csv."""
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+    }
+    command = [sys.executable, SCRIPT, *SETTINGS, "--epochs", "1"]
+    command += ["--batch-size", "32", "--output-dir", str(tmp_path / name)]
+    result = subprocess.run(
+        [*command, *flags], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout, training.read_history(tmp_path / name / "history.csv")
+
+
+@pytest.mark.backend_independent
+def test_data_parallel_matches_one_device(tmp_path):
+    """`--data-parallel` on two (virtual) devices trains as one device does
+    with the same global batch: the same losses of the first steps (an
+    epoch of 8 batches), to float rounding."""
+    _, single = run_example(tmp_path, "single", 1)
+    stdout, parallel = run_example(tmp_path, "parallel", 2, "--data-parallel")
+    assert "Data parallel over 2 devices" in stdout
+    assert set(single) == set(parallel)
+    for name in ("loss", "accuracy", "val_loss", "test_loss"):
+        assert parallel[name] == pytest.approx(single[name], rel=1e-5), name
+    # Another batch size is another run: the comparison can tell.
+    _, other = run_example(tmp_path, "other", 2, "--batch-size", "64")
+    assert other["loss"] != pytest.approx(single["loss"], rel=1e-5)
+
+
 def test_help_lists_every_flag(example, capsys):
     with pytest.raises(SystemExit) as exit_info:
         example.main(["--help"])
@@ -135,6 +168,9 @@ def test_help_lists_every_flag(example, capsys):
         "--num-test",
         "--data-seed",
         "--seed",
+        "--update-rule",
+        "--clipnorm",
+        "--data-parallel",
         "--output-dir",
     ):
         assert flag in help_text

@@ -3,13 +3,13 @@
 import keras
 import numpy as np
 import pytest
+from fastweights_study.plotting import plot_attention
 from keras import ops
 
 import keras_fastweights
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
 from keras_fastweights.inspection import fast_weights_attention
-from keras_fastweights.plotting import plot_attention
 
 VOCABULARY = 37
 UNITS = 6

@@ -13,6 +13,18 @@ import re
 import keras
 import numpy as np
 import pytest
+from fastweights_study.analysis import answer_probability
+from fastweights_study.analysis import bonferroni_bound
+from fastweights_study.analysis import consecutive_state_cosine
+from fastweights_study.analysis import input_gradient_norms
+from fastweights_study.analysis import key_blind_bayes
+from fastweights_study.analysis import memory_causal_summary
+from fastweights_study.analysis import memory_drive_ratio
+from fastweights_study.analysis import queried_pair_effects
+from fastweights_study.analysis import retrieval_errors
+from fastweights_study.analysis import retrieval_information_bits
+from fastweights_study.analysis import retrieval_roles
+from fastweights_study.analysis import stored_state_effects
 from keras import ops
 from reference import layer_norm
 from reference import numpy_fast_weights
@@ -20,18 +32,6 @@ from reference import relu
 
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
-from keras_fastweights.analysis import answer_probability
-from keras_fastweights.analysis import bonferroni_bound
-from keras_fastweights.analysis import consecutive_state_cosine
-from keras_fastweights.analysis import input_gradient_norms
-from keras_fastweights.analysis import key_blind_bayes
-from keras_fastweights.analysis import memory_causal_summary
-from keras_fastweights.analysis import memory_drive_ratio
-from keras_fastweights.analysis import queried_pair_effects
-from keras_fastweights.analysis import retrieval_errors
-from keras_fastweights.analysis import retrieval_information_bits
-from keras_fastweights.analysis import retrieval_roles
-from keras_fastweights.analysis import stored_state_effects
 from keras_fastweights.datasets import associative_retrieval
 from keras_fastweights.inspection import fast_weights_attention
 from keras_fastweights.layers import attention_form

@@ -1,4 +1,4 @@
-"""Results tables and figures: keras_fastweights.reporting, tuning/report.py."""
+"""Results tables and figures: fastweights_study.reporting, tuning/report.py."""
 
 import csv
 import glob
@@ -10,12 +10,12 @@ import sys
 
 import numpy as np
 import pytest
+from fastweights_study import plotting
+from fastweights_study import reporting
+from fastweights_study import tuning
 from scripts import read_document
 
 from keras_fastweights import models
-from keras_fastweights import plotting
-from keras_fastweights import reporting
-from keras_fastweights import tuning
 
 # Data and tables: .ci/run runs these on one backend (pyproject.toml).
 pytestmark = pytest.mark.backend_independent

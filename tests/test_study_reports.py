@@ -1,5 +1,5 @@
 """The ablation study's and the capacity curve's results:
-keras_fastweights.reporting, keras_fastweights.plotting,
+fastweights_study.reporting, keras_fastweights.plotting,
 tuning/ablation_report.py and tuning/capacity_report.py."""
 
 import csv
@@ -12,15 +12,15 @@ import sys
 
 import numpy as np
 import pytest
+from fastweights_study import analysis
+from fastweights_study import plotting
+from fastweights_study import reporting
+from fastweights_study import tuning
 from scripts import load_script
 from scripts import read_document
 
-from keras_fastweights import analysis
 from keras_fastweights import models
-from keras_fastweights import plotting
-from keras_fastweights import reporting
 from keras_fastweights import training
-from keras_fastweights import tuning
 
 # Data and tables: .ci/run runs these on one backend (pyproject.toml).
 pytestmark = pytest.mark.backend_independent
@@ -966,3 +966,61 @@ def test_method_quotes_the_committed_capacity_errors():
         if cell["model"] == "fast_weights" and cell["seeds"] == "0 1 2"
         for epoch in str(cell["best_epochs"]).split()
     )
+
+
+def load_copy(directory, tmp_path):
+    """`tuning.load_search` of a copy of a committed search (reading a
+    search writes its grid back), named as the original."""
+    import shutil
+
+    copy = tmp_path / directory.replace("/", "_")
+    shutil.copytree(
+        os.path.join(ROOT, directory),
+        copy,
+        ignore=shutil.ignore_patterns("*.weights.h5"),
+    )
+    search = tuning.load_search(str(copy))
+    search["directory"] = directory
+    return search
+
+
+def assert_same_file(written, committed):
+    with open(written, newline="") as file:
+        got = file.read()
+    with open(os.path.join(ROOT, committed), newline="") as file:
+        assert got == file.read(), f"{committed} is not what its records give"
+
+
+@pytest.mark.backend_independent
+def test_committed_tables_regenerate_from_the_records(tmp_path):
+    """results/table1.csv, ablation.csv and capacity.csv are what the
+    committed trial records give, byte for byte: a hand edit of a table,
+    or a record changed without its table, fails here."""
+    table1 = load_copy("results/table1_search", tmp_path)
+    reporting.write_table1(table1["runs"], tmp_path / "t", table1["grid"])
+    assert_same_file(tmp_path / "t" / "table1.csv", "results/table1.csv")
+    assert_same_file(
+        tmp_path / "t" / "table1_runs.csv", "results/table1_runs.csv"
+    )
+
+    ablation = load_copy("results/ablation_search", tmp_path)
+    rows = reporting.ablation_rows(
+        ablation["grid"],
+        ablation["runs"],
+        ablation["settings"]["num_pairs"],
+        ablation["histories"],
+    )
+    reporting.write_csv(
+        rows, tmp_path / "ablation.csv", reporting.ABLATION_COLUMNS
+    )
+    assert_same_file(tmp_path / "ablation.csv", "results/ablation.csv")
+
+    searches = [table1] + [
+        load_copy(f"results/capacity_search/k{pairs}", tmp_path)
+        for pairs in (2, 6, 8, 10, 12)
+    ]
+    rows = reporting.capacity_rows(searches, ["fast_weights", "lstm"], 50)
+    reporting.write_csv(
+        rows, tmp_path / "capacity.csv", reporting.CAPACITY_COLUMNS
+    )
+    assert_same_file(tmp_path / "capacity.csv", "results/capacity.csv")

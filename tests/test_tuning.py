@@ -1,4 +1,4 @@
-"""The grid search (keras_fastweights.tuning and tuning/grid_search.py)."""
+"""The grid search (fastweights_study.tuning and tuning/grid_search.py)."""
 
 import csv
 import itertools
@@ -15,12 +15,12 @@ import keras
 import keras_tuner
 import numpy as np
 import pytest
+from fastweights_study import reporting
+from fastweights_study import tuning
 from scripts import load_script
 
 from keras_fastweights import cli
-from keras_fastweights import reporting
 from keras_fastweights import training
-from keras_fastweights import tuning
 from keras_fastweights.datasets import associative_retrieval
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -404,6 +404,7 @@ def check_table(directory, grid):
     runs = read_csv(directory / "table1_runs.csv")
     rows = read_csv(directory / "table1.csv")
     assert list(rows[0]) == list(tuning.TABLE_COLUMNS)
+    assert {row["choice"] for row in rows} == {"final"}
     assert list(runs[0]) == [*tuning.RUN_COLUMNS, *tuning.ENVIRONMENT_COLUMNS]
     # Each run names the machine and the versions it ran on.
     here = tuning.environment()
@@ -726,3 +727,147 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
         ]
         module = load_script(os.path.basename(script)[:-3])
         assert module.parse_args(flags) is not None, (script, flags)
+
+
+def trial(rate, accuracy, seed=0, loss=0.1, model="lstm", units=8):
+    return dict(
+        model=model,
+        units=units,
+        learning_rate=rate,
+        seed=seed,
+        val_accuracy=accuracy,
+        val_loss=loss,
+    )
+
+
+def test_widening_adds_the_next_rate_until_the_choice_is_interior():
+    grid = tuning.check_grid(
+        ["lstm"], [8], [3e-4, 1e-3, 3e-3], [0, 1], widen=True
+    )
+    cell = {"units": 8, "model": "lstm"}
+    done = [trial(3e-4, 0.9), trial(1e-3, 0.8), trial(3e-3, 0.7)]
+    # The smallest rate won: 1e-4 is tried next, nothing else yet.
+    assert tuning.cell_learning_rates(grid, done, cell) == (
+        [3e-4, 1e-3, 3e-3, 1e-4],
+        None,
+    )
+    assert [(p["learning_rate"], p["seed"]) for p in
+            tuning.protocol_points(grid, done)] == [
+        (3e-4, 0), (1e-3, 0), (3e-3, 0), (1e-4, 0)
+    ]  # fmt: skip
+    # While it runs, the table holds the best so far, marked as widening.
+    assert tuning.widening_learning_rate(grid, done, cell) == 3e-4
+    # 1e-4 wins again: then 3e-5, the ladder's end, which loses: 1e-4.
+    done += [trial(1e-4, 0.95), trial(3e-5, 0.5)]
+    assert tuning.cell_learning_rates(grid, done, cell) == (
+        [3e-4, 1e-3, 3e-3, 1e-4, 3e-5],
+        1e-4,
+    )
+    assert tuning.protocol_points(grid, done)[-1] == dict(
+        learning_rate=1e-4, **cell, seed=1
+    )
+    assert tuning.grid_size(grid, done) == 6
+    # Without --widen the same trials choose 1e-4 among what was asked.
+    plain = tuning.check_grid(["lstm"], [8], [3e-4, 1e-3, 3e-3], [0, 1])
+    assert tuning.choose_learning_rate(plain, done, cell) == 3e-4
+    # An interior winner needs nothing more.
+    done = [trial(3e-4, 0.8), trial(1e-3, 0.9), trial(3e-3, 0.7)]
+    assert tuning.cell_learning_rates(grid, done, cell)[1] == 1e-3
+
+
+def test_widening_stops_when_every_rate_solved_the_task():
+    grid = tuning.check_grid(["lstm"], [8], [3e-4, 1e-3, 3e-3], widen=True)
+    done = [trial(r, 1.0, loss=r) for r in (3e-4, 1e-3, 3e-3)]
+    cell = {"units": 8, "model": "lstm"}
+    assert tuning.cell_learning_rates(grid, done, cell) == (
+        [3e-4, 1e-3, 3e-3],
+        3e-4,
+    )
+
+
+def test_sensitivity_cells_run_every_seed_at_every_rate_last():
+    grid = tuning.check_grid(
+        ["lstm", "fast_weights"],
+        [8],
+        [3e-4, 1e-3, 3e-3],
+        [0, 1, 2],
+        widen=True,
+        sensitivity=[("lstm", 8)],
+    )
+    done = [trial(r, a) for r, a in ((3e-4, 0.8), (1e-3, 0.9), (3e-3, 0.7))]
+    done += [trial(r, a, model="fast_weights") for r, a in
+             ((3e-4, 0.8), (1e-3, 0.9), (3e-3, 0.7))]  # fmt: skip
+    points = [
+        (p["model"], p["learning_rate"], p["seed"])
+        for p in tuning.protocol_points(grid, done)
+    ]
+    assert points[-4:] == [
+        ("lstm", 3e-4, 1),
+        ("lstm", 3e-4, 2),
+        ("lstm", 3e-3, 1),
+        ("lstm", 3e-3, 2),
+    ]
+    assert ("fast_weights", 3e-4, 1) not in points
+    assert tuning.grid_size(grid, done) == 2 * 5 + 4
+    with pytest.raises(ValueError, match="gru:8"):
+        tuning.check_grid(["lstm"], [8], [1e-3], sensitivity=[("gru", 8)])
+    with pytest.raises(ValueError, match=r"learning_rate=\[0.002\]"):
+        tuning.check_grid(["lstm"], [8], [2e-3], widen=True)
+
+
+def test_a_finished_search_extends_to_a_grown_grid(tmp_path):
+    """A search resumed with a widened grid, more seeds or a sensitivity
+    cell keeps its trials and runs only the new points; a grid that drops
+    a point, or changes an axis, is refused."""
+    log = []
+    small = tuning.check_grid(["lstm"], [8], [1e-3, 3e-3], [0, 1])
+    bookkeeping_search(small, tmp_path, log).search()
+    assert log == [
+        ("lstm", 8, 1e-3, 0),
+        ("lstm", 8, 3e-3, 0),
+        ("lstm", 8, 3e-3, 1),
+    ]
+    grown = tuning.check_grid(
+        ["lstm"], [8], [1e-3, 3e-3], [0, 1, 2], widen=True
+    )
+    assert tuning.extends(grown, small) and not tuning.extends(small, grown)
+    log.clear()
+    search = bookkeeping_search(grown, tmp_path, log)
+    search.search()
+    # The bookkeeping's accuracy grows with the rate: widened to 3e-2.
+    assert log == [
+        ("lstm", 8, 1e-2, 0),
+        ("lstm", 8, 3e-2, 0),
+        ("lstm", 8, 3e-2, 1),
+        ("lstm", 8, 3e-2, 2),
+    ]
+    # Seed 1 at 3e-3 is kept but no longer counted by the protocol.
+    assert search.progress() == (6, 6)
+    assert len(tuning.run_rows(search)) == 7
+    (row,) = tuning.table_rows(grown, tuning.run_rows(search))
+    assert (row["learning_rate"], row["choice"], row["seeds"]) == (
+        3e-2,
+        "final",
+        "0 1 2",
+    )
+    # (BookkeepingSearch writes no grid.json; make_tuner does.)
+    tuning.make_tuner(small, tmp_path)
+    tuning.make_tuner(grown, tmp_path)
+    for other in (
+        tuning.check_grid(["lstm"], [8], [3e-3], [0, 1, 2], widen=True),
+        tuning.check_grid(["lstm"], [8], [1e-3, 3e-3], [0, 1], clipnorms=[5]),
+    ):
+        with pytest.raises(ValueError, match="may only grow"):
+            tuning.make_tuner(other, tmp_path)
+
+
+def test_rates_around_a_choice_are_its_ladder_neighbours():
+    grid = tuning.check_grid(["lstm"], [8], [1e-3, 3e-3, 1e-2], widen=True)
+    runs = [
+        dict(trial(r, 0, loss=0.1), val_error_percent=e)
+        for r, e in ((1e-3, 5.0), (3e-3, 1.0), (1e-2, 2.0))
+    ]
+    cell = {"model": "lstm", "units": 8}
+    assert tuning.rates_around(grid, runs, cell) == [1e-3, 3e-3, 1e-2]
+    with pytest.raises(ValueError, match="no chosen learning rate"):
+        tuning.rates_around(grid, runs[:2], cell)

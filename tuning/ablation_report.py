@@ -47,10 +47,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from fastweights_study import plotting
+    from fastweights_study import reporting
+    from fastweights_study import tuning
+
     from keras_fastweights import models
-    from keras_fastweights import plotting
-    from keras_fastweights import reporting
-    from keras_fastweights import tuning
 
     try:
         search = tuning.load_search(args.directory)

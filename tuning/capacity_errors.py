@@ -4,7 +4,7 @@ For each (model, K) of the capacity curve (`tuning/capacity_report.py`: the
 learning rate chosen on validation, every seed run at it), loads each run's
 best-on-validation weights from its trial's checkpoint, answers the test
 split of its search and reads the errors with
-`keras_fastweights.analysis.retrieval_errors` (docs/method.md, section 6):
+`fastweights_study.analysis.retrieval_errors` (docs/method.md, section 6):
 by the position of the queried pair (the first is stored longest before the
 query), and by whether a wrong answer is another pair's digit. Writes into
 `--output`:
@@ -55,16 +55,18 @@ COLUMNS = (
 
 
 def parse_args(argv=None):
+    from fastweights_study import cli as study_cli
+
     from keras_fastweights import cli
 
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
-    cli.add_capacity_arguments(parser)
+    study_cli.add_capacity_arguments(parser)
     return parser.parse_args(argv)
 
 
 def read_run(search, run, data):
     """The `COLUMNS` of one run, from its checkpoint's test answers."""
-    from keras_fastweights import analysis
+    from fastweights_study import analysis
 
     tuner, trial_id = search["tuner"], run["trial_id"]
     checkpoint = tuner.checkpoint_path(trial_id)
@@ -115,10 +117,12 @@ def pooled_by_pair(summary):
 
 def main(argv=None):
     args = parse_args(argv)
+    from fastweights_study import cli as study_cli
+    from fastweights_study import plotting
+    from fastweights_study import reporting
+    from fastweights_study import tuning
+
     from keras_fastweights import cli
-    from keras_fastweights import plotting
-    from keras_fastweights import reporting
-    from keras_fastweights import tuning
 
     def fail(error):
         sys.exit(f"{os.path.basename(SCRIPT)}: error: {error}")
@@ -167,7 +171,7 @@ def main(argv=None):
         rows, os.path.join(args.output, "capacity_errors.csv"), COLUMNS
     )
     summary = reporting.capacity_error_summary(rows)
-    command = cli.capacity_command(SCRIPT, args)
+    command = study_cli.capacity_command(SCRIPT, args)
     with open(os.path.join(args.output, "capacity_errors.md"), "w") as file:
         file.write(reporting.capacity_errors_markdown(summary, command))
     plotting.plot_errors_by_queried_pair(

@@ -6,7 +6,7 @@ K`; their trial records, no checkpoints) and writes into `--output`:
 - `capacity.csv`: one row per (model, K) at R = `--units`: the learning
   rate chosen on validation, the test error of each seed run at it and
   their mean and standard deviation, and the key-blind error for that K
-  (`keras_fastweights.analysis.key_blind_bayes`), how many of the runs
+  (`fastweights_study.analysis.key_blind_bayes`), how many of the runs
   stayed on the key-blind plateau and the epoch each left it (from each
   trial's per-epoch history);
 - `capacity.md`: the same as Markdown, with the runs at any learning rate
@@ -29,20 +29,23 @@ SCRIPT = "tuning/capacity_report.py"
 
 
 def parse_args(argv=None):
+    from fastweights_study import cli as study_cli
+
     from keras_fastweights import cli
 
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
-    cli.add_capacity_arguments(parser)
+    study_cli.add_capacity_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from keras_fastweights import cli
+    from fastweights_study import cli as study_cli
+    from fastweights_study import plotting
+    from fastweights_study import reporting
+    from fastweights_study import tuning
+
     from keras_fastweights import models
-    from keras_fastweights import plotting
-    from keras_fastweights import reporting
-    from keras_fastweights import tuning
 
     def fail(error):
         sys.exit(f"{os.path.basename(SCRIPT)}: error: {error}")
@@ -69,7 +72,7 @@ def main(argv=None):
     except ValueError as error:
         fail(error)
     plateau = reporting.capacity_plateau_runs(searches, args.models, args.units)
-    command = cli.capacity_command(SCRIPT, args)
+    command = study_cli.capacity_command(SCRIPT, args)
     reporting.write_capacity(rows, args.output, notes, command, plateau)
     written = list(reporting.CAPACITY_FILENAMES)
     if rows:

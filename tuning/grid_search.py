@@ -3,7 +3,7 @@
 For each (model, units) cell, Keras Tuner trains the paper's model
 (`keras_fastweights.models.build_retrieval_model`) with the package's
 training recipe at every learning rate with the first seed, then the other
-seeds at the learning rate best on validation (`keras_fastweights.tuning`).
+seeds at the learning rate best on validation (`fastweights_study.tuning`).
 It keeps its state in `--directory` and writes `table1.csv` (the seeds'
 test errors per cell), `table1_runs.csv` (every run) and `table1.md`.
 
@@ -53,9 +53,10 @@ SINGLE_THREAD_ENV = {
 
 
 def parse_args(argv=None):
+    from fastweights_study import tuning
+
     from keras_fastweights import cli
     from keras_fastweights import models
-    from keras_fastweights import tuning
 
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -238,10 +239,11 @@ def main(argv=None):
     if args.workers:
         return launch_local(args, argv)
 
+    from fastweights_study import reporting
+    from fastweights_study import tuning
+
     from keras_fastweights import cli
-    from keras_fastweights import reporting
     from keras_fastweights import training
-    from keras_fastweights import tuning
 
     train, val_data, test_data = cli.load_data(args)
     settings = {

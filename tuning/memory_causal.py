@@ -5,7 +5,7 @@ associative retrieval task), removes each stored state in turn from the
 memory that the query step reads, and averages the change in the
 probability of the right answer over test sequences by the stored state's
 role: the queried key, its digit, the other keys and digits, the `?`
-(`keras_fastweights.analysis.memory_causal_summary`; docs/method.md,
+(`fastweights_study.analysis.memory_causal_summary`; docs/method.md,
 section 11). Writes
 
 - `memory_causal.csv`: one row per role (and per removal of several
@@ -67,8 +67,7 @@ def load_trial(directory, saved_model=None):
     given, else the trial's checkpoint, through Keras Tuner's `load_model`),
     the search's data settings and the trial's hyper-parameters."""
     import keras
-
-    from keras_fastweights import tuning
+    from fastweights_study import tuning
 
     directory = os.path.normpath(directory)
     search_directory = os.path.dirname(os.path.dirname(directory))
@@ -103,9 +102,10 @@ def load_trial(directory, saved_model=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from keras_fastweights import analysis
+    from fastweights_study import analysis
+    from fastweights_study import plotting
+
     from keras_fastweights import cli
-    from keras_fastweights import plotting
 
     model, settings, values = load_trial(args.trial, args.model)
     _, _, (tokens, targets) = cli.load_data(settings)

@@ -37,7 +37,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
 
-    from keras_fastweights import tuning
+    from fastweights_study import tuning
 
     try:
         search = tuning.load_search(args.directory)

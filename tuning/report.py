@@ -11,7 +11,7 @@ records and each trial's per-epoch history; no checkpoints) and writes:
   the paper's Figure 2; `learning_curves_r20.png` and so on, the same
   figure at each other R of the search;
 - `plateau.md` and `plateau.png`: the runs whose best validation error
-  stayed on the key-blind plateau (`keras_fastweights.analysis`), with
+  stayed on the key-blind plateau (`fastweights_study.analysis`), with
   their curves;
 - with `--attention-model`, `attention.png`: what the fast memory of a
   saved fast-weights model attends to on the paper's example.
@@ -59,10 +59,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from fastweights_study import plotting
+    from fastweights_study import reporting
+    from fastweights_study import tuning
+
     from keras_fastweights import models
-    from keras_fastweights import plotting
-    from keras_fastweights import reporting
-    from keras_fastweights import tuning
 
     try:
         search = tuning.load_search(args.directory)

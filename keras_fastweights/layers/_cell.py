@@ -3,6 +3,8 @@ slow weights `kernel`, `recurrent_kernel` and `bias` with their
 initializers, regularizers and constraints, the check of a step's shape,
 and zero initial states."""
 
+import inspect
+
 import keras
 from keras import ops
 
@@ -87,3 +89,31 @@ class RecurrentCell(keras.layers.Layer):
             ops.zeros((batch_size, size), dtype=self.compute_dtype)
             for size in self.state_size
         ]
+
+
+def cell_arguments(cell_class) -> tuple[str, ...]:
+    """The named arguments of a cell's constructor (not `**kwargs`): what
+    its whole-sequence layer takes, exposes and writes into its config."""
+    parameters = inspect.signature(cell_class.__init__).parameters.values()
+    return tuple(
+        p.name
+        for p in parameters
+        if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
+    )
+
+
+def expose_cell_arguments(layer_class, cell_class):
+    """Gives a whole-sequence layer a read-only property for each of its
+    cell's `cell_arguments` (`layer.units`, ...), as `keras.layers.LSTM`
+    exposes `LSTMCell`'s, and returns their names."""
+    names = cell_arguments(cell_class)
+    for name in names:
+        setattr(
+            layer_class,
+            name,
+            property(
+                lambda self, name=name: getattr(self.cell, name),
+                doc=f"The cell's `{name}` (see `{cell_class.__name__}`).",
+            ),
+        )
+    return names

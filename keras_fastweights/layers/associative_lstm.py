@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_fastweights._validation import check_int
 from keras_fastweights.layers._cell import RecurrentCell
+from keras_fastweights.layers._cell import expose_cell_arguments
 
 
 def _check_units(units):
@@ -308,21 +309,18 @@ class AssociativeLSTM(keras.layers.RNN):
         )
         super().__init__(cell, **kwargs)
 
-    @property
-    def units(self):
-        return self.cell.units
-
-    @property
-    def num_copies(self):
-        return self.cell.num_copies
-
     def get_config(self):
+        cell_config = self.cell.get_config()
+        config = {name: cell_config[name] for name in CELL_ARGUMENTS}
         base_config = super().get_config()
-        cell_config = base_config.pop("cell")["config"]
-        for name in ("name", "trainable", "dtype"):
-            cell_config.pop(name, None)
-        return {**base_config, **cell_config}
+        del base_config["cell"]
+        return {**base_config, **config}
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+# The cell's arguments, which the layer takes, exposes as properties
+# (`layer.units`, `layer.num_copies`, ...) and writes into its config.
+CELL_ARGUMENTS = expose_cell_arguments(AssociativeLSTM, AssociativeLSTMCell)

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_fastweights._validation import check_rate
 from keras_fastweights.layers import attention_form
+from keras_fastweights.layers._cell import expose_cell_arguments
 from keras_fastweights.layers.fast_weights_rnn_cell import FastWeightsRNNCell
 
 # The ways FastWeightsRNN can run the recurrence; see its docstring.
@@ -20,28 +21,6 @@ ATTENTION_FORMS = ("attention", "chunked")
 # fast on JAX, for 4x the stored A's (benchmarks/README.md).
 ATTENTION_MAX_STEPS = 32
 CHUNK_LENGTH = 8
-
-# The cell arguments that FastWeightsRNN forwards to its cell, in order.
-CELL_ARGUMENTS = (
-    "units",
-    "decay_rate",
-    "fast_learning_rate",
-    "inner_steps",
-    "activation",
-    "use_layer_norm",
-    "layer_norm_epsilon",
-    "use_bias",
-    "kernel_initializer",
-    "recurrent_initializer",
-    "bias_initializer",
-    "kernel_regularizer",
-    "recurrent_regularizer",
-    "bias_regularizer",
-    "kernel_constraint",
-    "recurrent_constraint",
-    "bias_constraint",
-    "update_rule",
-)
 
 
 @keras.saving.register_keras_serializable(package="keras_fastweights")
@@ -323,15 +302,6 @@ class FastWeightsRNN(keras.layers.RNN):
         return cls(**config)
 
 
-def _cell_property(name):
-    return property(
-        lambda self: getattr(self.cell, name),
-        doc=f"The cell's `{name}` (see `FastWeightsRNNCell`).",
-    )
-
-
-# Expose the cell's arguments (layer.units, layer.decay_rate, ...) as
-# keras.layers.LSTM exposes LSTMCell's.
-for _name in CELL_ARGUMENTS:
-    setattr(FastWeightsRNN, _name, _cell_property(_name))
-del _name
+# The cell's arguments, which the layer takes, exposes as properties
+# (`layer.units`, `layer.decay_rate`, ...) and writes into its config.
+CELL_ARGUMENTS = expose_cell_arguments(FastWeightsRNN, FastWeightsRNNCell)

@@ -232,6 +232,34 @@ def cell_learning_rates(
         rates.append(following)
 
 
+def widening_learning_rate(
+    grid: dict, trials: Sequence[dict], cell: dict
+) -> float | None:
+    """While a widened grid tries further rates in `cell`, the best on
+    validation among the grid's own rates and those tried so far (all the
+    grid's own rates having run with the first seed), else `None`."""
+    if "learning_rate_ladder" not in grid:
+        return None
+    rates, chosen = cell_learning_rates(grid, trials, cell)
+    found = [
+        trial
+        for trial in trials
+        if _in_cell(trial, cell)
+        and trial["seed"] == grid["seed"][0]
+        and trial["learning_rate"] in rates
+    ]
+    if chosen is not None or not set(grid["learning_rate"]) <= {
+        trial["learning_rate"] for trial in found
+    }:
+        return None
+    return min(
+        found,
+        key=lambda t: training.validation_rank(
+            t["val_accuracy"], t["val_loss"]
+        ),
+    )["learning_rate"]
+
+
 def protocol_points(grid: dict, trials: Sequence[dict]) -> list[dict]:
     """The grid points that the protocol runs, given the trials so far.
 
@@ -772,6 +800,7 @@ TABLE_COLUMNS = (
     "model",
     "units",
     "learning_rate",
+    "choice",
     "seeds",
     "test_error_mean",
     "test_error_std",
@@ -890,9 +919,11 @@ def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
 
     Returns:
         Rows in the order of the grid's models, then units (ascending),
-        then variants; a cell whose
-        learning rate is not chosen yet, or which has no finished run at
-        that rate, is left out. `seeds` lists the
+        then variants; `choice` is `"final"`, or `"widening"` while a
+        widened grid still tries further rates in the cell (the row then
+        holds the best rate so far, `widening_learning_rate`). A cell
+        whose learning rate is not chosen yet, or which has no finished
+        run at that rate, is left out. `seeds` lists the
         seeds of the runs counted; the standard deviation is the sample
         one (`ddof=1`), empty for a single run.
     """
@@ -907,6 +938,12 @@ def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
     for cell in itertools.product(*values):
         cell = dict(zip(names, cell))
         rate = choose_learning_rate(grid, trials, cell)
+        choice = "final"
+        if rate is None:
+            rate, choice = (
+                widening_learning_rate(grid, trials, cell),
+                "widening",
+            )
         if rate is None:
             continue
         chosen = sorted(
@@ -927,6 +964,7 @@ def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
             {
                 **cell,
                 "learning_rate": rate,
+                "choice": choice,
                 "seeds": " ".join(str(run["seed"]) for run in chosen),
                 "test_error_mean": round(float(errors.mean()), 4),
                 "test_error_std": round(float(errors.std(ddof=1)), 4)

@@ -19,9 +19,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from keras_fastweights import analysis
+from fastweights_study import analysis
 from keras_fastweights import models
 from keras_fastweights.layers import FastWeightsRNN
+from keras_fastweights.layers.fast_weights_rnn_cell import (
+    DEFAULT_FAST_LEARNING_RATES,
+)
 
 # Table 1 of the paper, test error in %, for K = 4 pairs (section 4.1).
 PAPER_TABLE1 = {
@@ -135,6 +138,8 @@ def _summary_cells(
                     row["test_error_mean"], row["test_error_std"]
                 ),
                 "at_zero": f"{sum(e == 0 for e in errors)} of {len(errors)}",
+                "rate": f"{row['learning_rate']:g}"
+                + (" (widening)" if row.get("choice") == "widening" else ""),
             }
         )
     return cells
@@ -213,15 +218,15 @@ def write_table1(
 
     Args:
         runs: The search's runs, as returned by
-            `keras_fastweights.tuning.run_rows`.
+            `fastweights_study.tuning.run_rows`.
         directory: Where to write, created if missing.
         grid: The search's grid; a grid of variants adds their column.
 
     Returns:
-        The rows of `table1.csv` (`keras_fastweights.tuning.table_rows`).
+        The rows of `table1.csv` (`fastweights_study.tuning.table_rows`).
     """
-    # Imported here: keras_fastweights.tuning needs keras-tuner.
-    from keras_fastweights import tuning
+    # Imported here: fastweights_study.tuning needs keras-tuner.
+    from fastweights_study import tuning
 
     rows = tuning.table_rows(grid, runs)
 
@@ -254,12 +259,20 @@ def write_table1(
             file.write(
                 table1_markdown(cells, value="at_zero", number_format="{}")
             )
-            file.write("\nChosen learning rates\n\n")
+            file.write(
+                "\nThe best seed's test error (%), as the paper gives one "
+                "number per cell\n\n"
+            )
             file.write(
                 table1_markdown(
-                    cells, value="learning_rate", number_format="{:g}"
+                    cells, value="test_error_min", number_format="{:g}"
                 )
             )
+            file.write(
+                "\nChosen learning rates (widening: further rates are "
+                "still being tried with seed 0)\n\n"
+            )
+            file.write(table1_markdown(cells, value="rate", number_format="{}"))
         file.write("\nEvery run\n\n")
         file.write(_runs_markdown(runs, run_columns))
     return rows
@@ -412,8 +425,11 @@ def variant_description(variant: str) -> str:
         )
     changed = models.FAST_WEIGHTS_VARIANTS[variant]
     parameters = inspect.signature(FastWeightsRNN).parameters
+    defaults = {name: parameters[name].default for name in _VARIANT_OPTIONS}
+    # η's default depends on the update rule; the variants are Hebbian.
+    defaults["fast_learning_rate"] = DEFAULT_FAST_LEARNING_RATES["hebbian"]
     kept = ", ".join(
-        _option_words(name, parameters[name].default)
+        _option_words(name, defaults[name])
         for name in _VARIANT_OPTIONS
         if name not in changed
     )
@@ -457,8 +473,8 @@ def ablation_rows(
     Raises:
         ValueError: the grid has no variants.
     """
-    # Imported here: keras_fastweights.tuning needs keras-tuner.
-    from keras_fastweights import tuning
+    # Imported here: fastweights_study.tuning needs keras-tuner.
+    from fastweights_study import tuning
 
     if "variant" not in grid:
         raise ValueError(
@@ -553,7 +569,7 @@ def ablation_markdown(
             data sizes, `num_pairs` and `epochs`.
         command: The command that wrote it, shown at the end.
     """
-    from keras_fastweights import tuning
+    from fastweights_study import tuning
 
     num_pairs = settings["num_pairs"]
     done = {row["variant"] for row in rows}
@@ -630,13 +646,18 @@ def write_ablation(
         grid, settings: The search's (`tuning.load_settings`).
         command: The command that wrote them, for `ablation.md`.
     """
-    from keras_fastweights import tuning
+    from fastweights_study import tuning
 
     table_csv, runs_csv, table_md = (
         os.path.join(directory, name) for name in ABLATION_FILENAMES
     )
     write_csv(rows, table_csv, ABLATION_COLUMNS)
-    write_csv(runs, runs_csv, tuning.columns(tuning.RUN_COLUMNS, grid))
+    write_csv(
+        runs,
+        runs_csv,
+        tuning.columns(tuning.RUN_COLUMNS, grid)
+        + list(tuning.ENVIRONMENT_COLUMNS),
+    )
     with open(table_md, "w") as file:
         file.write(ablation_markdown(rows, runs, grid, settings, command))
 
@@ -703,7 +724,7 @@ def capacity_rows(
         ValueError: two searches with the same K, or a search without R =
             `units`; the message names the directories.
     """
-    from keras_fastweights import tuning
+    from fastweights_study import tuning
 
     by_pairs = {}
     for search in searches:
@@ -1019,7 +1040,7 @@ def capacity_errors_markdown(
         "pair's error from the (model, K)'s, in binomial standard errors, "
         "and the Cochran-Armitage trend z (positive when newer pairs err "
         "more) are each about standard normal "
-        "(`keras_fastweights.analysis.queried_pair_effects`).",
+        "(`fastweights_study.analysis.queried_pair_effects`).",
         "",
     ]
     if summary:

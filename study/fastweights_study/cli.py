@@ -1,0 +1,48 @@
+"""Command-line pieces of the study's scripts (`tuning/`), beside the
+package's own (`keras_fastweights.cli`): the capacity scripts' flags."""
+
+import argparse
+import shlex
+
+from keras_fastweights import models
+from keras_fastweights.cli import positive_int
+
+
+def add_capacity_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of the scripts that read the capacity curve's searches:
+    `--directories` (one grid search per K; by default the study's, in
+    `reporting.CAPACITY_DIRECTORIES`), `--models` and `--units` (R), and
+    `--output`."""
+    from fastweights_study import reporting
+
+    parser.add_argument(
+        "--directories",
+        nargs="+",
+        default=list(reporting.CAPACITY_DIRECTORIES),
+        help="the --directory of each grid search, one per K (read from "
+        "the search's settings); those that do not exist are skipped",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=models.MODEL_KINDS,
+        default=["fast_weights", "lstm"],
+        help="the models to read",
+    )
+    parser.add_argument(
+        "--units",
+        type=positive_int,
+        default=50,
+        help="the number R of hidden units to read",
+    )
+    parser.add_argument("--output", default="results", help="where to write")
+
+
+def capacity_command(script: str, args: argparse.Namespace) -> str:
+    """The command line that reruns `script` with the flags of
+    `add_capacity_arguments` in `args`, to write beside its results."""
+    return shlex.join(
+        ["python", script, "--directories", *args.directories]
+        + ["--models", *args.models, "--units", str(args.units)]
+        + ["--output", args.output]
+    )
