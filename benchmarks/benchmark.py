@@ -30,7 +30,9 @@ affects both sides of a ratio alike. The benchmarks (`--benchmarks`):
   (`--memory-configs`, batch `--memory-batch-size`).
 
 A kind is a `build_retrieval_model` kind (`fast_weights`, `lstm`, `irnn`,
-`associative_lstm`), or `fast_weights:PATH` for
+`associative_lstm`), `fast_weights_delta` for fast weights with the delta
+rule (`update_rule="delta"`, which runs the cell loop), or
+`fast_weights:PATH` for
 `FastWeightsRNN(implementation=PATH)`: `fast_weights` is the default
 `"auto"`, `fast_weights:cell` runs `keras.layers.RNN`'s loop over
 `FastWeightsRNNCell`, the design card's `keras.layers.RNN(
@@ -199,7 +201,10 @@ def retrieval_model(kind, units, timesteps=None, padded=False):
     from keras_fastweights.models import build_retrieval_model
 
     name, _, implementation = kind.partition(":")
-    model = build_retrieval_model(name, units, timesteps=timesteps)
+    options = {}
+    if name == "fast_weights_delta":
+        name, options = "fast_weights", {"update_rule": "delta"}
+    model = build_retrieval_model(name, units, timesteps=timesteps, **options)
     if implementation:
         if implementation not in IMPLEMENTATIONS:
             raise ValueError(f"Unknown implementation in {kind!r}")

@@ -135,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of the weights and of the training's shuffling",
     )
     parser.add_argument(
+        "--jit-compile",
+        choices=["auto", "true", "false"],
+        default="auto",
+        help="Model.compile's jit_compile: auto is XLA on JAX, none on a "
+        "TensorFlow CPU and eager on torch; true compiles with XLA on "
+        "TensorFlow and torch.compile on torch",
+    )
+    parser.add_argument(
         "--data-parallel",
         action="store_true",
         help="train on every visible device (JAX backend), each on its share "
@@ -200,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             update_rule=args.update_rule,
             clipnorm=args.clipnorm,
+            jit_compile={"true": True, "false": False}.get(
+                args.jit_compile, "auto"
+            ),
         )
         os.makedirs(output_dir, exist_ok=True)
     except (ValueError, TypeError, OSError) as error:

@@ -81,6 +81,7 @@ def build_retrieval_model(
     timesteps: int | None = None,
     update_rule: str = "hebbian",
     clipnorm: float | None = None,
+    jit_compile: bool | str = "auto",
 ) -> keras.Model:
     """Builds and compiles one of the paper's associative retrieval models.
 
@@ -131,6 +132,9 @@ def build_retrieval_model(
         clipnorm: Optional non-negative float: Adam clips the global norm
             of the gradients to it (`global_clipnorm`); `None` or 0, no
             clipping (the paper states none).
+        jit_compile: `Model.compile`'s `jit_compile`: `"auto"` (default:
+            XLA on JAX, none on a TensorFlow CPU, eager on torch), `True`
+            (XLA on TensorFlow, `torch.compile` on torch) or `False`.
 
     Returns:
         A compiled `keras.Model` named `f"{model}_{units}"` (with
@@ -197,5 +201,6 @@ def build_retrieval_model(
         ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        jit_compile=jit_compile,
     )
     return retrieval_model

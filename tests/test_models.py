@@ -356,6 +356,26 @@ def test_a_seeded_run_repeats_exactly(data):
     assert loss_c != loss_a
 
 
+def test_compiled_training_equals_the_default(data):
+    """`jit_compile=True` (XLA on TensorFlow and JAX, `torch.compile` on
+    torch) trains the seeded model as the default does, to float rounding;
+    the global gradient clipping changes the run."""
+    train, val, _ = data
+
+    def losses(**options):
+        model = build_retrieval_model("fast_weights", UNITS, seed=5, **options)
+        history = training.train_retrieval_model(
+            model, train, val, epochs=2, callbacks=[], verbose=0
+        )
+        return history.history["loss"]
+
+    default = losses()
+    assert losses(jit_compile=True) == pytest.approx(default, rel=1e-4)
+    clipped = build_retrieval_model("lstm", UNITS, clipnorm=1e-3)
+    assert clipped.optimizer.global_clipnorm == 1e-3
+    assert losses(clipnorm=1e-3) != pytest.approx(default, rel=1e-4)
+
+
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [

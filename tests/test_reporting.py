@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from fastweights_study import analysis
 from fastweights_study import plotting
 from fastweights_study import reporting
 from fastweights_study import tuning
@@ -388,4 +389,35 @@ def test_results_readme_quotes_the_committed_causal_readings():
     assert (claim.group(3), claim.group(4)) == (
         f"{min(costs):.2f}",
         f"{max(costs):.2f}",
+    )
+
+
+@pytest.mark.backend_independent
+def test_welch_test_and_the_comparisons_of_table1():
+    from scipy import stats
+
+    a, b = [0.375, 0.055, 0.17], [3.08, 4.395, 4.01]
+    got = analysis.welch_test(a, b)
+    expected = stats.ttest_ind(a, b, equal_var=False)
+    assert got["t"] == pytest.approx(expected.statistic)
+    assert got["p"] == pytest.approx(expected.pvalue)
+    assert analysis.welch_test([1, 1], [1, 1])["p"] == 1.0
+    assert analysis.welch_test([1, 1], [2, 2])["p"] == 0.0
+    with pytest.raises(ValueError, match="1 and 3"):
+        analysis.welch_test([1], b)
+
+    runs = [
+        dict(model=m, units=50, learning_rate=r, seed=s, test_error_percent=e)
+        for m, r, errors in (("fast_weights", 3e-4, a), ("lstm", 3e-3, b))
+        for s, e in enumerate(errors)
+    ]
+    rows = [
+        dict(model="fast_weights", units=50, learning_rate=3e-4, seeds="0 1 2"),
+        dict(model="lstm", units=50, learning_rate=3e-3, seeds="0 1"),
+    ]
+    lines = reporting.comparisons_markdown(rows, runs).splitlines()
+    p = analysis.welch_test(a, b[:2])["p"]
+    assert (
+        lines[2]
+        == f"| 50 | LSTM | 0.2 (0.055–0.375) | 3.74 (3.08–4.395) | {p:.2g} |"
     )

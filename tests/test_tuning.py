@@ -680,6 +680,19 @@ def test_capacity_errors_and_memory_causal_read_the_checkpoints(tmp_path):
         with pytest.raises(SystemExit, match=message):
             memory_causal.main(["--trial", bad, "--output", str(causal)])
 
+    # tuning/causal_readings.py reads every fast-weights run a search's
+    # table counts (here seed 0 at its one rate), and keeps what it read.
+    readings = tmp_path / "readings"
+    argv_readings = ["--directory", str(tmp_path / "k3"), "--prefix", "k3_"]
+    argv_readings += ["--output", str(readings)]
+    causal_readings = load_script("causal_readings")
+    assert causal_readings.main(argv_readings) == 0
+    assert sorted(os.listdir(readings)) == ["k3_trial_0000"]
+    written = readings / "k3_trial_0000" / "memory_causal.csv"
+    before = written.stat().st_mtime_ns
+    assert causal_readings.main(argv_readings) == 0
+    assert written.stat().st_mtime_ns == before
+
     # Without its checkpoint, a run cannot be read: the error names it.
     os.remove(os.path.join(trial, "checkpoint.weights.h5"))
     with pytest.raises(SystemExit) as error:
@@ -703,6 +716,8 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
     commands = []
     for line in text.splitlines():
         words = shlex.split(line.split("#")[0].split(" | ")[0])
+        if words[:1] == ["$causal"]:
+            words = ["python", "tuning/causal_readings.py", *words[1:]]
         if words[:1] == ["$search"]:
             words = ["python", "tuning/grid_search.py", "--verbose", "2"] + (
                 words[1:]
@@ -711,6 +726,7 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
             commands.append(words[1:])
     scripts = [command[0] for command in commands]
     assert scripts.count("tuning/grid_search.py") == 8
+    assert scripts.count("tuning/causal_readings.py") == 3
     for script in (
         "report",
         "ablation_report",
@@ -722,7 +738,9 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
     for script, *flags in commands:
         # The shell's variables and braces, as bash expands them.
         flags = [
-            flag.replace("$pairs", "2").replace("{2,6,8,10,12}", "2")
+            flag.replace("${pairs}", "2")
+            .replace("$pairs", "2")
+            .replace("{2,6,8,10,12}", "2")
             for flag in flags
         ]
         module = load_script(os.path.basename(script)[:-3])

@@ -34,7 +34,9 @@
 #    side of it; the no-layer-norm variant again with clipping at 5.
 # Then the delta rule (update_rule="delta", beyond the paper): a Table 1
 # row at R = 50, 20, 100 after lane 1, its capacity curve after lane 2.
-# When both are done, the reports: table1.*, figure2.png, plateau.*;
+# When both are done, the causal readings of the fast-weights runs that
+# the tables count (tuning/causal_readings.py), and the reports: table1.*,
+# figure2.png, plateau.*;
 # ablation.*; capacity.* and capacity_errors.* (from the trials'
 # checkpoints).
 set -euo pipefail
@@ -104,6 +106,20 @@ delta_capacity() {
     done
 }
 
+# The causal reading of every fast-weights run the tables count (trial ids
+# from the records; each needs the checkpoint this machine wrote).
+causal="env KERAS_BACKEND=torch python tuning/causal_readings.py"
+
+causal_readings() {
+    $causal --directory results/table1_search
+    for pairs in 6 8 10 12; do
+        $causal --directory "results/capacity_search/k$pairs" \
+            --prefix "k${pairs}_"
+    done
+    $causal --directory results/longer_budget/r100_search \
+        --prefix longer_r100_
+}
+
 studies_reports() {
     python tuning/ablation_report.py --directory results/ablation_search \
         --output results
@@ -120,6 +136,7 @@ case "${1:-both}" in
         lane2=$!
         wait "$lane1"
         wait "$lane2"
+        causal_readings
         studies_reports
         ;;
     table1) table1 && longer_budget && delta_table1 ;;

@@ -207,6 +207,49 @@ def table1_markdown(
     return "\n".join(lines) + "\n"
 
 
+def comparisons_markdown(
+    rows: Sequence[Mapping],
+    runs: Sequence[Mapping],
+    reference: str = "fast_weights",
+) -> str:
+    """A Markdown table comparing `reference` with every other model of
+    `rows` (`tuning.table_rows`) at each R: each side's mean and range of
+    test errors over its seeds and Welch's p (`analysis.welch_test`); "–"
+    where a side has fewer than two seeds."""
+    errors = {
+        (row["model"], row["units"]): [
+            run["test_error_percent"] for run in cell_runs(row, runs)
+        ]
+        for row in rows
+    }
+    lines = [
+        f"| R | model | {models.PAPER_NAMES.get(reference, reference)} | "
+        "model's | Welch p |",
+        "|---:|---|---:|---:|---:|",
+    ]
+
+    def summary(values):
+        if not values:
+            return "–"
+        return f"{np.mean(values):.3g} ({min(values):g}–{max(values):g})"
+
+    for units in sorted({row["units"] for row in rows}):
+        ours = errors.get((reference, units), [])
+        for model in dict.fromkeys(row["model"] for row in rows):
+            if model == reference or (model, units) not in errors:
+                continue
+            theirs = errors[(model, units)]
+            p = "–"
+            if len(ours) >= 2 and len(theirs) >= 2:
+                p = f"{analysis.welch_test(ours, theirs)['p']:.2g}"
+            name = models.PAPER_NAMES.get(model, model)
+            lines.append(
+                f"| {units} | {name} | {summary(ours)} | {summary(theirs)} "
+                f"| {p} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def write_table1(
     runs: Sequence[Mapping],
     directory: str | os.PathLike,
@@ -273,6 +316,12 @@ def write_table1(
                 "still being tried with seed 0)\n\n"
             )
             file.write(table1_markdown(cells, value="rate", number_format="{}"))
+            file.write(
+                "\nFast weights against each other model, by R: the test "
+                "errors' means and ranges over the seeds, and Welch's "
+                "two-sided p (three seeds can support little)\n\n"
+            )
+            file.write(comparisons_markdown(rows, runs))
         file.write("\nEvery run\n\n")
         file.write(_runs_markdown(runs, run_columns))
     return rows
