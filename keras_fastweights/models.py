@@ -41,6 +41,33 @@ UPDATE_RULES = ("hebbian", "delta")
 ASSOCIATIVE_LSTM_COPIES = 4
 
 
+# The options of `build_retrieval_model` that only fast weights take: their
+# values, the first being the paper's (which every model takes).
+FAST_WEIGHTS_OPTIONS = {
+    "variant": tuple(FAST_WEIGHTS_VARIANTS),
+    "update_rule": UPDATE_RULES,
+}
+
+
+def check_fast_weights_option(name: str, value, model) -> None:
+    """Checks `variant` or `update_rule` (`FAST_WEIGHTS_OPTIONS`) for
+    `model` (a kind, or a list of kinds, as a grid has them): another value
+    than the paper's needs fast weights.
+
+    Raises:
+        ValueError: naming the value and the model.
+    """
+    choices = FAST_WEIGHTS_OPTIONS[name]
+    if value not in choices or (
+        value != choices[0] and model not in ("fast_weights", ["fast_weights"])
+    ):
+        raise ValueError(
+            f"`{name}` must be one of {choices}, and {choices[0]!r} unless "
+            f"the model is fast_weights only. Received: {name}={value!r} for "
+            f"model={model!r}"
+        )
+
+
 def _recurrent_layer(model, units, seed, variant, update_rule):
     if model == "fast_weights":
         # The cell's defaults are the paper's: λ=0.95, η=0.5, S=1, with LN.
@@ -154,22 +181,8 @@ def build_retrieval_model(
         raise ValueError(
             f"`model` must be one of {MODEL_KINDS}. Received: model={model!r}"
         )
-    if variant not in FAST_WEIGHTS_VARIANTS or (
-        variant != "paper" and model != "fast_weights"
-    ):
-        raise ValueError(
-            f"`variant` must be one of {tuple(FAST_WEIGHTS_VARIANTS)}, and "
-            "'paper' unless model='fast_weights'. "
-            f"Received: variant={variant!r} for model={model!r}"
-        )
-    if update_rule not in UPDATE_RULES or (
-        update_rule != "hebbian" and model != "fast_weights"
-    ):
-        raise ValueError(
-            f"`update_rule` must be one of {UPDATE_RULES}, and 'hebbian' "
-            "unless model='fast_weights'. "
-            f"Received: update_rule={update_rule!r} for model={model!r}"
-        )
+    check_fast_weights_option("variant", variant, model)
+    check_fast_weights_option("update_rule", update_rule, model)
     if clipnorm is not None:
         clipnorm = check_float("clipnorm", clipnorm, 0.0) or None
     units = check_int("units", units, 1)

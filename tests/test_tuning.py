@@ -164,6 +164,10 @@ def test_variants_are_cells_of_their_own(tmp_path):
         tuning.check_grid(["fast_weights"], [8], [1e-3], variants=["no_ln"])
     with pytest.raises(ValueError, match="fast_weights only"):
         tuning.check_grid(["lstm"], [8], [1e-3], variants=["decay_0.5"])
+    with pytest.raises(ValueError, match="update_rule='delta'"):
+        tuning.check_grid(
+            ["lstm", "fast_weights"], [8], [1e-3], update_rules=["delta"]
+        )
 
 
 def test_interrupted_search_resumes_without_running_a_trial_twice(tmp_path):

@@ -116,23 +116,9 @@ def check_grid(
             raise ValueError(
                 f"Unknown model {kind!r}; expected one of {models.MODEL_KINDS}"
             )
-    for variant in grid.get("variant", []):
-        if variant not in models.FAST_WEIGHTS_VARIANTS or (
-            variant != "paper" and grid["model"] != ["fast_weights"]
-        ):
-            raise ValueError(
-                f"Unknown variant {variant!r}; expected one of "
-                f"{tuple(models.FAST_WEIGHTS_VARIANTS)}, with "
-                "--models fast_weights only"
-            )
-    for rule in grid.get("update_rule", []):
-        if rule not in models.UPDATE_RULES or (
-            rule != "hebbian" and grid["model"] != ["fast_weights"]
-        ):
-            raise ValueError(
-                f"Unknown update rule {rule!r}; expected one of "
-                f"{models.UPDATE_RULES}, with --models fast_weights only"
-            )
+    for name in models.FAST_WEIGHTS_OPTIONS:
+        for value in grid.get(name, []):
+            models.check_fast_weights_option(name, value, grid["model"])
     grid["units"] = [check_int("units", value, 1) for value in grid["units"]]
     grid["seed"] = [check_int("seed", value, 0) for value in grid["seed"]]
     grid["learning_rate"] = [
