@@ -114,7 +114,7 @@ def test_tanh_activation_and_no_bias():
 
 
 @pytest.mark.parametrize("inner_steps", [1, 3])
-def test_attention_form_equals_matrix_form(inner_steps):
+def test_layer_matches_both_forms_of_the_reference(inner_steps):
     """A(t)·h_s = η Σ λ^{t-τ} h(τ)(h(τ)ᵀh_s): both forms, same cell result."""
     x = random_inputs().astype("float32")
     layer = built_layer(x, inner_steps=inner_steps, decay_rate=0.9)

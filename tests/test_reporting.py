@@ -239,19 +239,20 @@ def test_readmes_quote_the_committed_table1():
                     f"{row['test_error_mean']:.2f} ± "
                     f"{row['test_error_std']:.2f} {paper}"
                 )
+            # † marks a cell whose learning rate is still being widened.
+            if row is not None and row["choice"] == "widening":
+                expected += " †"
             assert cell.strip() == expected, (model, units)
 
     finished = len(reporting.read_csv(os.path.join(results, "table1_runs.csv")))
     status = read_document("results", "README.md")
-    # "N of the (study's) 60 runs have finished", or "all 60 runs have
-    # finished" once they have, at least once in each README.
-    pattern = (
-        r"(?:(\d+) of the (?:study's )?60|[Aa]ll (\d+)) runs have finished"
-    )
+    # "N runs have finished", at least once in each README.
     for text in (readme, status):
         counts = [
-            int(part or whole)
-            for part, whole in re.findall(pattern, " ".join(text.split()))
+            int(count)
+            for count in re.findall(
+                r"(\d+) runs have finished", " ".join(text.split())
+            )
         ]
         assert counts and all(count == finished for count in counts), counts
 

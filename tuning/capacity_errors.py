@@ -25,8 +25,9 @@ query), and by whether a wrong answer is another pair's digit. Writes into
   line per K (the seeds pooled), a panel per model.
 
 Needs the trials' checkpoints (`checkpoint.weights.h5`, kept by the machine
-that ran the search, not committed). About a minute on a CPU for the 30 runs
-of K = 2 to 8:
+that ran the search, not committed); with `--keep`, a run whose checkpoint
+is not here keeps its row of the existing `capacity_errors.csv`. About a
+minute on a CPU for the 30 runs of K = 2 to 8:
 
     KERAS_BACKEND=jax python tuning/capacity_errors.py --output results
 """
@@ -61,7 +62,28 @@ def parse_args(argv=None):
 
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     study_cli.add_capacity_arguments(parser)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="a run whose checkpoint is not on this machine keeps its row "
+        "of the capacity_errors.csv already in --output (the same trial of "
+        "the same search), instead of failing",
+    )
     return parser.parse_args(argv)
+
+
+def kept_rows(path):
+    """The rows of an existing capacity_errors.csv, by (model, K, trial)."""
+    from fastweights_study import reporting
+
+    if not os.path.exists(path):
+        return {}
+    return {
+        (row["model"], row["num_pairs"], f"{int(row['trial_id']):04d}"): {
+            key: row[key] for key in COLUMNS
+        }
+        for row in reporting.read_csv(path)
+    }
 
 
 def read_run(search, run, data):
@@ -145,6 +167,8 @@ def main(argv=None):
     except ValueError as error:
         fail(error)
     rows, tests = [], {}
+    path = os.path.join(args.output, "capacity_errors.csv")
+    kept = kept_rows(path) if args.keep else {}
     for cell in cells:
         search = searches[cell["directory"]]
         # One test split per search, shared by its models.
@@ -152,10 +176,13 @@ def main(argv=None):
             _, _, tests[cell["directory"]] = cli.load_data(search["settings"])
         test = tests[cell["directory"]]
         for run in reporting.cell_runs(cell, search["runs"]):
+            key = (run["model"], cell["num_pairs"], run["trial_id"])
             try:
                 rows.append(read_run(search, run, test))
             except FileNotFoundError as error:
-                fail(error)
+                if key not in kept:
+                    fail(error)
+                rows.append({**kept[key], "trial_id": run["trial_id"]})
             row = rows[-1]
             print(
                 f"{row['model']} K = {row['num_pairs']} seed {row['seed']}: "
@@ -167,9 +194,7 @@ def main(argv=None):
             )
     if not rows:
         fail("no (model, K) has finished yet")
-    reporting.write_csv(
-        rows, os.path.join(args.output, "capacity_errors.csv"), COLUMNS
-    )
+    reporting.write_csv(rows, path, COLUMNS)
     summary = reporting.capacity_error_summary(rows)
     command = study_cli.capacity_command(SCRIPT, args)
     with open(os.path.join(args.output, "capacity_errors.md"), "w") as file:
