@@ -125,7 +125,7 @@ studies_reports() {
         --output results
     python tuning/capacity_report.py --directories results/table1_search \
         results/capacity_search/k{2,6,8,10,12} --output results
-    python tuning/capacity_errors.py --output results
+    python tuning/capacity_errors.py --keep --output results
 }
 
 case "${1:-both}" in
