@@ -172,6 +172,27 @@ def solved(trial: Mapping) -> bool:
     return trial["val_accuracy"] >= 1.0
 
 
+def _first_seed_trials(grid, trials, cell, rates) -> dict:
+    """The cell's trials with the grid's first seed at `rates`, by rate."""
+    return {
+        trial["learning_rate"]: trial
+        for trial in trials
+        if _in_cell(trial, cell)
+        and trial["seed"] == grid["seed"][0]
+        and trial["learning_rate"] in rates
+    }
+
+
+def _best_rate(found: dict) -> float:
+    """The learning rate of the best of `found` on validation."""
+    return min(
+        found.values(),
+        key=lambda t: training.validation_rank(
+            t["val_accuracy"], t["val_loss"]
+        ),
+    )["learning_rate"]
+
+
 def cell_learning_rates(
     grid: dict, trials: Sequence[dict], cell: dict
 ) -> tuple[list[float], float | None]:
@@ -186,23 +207,11 @@ def cell_learning_rates(
     """
     ladder = grid.get("learning_rate_ladder")
     rates = list(grid["learning_rate"])
-    first = grid["seed"][0]
     while True:
-        found = {
-            trial["learning_rate"]: trial
-            for trial in trials
-            if _in_cell(trial, cell)
-            and trial["seed"] == first
-            and trial["learning_rate"] in rates
-        }
+        found = _first_seed_trials(grid, trials, cell, rates)
         if len(found) < len(rates):
             return rates, None
-        best = min(
-            found.values(),
-            key=lambda t: training.validation_rank(
-                t["val_accuracy"], t["val_loss"]
-            ),
-        )["learning_rate"]
+        best = _best_rate(found)
         if not ladder or all(solved(t) for t in found.values()):
             return rates, best
         if best == min(rates):
@@ -227,23 +236,10 @@ def widening_learning_rate(
     if "learning_rate_ladder" not in grid:
         return None
     rates, chosen = cell_learning_rates(grid, trials, cell)
-    found = [
-        trial
-        for trial in trials
-        if _in_cell(trial, cell)
-        and trial["seed"] == grid["seed"][0]
-        and trial["learning_rate"] in rates
-    ]
-    if chosen is not None or not set(grid["learning_rate"]) <= {
-        trial["learning_rate"] for trial in found
-    }:
+    found = _first_seed_trials(grid, trials, cell, rates)
+    if chosen is not None or not set(grid["learning_rate"]) <= set(found):
         return None
-    return min(
-        found,
-        key=lambda t: training.validation_rank(
-            t["val_accuracy"], t["val_loss"]
-        ),
-    )["learning_rate"]
+    return _best_rate(found)
 
 
 def protocol_points(grid: dict, trials: Sequence[dict]) -> list[dict]:
@@ -273,8 +269,7 @@ def protocol_points(grid: dict, trials: Sequence[dict]) -> list[dict]:
     for values in itertools.product(*(grid[axis] for axis in names)):
         cell = dict(zip(names, values))
         rates, chosen = cell_learning_rates(grid, trials, cell)
-        if len(rates) == 1 and "learning_rate_ladder" not in grid:
-            chosen = rates[0]
+        chosen = _chosen_before_runs(grid, rates, chosen)
         points += [
             dict(learning_rate=rate, **cell, seed=first) for rate in rates
         ]
@@ -297,7 +292,12 @@ def choose_learning_rate(grid: dict, trials: Sequence[dict], cell: dict):
     """The learning rate of `cell` (`{"units": ..., "model": ...}`) best on
     validation at the grid's first seed (`cell_learning_rates`), or `None`
     while one of its trials is missing."""
-    rates, chosen = cell_learning_rates(grid, trials, cell)
+    return _chosen_before_runs(grid, *cell_learning_rates(grid, trials, cell))
+
+
+def _chosen_before_runs(grid, rates, chosen):
+    """`chosen`, or a grid's one learning rate (without a ladder), which is
+    chosen before any trial has run."""
     if len(rates) == 1 and "learning_rate_ladder" not in grid:
         return rates[0]
     return chosen
@@ -936,7 +936,7 @@ def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
             (
                 run
                 for run in runs
-                if all(run.get(axis) == value for axis, value in cell.items())
+                if _in_cell(run, cell)
                 and run["learning_rate"] == rate
                 and run["seed"] in grid["seed"]
             ),
