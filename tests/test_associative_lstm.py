@@ -78,12 +78,17 @@ def test_bound_is_active_in_the_reference_comparison():
     assert 0 < np.mean(moduli > 1) < 1
 
 
-def test_masked_steps_keep_h_and_memory():
-    x = random_inputs(steps=6)
-    mask = np.ones((BATCH, 6), bool)
+def holes_mask(steps=6):
+    mask = np.ones((BATCH, steps), bool)
     mask[0, 4:] = False  # padding at the end
     mask[1, :2] = False  # at the start
     mask[2, 3] = False  # a skipped step
+    return mask
+
+
+def test_masked_steps_keep_h_and_memory():
+    x = random_inputs(steps=6)
+    mask = holes_mask()
     layer = built_layer(x, num_copies=2)
     outputs, h, memory = (
         keras.ops.convert_to_numpy(t) for t in layer(x, mask=mask)
@@ -104,12 +109,58 @@ def test_cell_in_keras_rnn_equals_the_layer():
     )
     rnn.build(x.shape)
     rnn.set_weights(layer.get_weights())
-    for got, expected in zip(rnn(x), layer(x)):
+    assert_all_close(rnn(x), layer(x))
+
+
+def assert_all_close(got, expected, tolerance=TOLERANCE):
+    for got_tensor, expected_tensor in zip(got, expected, strict=True):
         np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(got),
-            keras.ops.convert_to_numpy(expected),
-            **TOLERANCE,
+            keras.ops.convert_to_numpy(got_tensor),
+            keras.ops.convert_to_numpy(expected_tensor),
+            **tolerance,
         )
+
+
+# The layer against the reference on every option of keras.layers.RNN that
+# changes the loop. Keras's unrolled loop (`unroll=True`) is checked with a
+# mask only forwards and without zero_output_for_mask: with go_backwards it
+# fails on torch, and it ignores zero_output_for_mask on JAX.
+OPTIONS = [
+    {"masked": masked, **options}
+    for masked in (False, True)
+    for options in (
+        {},
+        {"go_backwards": True},
+        {"zero_output_for_mask": True},
+        {"go_backwards": True, "zero_output_for_mask": True},
+        {"unroll": True},
+    )
+] + [{"masked": False, "unroll": True, "go_backwards": True}]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=str)
+def test_matches_reference_with_options(options):
+    options = dict(options)
+    masked = options.pop("masked")
+    go_backwards = options.get("go_backwards", False)
+    zero_output_for_mask = options.get("zero_output_for_mask", False)
+    x = random_inputs(steps=6)
+    mask = holes_mask() if masked else None
+    layer = built_layer(x, num_copies=2, **options)
+    x_seen, mask_seen = x, mask
+    if go_backwards:  # Keras returns the outputs in the order it ran.
+        x_seen = x[:, ::-1]
+        mask_seen = None if mask is None else mask[:, ::-1]
+    outputs, h, c = reference(layer, x_seen, mask=mask_seen)
+    if mask_seen is not None and zero_output_for_mask:
+        outputs = np.where(mask_seen[..., None], outputs, 0.0)
+    got_outputs, got_h, got_memory = layer(x, mask=mask)
+    assert_all_close([got_outputs, got_h], [outputs, h])
+    np.testing.assert_allclose(
+        memory_as_complex(keras.ops.convert_to_numpy(got_memory), 2),
+        c,
+        **TOLERANCE,
+    )
 
 
 def test_state_layout_and_initial_bias():
@@ -168,7 +219,10 @@ def test_keras_file_round_trip(tmp_path, use_layer):
     x = random_inputs()
     if use_layer:
         recurrent = AssociativeLSTM(
-            UNITS, num_copies=2, permutation_seed=7, return_sequences=True
+            UNITS,
+            num_copies=2,
+            permutation_seed=7,
+            return_sequences=True,
         )
     else:
         recurrent = keras.layers.RNN(

@@ -8,6 +8,8 @@ to float32 rounding, forwards and backwards, on the current backend.
 import keras
 import numpy as np
 import pytest
+from backend_gradients import assert_gradients_close
+from backend_gradients import gradients
 from keras import ops
 from reference import cell_arguments
 from reference import numpy_fast_weights
@@ -399,51 +401,6 @@ def test_zero_output_for_mask_matches_cell(implementation, return_sequences):
         assert not outputs[~mask].any() and outputs[mask].any()
 
 
-def gradients(layer, x, mask=None):
-    """Gradients of a scalar function of the outputs and last states with
-    respect to the layer's weights and its inputs, on any backend."""
-    backend = keras.backend.backend()
-    projection = np.linspace(-1.0, 1.0, UNITS * UNITS).astype(x.dtype)
-
-    def loss(outputs, h, memory):
-        return (
-            ops.sum(ops.sin(outputs))
-            + ops.sum(h * h)
-            + ops.sum(ops.multiply(memory, projection))
-        )
-
-    if backend == "jax":
-        import jax
-
-        def loss_of(trainable_values, x):
-            (outputs, h, memory), _ = layer.stateless_call(
-                trainable_values, [], x, mask=mask
-            )
-            return loss(outputs, h, memory)
-
-        values = [v.value for v in layer.trainable_variables]
-        weight_grads, x_grad = jax.grad(loss_of, argnums=(0, 1))(values, x)
-        return [np.asarray(g) for g in weight_grads] + [np.asarray(x_grad)]
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        x = tf.convert_to_tensor(x)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            value = loss(*layer(x, mask=mask))
-        grads = tape.gradient(value, [*layer.trainable_variables, x])
-        return [np.asarray(g) for g in grads]
-    if backend == "torch":
-        import torch
-
-        x = torch.tensor(x, requires_grad=True)
-        variables = [v.value for v in layer.trainable_variables]
-        value = loss(*layer(x, mask=mask))
-        grads = torch.autograd.grad(value, [*variables, x])
-        return [g.detach().cpu().numpy() for g in grads]
-    raise NotImplementedError(f"No gradients on the {backend} backend.")
-
-
 @pytest.mark.parametrize("implementation", OTHER_PATHS)
 def test_gradients_equal_the_cell_path(implementation):
     # 11 steps: two chunks of "chunked" (ops.scan) and a rest of 3; the
@@ -484,16 +441,9 @@ def assert_gradients_equal_the_cell_path(
     cell_layer = make_layer("cell", **kw)
     layer = make_layer(implementation, **kw)
     copy_weights(cell_layer, layer)
-    expected = gradients(cell_layer, x, mask)
-    got = gradients(layer, x, mask)
-    assert len(got) == len(expected)
-    for got_grad, expected_grad in zip(got, expected):
-        # A gradient sums terms of either sign: its rounding error scales
-        # with the largest of its entries, not with each one.
-        scale = max(1.0, float(np.abs(expected_grad).max()))
-        np.testing.assert_allclose(
-            got_grad, expected_grad, rtol=tolerance, atol=tolerance * scale
-        )
+    assert_gradients_close(
+        gradients(layer, x, mask), gradients(cell_layer, x, mask), tolerance
+    )
 
 
 @pytest.mark.parametrize("implementation", PATHS)

@@ -475,6 +475,60 @@ def test_capacity_report_against_the_runs(tmp_path, capsys):
     assert (output / "capacity.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_capacity_report_puts_the_delta_rule_beside_the_hebbian(tmp_path):
+    """Searches of fast weights with the delta rule at the same K as the
+    paper's give their own rows (`reporting.DELTA_SERIES`), after fast
+    weights' and before the next model's."""
+    searches = capacity_searches(tmp_path)
+    delta = {}
+    for num_pairs in (4, 6):
+        grid = tuning.check_grid(
+            ["fast_weights"], [8], [1e-3, 1e-2], update_rules=["delta"]
+        )
+        results = random_results(grid, 10 + num_pairs)
+        directory = tmp_path / f"delta_k{num_pairs}"
+        recorded_search(directory, grid, results, num_pairs=num_pairs)
+        delta[num_pairs] = (directory, grid, results)
+    output = tmp_path / "results"
+    directories = [str(searches[k][0]) for k in (2, 4, 6)] + [
+        str(delta[k][0]) for k in (4, 6)
+    ]
+    argv = ["--directories", *directories, "--units", "8"]
+    assert capacity_report.main([*argv, "--output", str(output)]) == 0
+    rows = reporting.read_csv(output / "capacity.csv")
+    assert [(r["model"], r["num_pairs"]) for r in rows] == [
+        ("fast_weights", 2),
+        ("fast_weights", 4),
+        ("fast_weights", 6),
+        (reporting.DELTA_SERIES, 4),
+        (reporting.DELTA_SERIES, 6),
+        ("lstm", 2),
+        ("lstm", 4),
+        ("lstm", 6),
+    ]
+    for row in rows:
+        if row["model"] != reporting.DELTA_SERIES:
+            continue
+        directory, grid, results = delta[row["num_pairs"]]
+        rate, runs = expected_capacity(grid, results, "fast_weights")
+        assert row["learning_rate"] == rate
+        assert row["directory"] == str(directory)
+        assert [float(e) for e in str(row["test_errors"]).split()] == [
+            run[tuning.TEST_ERROR] for run in runs
+        ]
+    markdown = (output / "capacity.md").read_text()
+    assert "| Fast weights, delta rule | – | " in markdown
+    # Two delta searches at one K are refused, naming the series.
+    with pytest.raises(SystemExit) as error:
+        capacity_report.main(
+            ["--directories", str(delta[4][0]), str(delta[4][0])]
+            + ["--units", "8", "--output", str(output)]
+        )
+    assert "both hold Fast weights, delta rule at K = 4" in str(
+        error.value.code
+    )
+
+
 def test_capacity_report_errors_name_the_directory(tmp_path):
     not_a_search = tmp_path / "empty"
     not_a_search.mkdir()
@@ -494,7 +548,9 @@ def test_capacity_report_errors_name_the_directory(tmp_path):
         capacity_report.main(
             ["--directories", str(first), str(second), "--units", "8", *output]
         )
-    assert f"{first} and {second} both hold K = 3" in str(error.value.code)
+    assert f"{first} and {second} both hold LSTM at K = 3" in str(
+        error.value.code
+    )
     with pytest.raises(SystemExit) as error:
         capacity_report.main(
             ["--directories", str(first), "--units", "50", *output]

@@ -126,11 +126,11 @@ def read_run(search, run, data):
 def pooled_by_pair(summary):
     """`{model label: {K: error (%) by queried pair}}` of
     `reporting.capacity_error_summary`, for the figure."""
-    from keras_fastweights import models
+    from fastweights_study import reporting
 
     pooled = {}
     for row in summary:
-        label = models.PAPER_NAMES[row["model"]]
+        label = reporting.SERIES_NAMES[row["model"]]
         pooled.setdefault(label, {})[row["num_pairs"]] = row[
             "error_by_pair_percent"
         ]
@@ -176,9 +176,10 @@ def main(argv=None):
             _, _, tests[cell["directory"]] = cli.load_data(search["settings"])
         test = tests[cell["directory"]]
         for run in reporting.cell_runs(cell, search["runs"]):
-            key = (run["model"], cell["num_pairs"], run["trial_id"])
+            # The cell's series: fast weights with the delta rule apart.
+            key = (cell["model"], cell["num_pairs"], run["trial_id"])
             try:
-                rows.append(read_run(search, run, test))
+                rows.append({**read_run(search, run, test), "model": key[0]})
             except FileNotFoundError as error:
                 if key not in kept:
                     fail(error)

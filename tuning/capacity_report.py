@@ -45,8 +45,6 @@ def main(argv=None):
     from fastweights_study import reporting
     from fastweights_study import tuning
 
-    from keras_fastweights import models
-
     def fail(error):
         sys.exit(f"{os.path.basename(SCRIPT)}: error: {error}")
 
@@ -78,7 +76,7 @@ def main(argv=None):
     if rows:
         errors = {}
         for row in rows:
-            label = models.PAPER_NAMES[row["model"]]
+            label = reporting.SERIES_NAMES[row["model"]]
             errors.setdefault(label, {})[row["num_pairs"]] = [
                 float(error) for error in row["test_errors"].split()
             ]

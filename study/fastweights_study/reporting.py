@@ -202,7 +202,7 @@ def table1_markdown(
             if paper is not None and (kind, u) in paper:
                 text += f" ({paper[(kind, u)]:.2f})"
             entries.append(text)
-        name = models.PAPER_NAMES.get(kind, kind)
+        name = SERIES_NAMES.get(kind, kind)
         lines.append(f"| {name} | " + " | ".join(entries) + " |")
     return "\n".join(lines) + "\n"
 
@@ -715,11 +715,45 @@ def write_ablation(
 # `capacity.png` (`plotting.plot_capacity`).
 CAPACITY_FILENAMES = ("capacity.csv", "capacity.md")
 # The searches of the capacity curve (tuning/reproduce.sh): K = 4 is Table
-# 1's, each other K has its own.
-CAPACITY_DIRECTORIES = (os.path.join("results", "table1_search"),) + tuple(
-    os.path.join("results", "capacity_search", f"k{pairs}")
-    for pairs in (2, 6, 8, 10, 12)
+# 1's, each other K has its own; the delta rule's the same in delta_search.
+CAPACITY_PAIRS = (2, 6, 8, 10, 12)
+CAPACITY_DIRECTORIES = (
+    os.path.join("results", "table1_search"),
+    *(
+        os.path.join("results", "capacity_search", f"k{k}")
+        for k in CAPACITY_PAIRS
+    ),
+    os.path.join("results", "delta_search", "table1"),
+    *(os.path.join("results", "delta_search", f"k{k}") for k in CAPACITY_PAIRS),
 )
+# The capacity curve's series: a model, or fast weights with the delta
+# rule (`update_rule="delta"`, beyond the paper) beside the paper's.
+DELTA_SERIES = "fast_weights_delta"
+SERIES_NAMES = {
+    **models.PAPER_NAMES,
+    DELTA_SERIES: f"{models.PAPER_NAMES['fast_weights']}, delta rule",
+}
+
+
+def series(run: Mapping) -> str:
+    """A run's or a table row's series of the capacity curve: its model,
+    or `DELTA_SERIES` for fast weights with the delta rule."""
+    if run["model"] == "fast_weights" and run.get("update_rule") == "delta":
+        return DELTA_SERIES
+    return run["model"]
+
+
+def _series_order(kinds: Sequence[str]) -> list[str]:
+    """The series of `kinds`, in their order, the delta rule's after
+    fast weights'."""
+    order = []
+    for kind in kinds:
+        order.append(kind)
+        if kind == "fast_weights":
+            order.append(DELTA_SERIES)
+    return order
+
+
 # One row per (model, K) (`capacity_rows`), as in `results/capacity.csv`.
 CAPACITY_COLUMNS = (
     "model",
@@ -755,11 +789,12 @@ def capacity_rows(
         units: The R to report; every search's grid must have it.
 
     Returns:
-        Rows in the order of `kinds`, then K ascending; a (model, K) whose
-        learning rate is not chosen yet, or that its search lacks, is left
-        out. `learning_rate` is the one chosen on validation
-        (`tuning.table_rows`), `seeds` and `test_errors` list its runs'
-        seeds and test errors (%), `key_blind_error` is
+        Rows in the order of `kinds` (fast weights with the delta rule,
+        `model` `DELTA_SERIES`, after fast weights), then K ascending; a
+        (model, K) whose learning rate is not chosen yet, or that its
+        search lacks, is left out. `learning_rate` is the one chosen on
+        validation (`tuning.table_rows`), `seeds` and `test_errors` list
+        its runs' seeds and test errors (%), `key_blind_error` is
         `key_blind_error(K)` (%), `runs_on_plateau` counts the runs that
         never left the key-blind plateau (`on_plateau`) and
         `plateau_exit_epochs` gives each seed's `plateau_exit_epoch` ("–"
@@ -770,34 +805,33 @@ def capacity_rows(
         was still improving when its budget ended.
 
     Raises:
-        ValueError: two searches with the same K, or a search without R =
-            `units`; the message names the directories.
+        ValueError: two searches that hold the same (model, K), or a
+            search without R = `units`; the message names the directories.
     """
     from fastweights_study import tuning
 
-    by_pairs = {}
+    cells = {}
     for search in searches:
         directory, grid = search["directory"], search["grid"]
         num_pairs = search["settings"]["num_pairs"]
-        if num_pairs in by_pairs:
-            raise ValueError(
-                f"{by_pairs[num_pairs]['directory']} and {directory} both "
-                f"hold K = {num_pairs}: give one search per K"
-            )
         if units not in grid["units"]:
             raise ValueError(
                 f"{directory} has no R = {units}: its grid has units "
                 f"{grid['units']}"
             )
-        by_pairs[num_pairs] = search
-    cells = {}
-    for num_pairs, search in by_pairs.items():
         for row in tuning.table_rows(search["grid"], search["runs"]):
             if row["units"] != units or row.get("variant", "paper") != "paper":
                 continue
+            key = series(row), num_pairs
+            if key in cells:
+                raise ValueError(
+                    f"{cells[key]['directory']} and {directory} both hold "
+                    f"{SERIES_NAMES[key[0]]} at K = {num_pairs}: give one "
+                    "search per (model, K)"
+                )
             counted = cell_runs(row, search["runs"])
-            cells[row["model"], num_pairs] = {
-                "model": row["model"],
+            cells[key] = {
+                "model": key[0],
                 "num_pairs": num_pairs,
                 "units": units,
                 "learning_rate": row["learning_rate"],
@@ -822,8 +856,8 @@ def capacity_rows(
             }
     return [
         cells[kind, num_pairs]
-        for kind in kinds
-        for num_pairs in sorted(by_pairs)
+        for kind in _series_order(kinds)
+        for num_pairs in sorted({pairs for _, pairs in cells})
         if (kind, num_pairs) in cells
     ]
 
@@ -835,11 +869,11 @@ def capacity_plateau_runs(
     the models `kinds` at R = `units` that stayed on the key-blind plateau
     of its K (`on_plateau`), at any learning rate: dicts with `model`,
     `num_pairs`, `learning_rate`, `seed` and `val_error_percent` (its best
-    validation error), in the order of `kinds`, then K, learning rate and
-    seed."""
+    validation error), in the order of `kinds` (`model` is the run's
+    `series`), then K, learning rate and seed."""
     found = [
         {
-            "model": run["model"],
+            "model": series(run),
             "num_pairs": search["settings"]["num_pairs"],
             "learning_rate": run["learning_rate"],
             "seed": run["seed"],
@@ -855,7 +889,7 @@ def capacity_plateau_runs(
     return sorted(
         found,
         key=lambda run: (
-            list(kinds).index(run["model"]),
+            _series_order(kinds).index(run["model"]),
             run["num_pairs"],
             run["learning_rate"],
             run["seed"],
@@ -928,7 +962,7 @@ def capacity_markdown(
             "| best epoch of each seed | search |\n"
             "|---|---:|---:|---|---|---:|---|---|---|",
             "\n".join(
-                f"| {models.PAPER_NAMES.get(row['model'], row['model'])} "
+                f"| {SERIES_NAMES.get(row['model'], row['model'])} "
                 f"| {row['num_pairs']} | {row['learning_rate']:g} "
                 f"| {row['seeds']} | {row['test_errors']} "
                 f"| {row['key_blind_error']:.2f} "
@@ -1063,7 +1097,7 @@ def capacity_errors_markdown(
     )
     lines = [
         {
-            "model": models.PAPER_NAMES[row["model"]],
+            "model": SERIES_NAMES[row["model"]],
             "K": row["num_pairs"],
             "seeds": row["seeds"],
             "wrong answers": f"{row['wrong']} of {row['sequences']}",
