@@ -1,5 +1,6 @@
 """Where the design-card path `keras.layers.RNN(FastWeightsRNNCell(R))`
-spends its time, against `keras.layers.LSTM(R)` (issue 12, goal 1).
+spends its time, against `keras.layers.LSTM(R)` (the target: at most the
+LSTM's epoch time).
 
     KERAS_BACKEND=jax python benchmarks/cell_path.py [--units 50] [--rounds 5]
     XLA_FLAGS="--xla_dump_to=/tmp/hlo --xla_dump_hlo_as_text" \\

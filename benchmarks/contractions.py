@@ -1,5 +1,5 @@
 """Times the three ways of writing the attention read-out of eq. 3,
-`Σ_τ w_τ h(τ) (h(τ)ᵀ h_s)`, on the current Keras backend (issue 6: why
+`Σ_τ w_τ h(τ) (h(τ)ᵀ h_s)`, on the current Keras backend (why
 `FastWeightsRNN` picks the contraction by backend).
 
     KERAS_BACKEND=jax python benchmarks/contractions.py [--units 50]

@@ -1,4 +1,4 @@
-"""Times a candidate for issue 12's goal 4 (the first epoch of
+"""Times a candidate for the first-epoch target (the first epoch of
 `FastWeightsRNN` on JAX no slower than the LSTM's): the attention form as a
 `keras.ops.scan` over the steps instead of a Python loop unrolled over them.
 
@@ -126,7 +126,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     if keras.backend.backend() != "jax":
-        raise SystemExit("Run it with KERAS_BACKEND=jax (goal 4 is JAX's).")
+        raise SystemExit(
+            "Run it with KERAS_BACKEND=jax (the first-epoch target is JAX's)."
+        )
 
     x, y = random_data(args.examples, SEQUENCE_LENGTH)
     difference = check_close(args.units, x[:128], y[:128])

@@ -1,5 +1,5 @@
 """Counts the TensorFlow ops that one training step of the retrieval
-model executes, for fast weights and LSTM (issue 6: why TensorFlow without
+model executes, for fast weights and LSTM (why TensorFlow without
 XLA is slower for fast weights than its arithmetic suggests).
 
     KERAS_BACKEND=tensorflow python benchmarks/tf_ops.py [--units 50]

@@ -1,4 +1,4 @@
-"""Where torch spends a training step of the retrieval model (issue 12: why
+"""Where torch spends a training step of the retrieval model (why
 `FastWeightsRNN` is slower than Keras's LSTM on torch).
 
     KERAS_BACKEND=torch python benchmarks/torch_ops.py [--units 50]
