@@ -352,15 +352,21 @@ def test_results_readme_quotes_the_committed_causal_readings():
     readings = quoted_causal_readings(
         text, "| K | seed | test error (%) | p, whole memory |", runs
     )
-    # The longer budget at R = 100: Table 1's runs at 100 epochs beside the
-    # same seeds' 300-epoch runs.
-    budget = {
-        (100, seed): run
-        for (units, seed), run in table1.items()
-        if units == 100
-    }
+    # The longer budget at R = 100: Table 1's runs at its learning rate and
+    # 100 epochs beside the same seeds' 300-epoch runs.
     longer = os.path.join(results, "longer_budget", "r100_search")
-    for run in reporting.read_csv(os.path.join(longer, "table1_runs.csv")):
+    longer_runs = reporting.read_csv(os.path.join(longer, "table1_runs.csv"))
+    budget = {
+        (100, run["seed"]): dict(
+            run, causal=f"trial_{int(run['trial_id']):04d}"
+        )
+        for run in reporting.read_csv(os.path.join(results, "table1_runs.csv"))
+        if run["model"] == "fast_weights"
+        and run["units"] == 100
+        and run["learning_rate"] == longer_runs[0]["learning_rate"]
+    }
+    assert len(budget) == 3
+    for run in longer_runs:
         budget[run["epochs"], run["seed"]] = dict(
             run, causal=f"longer_r100_trial_{int(run['trial_id']):04d}"
         )
