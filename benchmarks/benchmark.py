@@ -36,11 +36,9 @@ rule (`update_rule="delta"`, which runs the cell loop), or
 `FastWeightsRNN(implementation=PATH)`: `fast_weights` is the default
 `"auto"`, `fast_weights:cell` runs `keras.layers.RNN`'s loop over
 `FastWeightsRNNCell`, the design card's `keras.layers.RNN(
-FastWeightsRNNCell(units))`; `associative_lstm:cell` runs
-`keras.layers.RNN`'s loop over `AssociativeLSTMCell`
-(`AssociativeLSTM(implementation="cell")`). The backend of a Keras
-process cannot change, so the script re-invokes itself once per backend
-and benchmark with `KERAS_BACKEND` set.
+FastWeightsRNNCell(units))`. The backend of a Keras process cannot change,
+so the script re-invokes itself once per backend and benchmark with
+`KERAS_BACKEND` set.
 
 Every table names the device it was measured on (a GPU's name, or CPU).
 
@@ -199,8 +197,7 @@ def retrieval_model(kind, units, timesteps=None, padded=False):
     masks token 0 (`mask_zero=True`) out of the recurrent layer."""
     import keras
 
-    from keras_fastweights.layers import associative_lstm
-    from keras_fastweights.layers import fast_weights_rnn
+    from keras_fastweights.layers.fast_weights_rnn import IMPLEMENTATIONS
     from keras_fastweights.models import build_retrieval_model
 
     name, _, implementation = kind.partition(":")
@@ -209,10 +206,7 @@ def retrieval_model(kind, units, timesteps=None, padded=False):
         name, options = "fast_weights", {"update_rule": "delta"}
     model = build_retrieval_model(name, units, timesteps=timesteps, **options)
     if implementation:
-        implementations = (
-            associative_lstm if name == "associative_lstm" else fast_weights_rnn
-        ).IMPLEMENTATIONS
-        if implementation not in implementations:
+        if implementation not in IMPLEMENTATIONS:
             raise ValueError(f"Unknown implementation in {kind!r}")
         # Read when the training step is traced, i.e. at the first fit.
         model.get_layer("recurrent").implementation = implementation

@@ -3,13 +3,10 @@
 import keras
 import numpy as np
 import pytest
-from backend_gradients import assert_gradients_close
-from backend_gradients import gradients
 from reference import numpy_associative_lstm
 
 from keras_fastweights import AssociativeLSTM
 from keras_fastweights import AssociativeLSTMCell
-from keras_fastweights.layers.associative_lstm import IMPLEMENTATIONS
 
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
 FEATURES, UNITS, STEPS, BATCH = 5, 6, 7, 3
@@ -53,17 +50,11 @@ def memory_as_complex(memory, copies):
     return memory[:, :, 0] + 1j * memory[:, :, 1]
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("num_copies", [1, 3])
 @pytest.mark.parametrize("use_bias", [True, False])
-def test_matches_numpy_reference(implementation, num_copies, use_bias):
+def test_matches_numpy_reference(num_copies, use_bias):
     x = random_inputs()
-    layer = built_layer(
-        x,
-        num_copies=num_copies,
-        use_bias=use_bias,
-        implementation=implementation,
-    )
+    layer = built_layer(x, num_copies=num_copies, use_bias=use_bias)
     outputs, h, memory = (keras.ops.convert_to_numpy(t) for t in layer(x))
     expected_outputs, expected_h, expected_c = reference(layer, x)
     np.testing.assert_allclose(outputs, expected_outputs, **TOLERANCE)
@@ -95,11 +86,10 @@ def holes_mask(steps=6):
     return mask
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-def test_masked_steps_keep_h_and_memory(implementation):
+def test_masked_steps_keep_h_and_memory():
     x = random_inputs(steps=6)
     mask = holes_mask()
-    layer = built_layer(x, num_copies=2, implementation=implementation)
+    layer = built_layer(x, num_copies=2)
     outputs, h, memory = (
         keras.ops.convert_to_numpy(t) for t in layer(x, mask=mask)
     )
@@ -131,24 +121,32 @@ def assert_all_close(got, expected, tolerance=TOLERANCE):
         )
 
 
-# The sequence path (the layer's default) against the reference on every
-# option of keras.layers.RNN that changes the loop.
-@pytest.mark.parametrize("unroll", [False, True])
-@pytest.mark.parametrize("go_backwards", [False, True])
-@pytest.mark.parametrize("zero_output_for_mask", [False, True])
-@pytest.mark.parametrize("masked", [False, True])
-def test_sequence_path_matches_reference_with_options(
-    unroll, go_backwards, zero_output_for_mask, masked
-):
+# The layer against the reference on every option of keras.layers.RNN that
+# changes the loop. Keras's unrolled loop (`unroll=True`) is checked with a
+# mask only forwards and without zero_output_for_mask: with go_backwards it
+# fails on torch, and it ignores zero_output_for_mask on JAX.
+OPTIONS = [
+    {"masked": masked, **options}
+    for masked in (False, True)
+    for options in (
+        {},
+        {"go_backwards": True},
+        {"zero_output_for_mask": True},
+        {"go_backwards": True, "zero_output_for_mask": True},
+        {"unroll": True},
+    )
+] + [{"masked": False, "unroll": True, "go_backwards": True}]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=str)
+def test_matches_reference_with_options(options):
+    options = dict(options)
+    masked = options.pop("masked")
+    go_backwards = options.get("go_backwards", False)
+    zero_output_for_mask = options.get("zero_output_for_mask", False)
     x = random_inputs(steps=6)
     mask = holes_mask() if masked else None
-    layer = built_layer(
-        x,
-        num_copies=2,
-        unroll=unroll,
-        go_backwards=go_backwards,
-        zero_output_for_mask=zero_output_for_mask,
-    )
+    layer = built_layer(x, num_copies=2, **options)
     x_seen, mask_seen = x, mask
     if go_backwards:  # Keras returns the outputs in the order it ran.
         x_seen = x[:, ::-1]
@@ -163,118 +161,6 @@ def test_sequence_path_matches_reference_with_options(
         c,
         **TOLERANCE,
     )
-
-
-def layer_pair(x, **kwargs):
-    """The layer on its sequence path and on the cell path, same weights."""
-    layers = [
-        built_layer(x, implementation=implementation, **kwargs)
-        for implementation in ("sequence", "cell")
-    ]
-    return layers
-
-
-def random_initial_state(num_copies, seed=2):
-    rng = np.random.default_rng(seed)
-    return [
-        rng.normal(size=(BATCH, UNITS)).astype("float32"),
-        rng.normal(size=(BATCH, num_copies * UNITS)).astype("float32"),
-    ]
-
-
-@pytest.mark.parametrize("masked", [False, True])
-def test_initial_state_matches_the_cell_path(masked):
-    x = random_inputs()
-    mask = holes_mask(STEPS) if masked else None
-    state = random_initial_state(2)
-    sequence, cell = layer_pair(x, num_copies=2)
-    got = [
-        keras.ops.convert_to_numpy(t)
-        for t in sequence(x, initial_state=state, mask=mask)
-    ]
-    expected = cell(x, initial_state=state, mask=mask)
-    assert_all_close(got[1:], expected[1:])
-    # Masked steps before the first unmasked one output the initial h, as
-    # Keras's loop does on JAX (on TensorFlow and torch, zeros), as
-    # FastWeightsRNN's paths do; the other outputs are the cell path's.
-    before = np.zeros((BATCH, STEPS), bool)
-    if masked:
-        before = np.cumsum(mask, axis=1) == 0
-        assert before.any() and not before.all()
-    initial_h = np.broadcast_to(state[0][:, None], got[0].shape)
-    np.testing.assert_array_equal(got[0][before], initial_h[before])
-    np.testing.assert_allclose(
-        got[0][~before],
-        keras.ops.convert_to_numpy(expected[0])[~before],
-        **TOLERANCE,
-    )
-
-
-@pytest.mark.parametrize("masked", [False, True])
-def test_stateful_matches_the_cell_path(masked):
-    x = random_inputs(steps=8)
-    mask = None
-    if masked:
-        # The second batch starts unmasked: before its first unmasked step
-        # the paths output h and Keras's loop zeros on TensorFlow and torch
-        # (test_initial_state_matches_the_cell_path).
-        mask = holes_mask(8)
-        mask[:, 4] = True
-    # Fixed batch size: a stateful layer keeps one state per example.
-    layers = [
-        AssociativeLSTM(
-            UNITS,
-            num_copies=2,
-            stateful=True,
-            return_sequences=True,
-            implementation=implementation,
-        )
-        for implementation in ("sequence", "cell")
-    ]
-    for layer in layers:
-        layer.build((BATCH, None, FEATURES))
-    layers[1].set_weights(layers[0].get_weights())
-    for half in (slice(0, 4), slice(4, 8)):
-        batch_mask = None if mask is None else mask[:, half]
-        assert_all_close(
-            [layers[0](x[:, half], mask=batch_mask)],
-            [layers[1](x[:, half], mask=batch_mask)],
-        )
-        assert_all_close(layers[0].states, layers[1].states)
-
-
-@pytest.mark.parametrize("return_sequences", [False, True])
-def test_bidirectional_with_mask_matches_the_cell_path(return_sequences):
-    # Bidirectional sets zero_output_for_mask with return_sequences.
-    x, mask = random_inputs(steps=6), holes_mask()
-    results = []
-    for implementation in ("sequence", "cell"):
-        keras.utils.set_random_seed(0)
-        layer = keras.layers.Bidirectional(
-            AssociativeLSTM(
-                UNITS,
-                implementation=implementation,
-                return_sequences=return_sequences,
-            )
-        )
-        results.append(layer(x, mask=mask))
-    assert_all_close([results[0]], [results[1]])
-
-
-@pytest.mark.parametrize("unroll", [False, True])
-@pytest.mark.parametrize("masked", [False, True])
-def test_gradients_equal_the_cell_path(unroll, masked):
-    x = random_inputs()
-    mask = holes_mask(STEPS) if masked else None
-    sequence, cell = layer_pair(x, unroll=unroll)
-    assert_gradients_close(
-        gradients(sequence, x, mask), gradients(cell, x, mask), 1e-4
-    )
-
-
-def test_rejects_unknown_implementation():
-    with pytest.raises(ValueError, match="implementation='fused'"):
-        AssociativeLSTM(UNITS, implementation="fused")
 
 
 def test_state_layout_and_initial_bias():
@@ -337,7 +223,6 @@ def test_keras_file_round_trip(tmp_path, use_layer):
             num_copies=2,
             permutation_seed=7,
             return_sequences=True,
-            implementation="cell",
         )
     else:
         recurrent = keras.layers.RNN(
@@ -356,8 +241,6 @@ def test_keras_file_round_trip(tmp_path, use_layer):
     )
     cell = loaded.layers[0].cell
     assert cell.num_copies == 2 and cell.permutation_seed == 7
-    if use_layer:
-        assert loaded.layers[0].implementation == "cell"
 
 
 def test_layer_config_round_trip():
@@ -366,11 +249,6 @@ def test_layer_config_round_trip():
     )
     restored = AssociativeLSTM.from_config(layer.get_config())
     assert restored.get_config() == layer.get_config()
-    assert restored.implementation == "sequence"
-    # A layer saved before `implementation` existed loads on the default.
-    config = layer.get_config()
-    del config["implementation"]
-    assert AssociativeLSTM.from_config(config).implementation == "sequence"
     assert restored.units == UNITS and restored.num_copies == 2
     assert restored.return_state
 

@@ -196,18 +196,10 @@ class AssociativeLSTMCell(RecurrentCell):
         )
 
     def call(self, inputs, states, training=False):
-        return self._step(self._input_drive(inputs), states)
-
-    def _input_drive(self, inputs):
-        """`W_x x`, for one step `(batch, features)` or a whole sequence
-        `(batch, timesteps, features)` (`AssociativeLSTM`'s sequence path)."""
-        return ops.matmul(inputs, self.kernel)
-
-    def _step(self, drive, states):
-        """The cell's equations for one step from its `W_x x(t)`."""
         h, memory = states[0], states[1]
         n, copies = self.complex_units, self.num_copies
-        z = drive + ops.matmul(h, self.recurrent_kernel)
+        z = ops.matmul(inputs, self.kernel)
+        z = z + ops.matmul(h, self.recurrent_kernel)
         if self.use_bias:
             z = z + self.bias
         # Real gates of n units; complex keys and value of n units each.
@@ -249,87 +241,6 @@ class AssociativeLSTMCell(RecurrentCell):
         return {**super().get_config(), **config}
 
 
-# How `AssociativeLSTM` runs the recurrence (see its docstring).
-IMPLEMENTATIONS = ("sequence", "cell")
-
-
-def tree_index(xs, t):
-    """`xs[t]`, or a tuple of each's `[t]`."""
-    if isinstance(xs, tuple):
-        return tuple(x[t] for x in xs)
-    return xs[t]
-
-
-def run_sequence(
-    cell,
-    sequences,
-    initial_state,
-    mask,
-    *,
-    unroll,
-    return_sequences,
-    go_backwards,
-    zero_output_for_mask,
-):
-    """The cell's recurrence over a whole sequence, as `AssociativeLSTM`
-    runs it by default: the input products `W_x x(t)` of all steps in one
-    product before the loop, then the cell's own step
-    (`AssociativeLSTMCell._step`) from each, in a `keras.ops.scan` (or
-    unrolled, with `unroll`). A masked step keeps `h` and the memory, and
-    outputs `h` (zeros with `zero_output_for_mask`), as in
-    `keras.layers.RNN`.
-
-    Returns:
-        `(last_output, outputs, [h, memory])`, as
-        `keras.layers.RNN.inner_loop`.
-    """
-    # Time-major, so that a step's slice is contiguous.
-    drive = cell._input_drive(ops.moveaxis(sequences, 1, 0))
-    if mask is not None:
-        mask = ops.expand_dims(ops.moveaxis(ops.cast(mask, "bool"), 1, 0), -1)
-    if go_backwards:
-        drive = ops.flip(drive, axis=0)
-        if mask is not None:
-            mask = ops.flip(mask, axis=0)
-
-    def step(carry, window):
-        h, memory, _ = carry
-        drive, step_mask = (window, None) if mask is None else window
-        new_h, (_, new_memory) = cell._step(drive, (h, memory))
-        if step_mask is None:
-            carry = (new_h, new_memory, new_h)
-        else:
-            h = ops.where(step_mask, new_h, h)
-            memory = ops.where(step_mask, new_memory, memory)
-            output = h
-            if zero_output_for_mask:
-                output = ops.where(step_mask, h, ops.zeros_like(h))
-            carry = (h, memory, output)
-        # Keras's TensorFlow scan requires the per-step outputs to have
-        # the structure and shapes of the carry.
-        return carry, carry
-
-    h, memory = initial_state
-    carry = (h, memory, h)
-    xs = drive if mask is None else (drive, mask)
-    if unroll:
-        outputs = []
-        for t in range(drive.shape[0]):
-            carry, _ = step(carry, tree_index(xs, t))
-            outputs.append(carry[-1])
-        h, memory, last_output = carry
-        if return_sequences:
-            outputs = ops.stack(outputs, axis=1)
-    else:
-        carry, (*_, outputs) = ops.scan(step, carry, xs)
-        h, memory, last_output = carry
-        if return_sequences:
-            outputs = ops.moveaxis(outputs, 0, 1)
-    if not return_sequences:
-        outputs = ops.expand_dims(last_output, axis=1)
-    return last_output, outputs, [h, memory]
-
-
 @keras.saving.register_keras_serializable(package="keras_fastweights")
 class AssociativeLSTM(keras.layers.RNN):
     """Associative LSTM layer (Danihelka et al., 2016).
@@ -346,14 +257,6 @@ class AssociativeLSTM(keras.layers.RNN):
         kernel_regularizer, recurrent_regularizer, bias_regularizer,
         kernel_constraint, recurrent_constraint, bias_constraint: as in
             `AssociativeLSTMCell`.
-        implementation: How to run the recurrence; both give the same
-            results on every path (masks, `stateful`, `initial_state`,
-            `go_backwards`):
-            - `"sequence"` (default): the input products `W_x x(t)` of
-              all steps in one product before the loop, then the cell's
-              step from each (`run_sequence`);
-            - `"cell"`: `keras.layers.RNN`'s loop over
-              `AssociativeLSTMCell`, each step with its own input product.
         **kwargs: `keras.layers.RNN`'s arguments (`return_sequences`,
             `return_state`, `go_backwards`, `stateful`, `unroll`) and base
             layer keyword arguments, such as `name` and `dtype`.
@@ -383,14 +286,8 @@ class AssociativeLSTM(keras.layers.RNN):
         kernel_constraint=None,
         recurrent_constraint=None,
         bias_constraint=None,
-        implementation="sequence",
         **kwargs,
     ):
-        if implementation not in IMPLEMENTATIONS:
-            raise ValueError(
-                f"`implementation` must be one of {IMPLEMENTATIONS}. "
-                f"Received: implementation={implementation!r}"
-            )
         cell = AssociativeLSTMCell(
             units,
             num_copies=num_copies,
@@ -411,34 +308,10 @@ class AssociativeLSTM(keras.layers.RNN):
             name="associative_lstm_cell",
         )
         super().__init__(cell, **kwargs)
-        self.implementation = implementation
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if self.implementation == "cell":
-            return super().inner_loop(
-                sequences, initial_state, mask, training=training
-            )
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        if keras.backend.backend() == "torch" and self.stateful:
-            # A stateful layer's states are its variables, which torch
-            # assigns in place after the loop: the loop reads copies.
-            initial_state = [ops.copy(state) for state in initial_state]
-        return run_sequence(
-            self.cell,
-            sequences,
-            initial_state,
-            mask,
-            unroll=self.unroll,
-            return_sequences=self.return_sequences,
-            go_backwards=self.go_backwards,
-            zero_output_for_mask=self.zero_output_for_mask,
-        )
 
     def get_config(self):
         cell_config = self.cell.get_config()
         config = {name: cell_config[name] for name in CELL_ARGUMENTS}
-        config["implementation"] = self.implementation
         base_config = super().get_config()
         del base_config["cell"]
         return {**base_config, **config}
