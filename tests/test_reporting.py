@@ -30,7 +30,7 @@ ROWS = [
 
 
 def test_table1_markdown_is_laid_out_like_the_paper():
-    lines = reporting.table1_markdown(ROWS).splitlines()
+    lines = reporting.common.table1_markdown(ROWS).splitlines()
     assert lines[0] == "| Model | R = 20 | R = 50 |"
     assert lines[2] == "| Fast weights | 1.50 | 0.25 |"
     # A cell the rows do not have is shown as missing, not as zero.
@@ -56,21 +56,25 @@ def test_cell_runs_are_the_rows_runs_in_the_order_of_their_seeds():
     # Another rate, another R and a seed the row does not count are left
     # out; the rest come in the order of their seeds, whatever the order of
     # the trials (the plateau exits of the study reports follow it).
-    chosen = reporting.cell_runs(row, runs)
+    chosen = reporting.common.cell_runs(row, runs)
     assert [r["seed"] for r in chosen] == [0, 1, 2]
     assert [r["test_error_percent"] for r in chosen] == [3.0, 5.0, 4.0]
 
 
 def test_table1_markdown_puts_the_paper_beside():
-    text = reporting.table1_markdown(ROWS, paper=reporting.PAPER_TABLE1)
+    text = reporting.common.table1_markdown(
+        ROWS, paper=reporting.table1.PAPER_TABLE1
+    )
     assert "| Fast weights | 1.50 (1.81) | 0.25 (0.00) |" in text
     assert "| LSTM | – (60.81) | 12.00 (1.85) |" in text
 
 
 def test_csv_round_trip(tmp_path):
     path = tmp_path / "sub" / "table.csv"
-    reporting.write_csv(ROWS, path, ["model", "units", "test_error_percent"])
-    assert reporting.read_csv(path) == ROWS
+    reporting.common.write_csv(
+        ROWS, path, ["model", "units", "test_error_percent"]
+    )
+    assert reporting.common.read_csv(path) == ROWS
 
 
 def test_figure2_plots_the_mean_and_range_of_the_seeds(tmp_path):
@@ -150,21 +154,21 @@ def test_report_script_writes_the_results(tmp_path):
     models.build_retrieval_model("fast_weights", 8).save(saved)
     result = report("--attention-model", str(saved))
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in reporting.TABLE1_FILENAMES + (
+    for name in reporting.table1.TABLE1_FILENAMES + (
         "figure2.png",
         "learning_curves_r8.png",
         "attention.png",
         "plateau.md",
     ):
         assert (output / name).stat().st_size > 0, name
-    rows = reporting.read_csv(output / "table1.csv")
+    rows = reporting.common.read_csv(output / "table1.csv")
     assert {(r["model"], r["units"], r["seeds"]) for r in rows} == {
         ("fast_weights", 50, "0 1"),
         ("lstm", 50, "0 1"),
         ("fast_weights", 8, "0 1"),
         ("lstm", 8, "0 1"),
     }
-    assert len(reporting.read_csv(output / "table1_runs.csv")) == 8
+    assert len(reporting.common.read_csv(output / "table1_runs.csv")) == 8
     assert not list(output.glob("learning_curves_r50.png"))
     markdown = (output / "table1.md").read_text()
     assert "| Fast weights |" in markdown
@@ -219,7 +223,9 @@ def test_readmes_quote_the_committed_table1():
     results = os.path.join(ROOT, "results")
     rows = {
         (row["model"], row["units"]): row
-        for row in reporting.read_csv(os.path.join(results, "table1.csv"))
+        for row in reporting.common.read_csv(
+            os.path.join(results, "table1.csv")
+        )
     }
     readme = read_document("README.md")
     header = "| Model | R = 20 | R = 50 | R = 100 |"
@@ -231,7 +237,7 @@ def test_readmes_quote_the_committed_table1():
         model = names[name.strip()]
         for units, cell in zip((20, 50, 100), cells):
             row = rows.get((model, units))
-            paper = f"({reporting.PAPER_TABLE1[(model, units)]:.2f})"
+            paper = f"({reporting.table1.PAPER_TABLE1[(model, units)]:.2f})"
             if row is None or row["seeds"] != "0 1 2":
                 expected = f"– {paper}"
             else:
@@ -244,7 +250,9 @@ def test_readmes_quote_the_committed_table1():
                 expected += " †"
             assert cell.strip() == expected, (model, units)
 
-    finished = len(reporting.read_csv(os.path.join(results, "table1_runs.csv")))
+    finished = len(
+        reporting.common.read_csv(os.path.join(results, "table1_runs.csv"))
+    )
     status = read_document("results", "README.md")
     # "N runs have finished", at least once in each README.
     for text in (readme, status):
@@ -299,14 +307,18 @@ def test_results_readme_quotes_the_committed_causal_readings():
     text = read_document("results", "README.md")
     chosen = {
         row["units"]: row
-        for row in reporting.read_csv(os.path.join(results, "table1.csv"))
+        for row in reporting.common.read_csv(
+            os.path.join(results, "table1.csv")
+        )
         if row["model"] == "fast_weights"
     }
     table1 = {
         (run["units"], run["seed"]): dict(
             run, causal=f"trial_{int(run['trial_id']):04d}"
         )
-        for run in reporting.read_csv(os.path.join(results, "table1_runs.csv"))
+        for run in reporting.common.read_csv(
+            os.path.join(results, "table1_runs.csv")
+        )
         if run["model"] == "fast_weights"
         and run["learning_rate"] == chosen[run["units"]]["learning_rate"]
     }
@@ -319,7 +331,9 @@ def test_results_readme_quotes_the_committed_causal_readings():
 
     capacity = [
         row
-        for row in reporting.read_csv(os.path.join(results, "capacity.csv"))
+        for row in reporting.common.read_csv(
+            os.path.join(results, "capacity.csv")
+        )
         if row["model"] == "fast_weights"
         and row["num_pairs"] > 4
         and row["seeds"] == "0 1 2"
@@ -355,12 +369,16 @@ def test_results_readme_quotes_the_committed_causal_readings():
     # The longer budget at R = 100: Table 1's runs at its learning rate and
     # 100 epochs beside the same seeds' 300-epoch runs.
     longer = os.path.join(results, "longer_budget", "r100_search")
-    longer_runs = reporting.read_csv(os.path.join(longer, "table1_runs.csv"))
+    longer_runs = reporting.common.read_csv(
+        os.path.join(longer, "table1_runs.csv")
+    )
     budget = {
         (100, run["seed"]): dict(
             run, causal=f"trial_{int(run['trial_id']):04d}"
         )
-        for run in reporting.read_csv(os.path.join(results, "table1_runs.csv"))
+        for run in reporting.common.read_csv(
+            os.path.join(results, "table1_runs.csv")
+        )
         if run["model"] == "fast_weights"
         and run["units"] == 100
         and run["learning_rate"] == longer_runs[0]["learning_rate"]
@@ -422,7 +440,7 @@ def test_welch_test_and_the_comparisons_of_table1():
         dict(model="fast_weights", units=50, learning_rate=3e-4, seeds="0 1 2"),
         dict(model="lstm", units=50, learning_rate=3e-3, seeds="0 1"),
     ]
-    lines = reporting.comparisons_markdown(rows, runs).splitlines()
+    lines = reporting.table1.comparisons_markdown(rows, runs).splitlines()
     p = analysis.welch_test(a, b[:2])["p"]
     assert (
         lines[2]

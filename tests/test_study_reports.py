@@ -144,7 +144,7 @@ def test_variant_descriptions_say_what_changes_and_what_is_kept():
     }
     descriptions = {}
     for variant, options in models.FAST_WEIGHTS_VARIANTS.items():
-        text = reporting.variant_description(variant)
+        text = reporting.ablation.variant_description(variant)
         descriptions[variant] = text
         changed, _, kept = text.partition("; ")
         for name, value in options.items():
@@ -159,7 +159,7 @@ def test_variant_descriptions_say_what_changes_and_what_is_kept():
     )
     assert "λ = 1 (no decay)" in descriptions["decay_1.0"]
     with pytest.raises(ValueError, match="'no_ln'"):
-        reporting.variant_description("no_ln")
+        reporting.ablation.variant_description("no_ln")
 
 
 @pytest.mark.parametrize(
@@ -169,13 +169,17 @@ def test_variant_descriptions_say_what_changes_and_what_is_kept():
 def test_on_plateau_counts_runs_that_never_learned_the_key(error, stayed):
     # 61.65 % is the key-blind error at K = 4; 86.4 % is a run that stayed
     # nearer chance (90 %), which did not learn the key either.
-    assert reporting.on_plateau({"val_error_percent": error}, 4) is stayed
+    assert (
+        reporting.plateau.on_plateau({"val_error_percent": error}, 4) is stayed
+    )
     # A run that reaches `error` at epoch 3 leaves the plateau there, if
     # it ever does.
     history = {"val_accuracy": [0.1, 0.35, 1 - error / 100]}
-    assert reporting.plateau_exit_epoch(history, 4) == (None if stayed else 3)
+    assert reporting.plateau.plateau_exit_epoch(history, 4) == (
+        None if stayed else 3
+    )
     assert "5 points below the key-blind error (61.65 %, K = 4)" in (
-        reporting.plateau_rule(4)
+        reporting.plateau.plateau_rule(4)
     )
 
 
@@ -249,7 +253,7 @@ def test_ablation_report_summarises_each_variant(tmp_path, seed, capsys):
     assert ablation_report.main(argv) == 0
     assert "9 of 9 runs finished" in capsys.readouterr().out
 
-    rows = reporting.read_csv(output / "ablation.csv")
+    rows = reporting.common.read_csv(output / "ablation.csv")
     assert [row["variant"] for row in rows] == VARIANTS
     for row in rows:
         expected = expected_ablation(grid, results, row["variant"])
@@ -264,10 +268,10 @@ def test_ablation_report_summarises_each_variant(tmp_path, seed, capsys):
             else:
                 assert row[name] == pytest.approx(value, abs=rounding), name
         assert row["seeds"] == "0 1 2"
-        assert row["description"] == reporting.variant_description(
+        assert row["description"] == reporting.ablation.variant_description(
             row["variant"]
         )
-    runs = reporting.read_csv(output / "ablation_runs.csv")
+    runs = reporting.common.read_csv(output / "ablation_runs.csv")
     assert len(runs) == 9
     for run in runs:
         key = ("fast_weights", 8, run["variant"], 1e-3, run["seed"])
@@ -294,7 +298,7 @@ def test_ablation_report_summarises_each_variant(tmp_path, seed, capsys):
             if row["variant"] == "paper"
             else f"{expected['seeds_worse_than_paper']} of 3"
         )
-        assert reporting.variant_description(row["variant"]) in line
+        assert reporting.ablation.variant_description(row["variant"]) in line
     assert "K = 4, R = 8" in lines[0]
     assert lines[-1] == (
         f"Written by `python tuning/ablation_report.py --directory {search} "
@@ -312,7 +316,7 @@ def test_partial_ablation_reports_what_has_finished(tmp_path, capsys):
     argv = ["--directory", str(search), "--output", str(output)]
     assert ablation_report.main(argv) == 0
     assert "3 of 6 runs finished" in capsys.readouterr().out
-    rows = reporting.read_csv(output / "ablation.csv")
+    rows = reporting.common.read_csv(output / "ablation.csv")
     assert [(r["variant"], r["seeds"], r["runs"]) for r in rows] == [
         ("paper", "0 1", 2),
         ("no_fast_memory", 0, 1),
@@ -400,7 +404,7 @@ def test_capacity_report_against_the_runs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{missing}: not found (not run yet), skipped" in out
 
-    rows = reporting.read_csv(output / "capacity.csv")
+    rows = reporting.common.read_csv(output / "capacity.csv")
     assert [(r["model"], r["num_pairs"]) for r in rows] == [
         (kind, k) for kind in ("fast_weights", "lstm") for k in (2, 4, 6)
     ]
@@ -477,7 +481,7 @@ def test_capacity_report_against_the_runs(tmp_path, capsys):
 
 def test_capacity_report_puts_the_delta_rule_beside_the_hebbian(tmp_path):
     """Searches of fast weights with the delta rule at the same K as the
-    paper's give their own rows (`reporting.DELTA_SERIES`), after fast
+    paper's give their own rows (`reporting.capacity.DELTA_SERIES`), after fast
     weights' and before the next model's."""
     searches = capacity_searches(tmp_path)
     delta = {}
@@ -495,19 +499,19 @@ def test_capacity_report_puts_the_delta_rule_beside_the_hebbian(tmp_path):
     ]
     argv = ["--directories", *directories, "--units", "8"]
     assert capacity_report.main([*argv, "--output", str(output)]) == 0
-    rows = reporting.read_csv(output / "capacity.csv")
+    rows = reporting.common.read_csv(output / "capacity.csv")
     assert [(r["model"], r["num_pairs"]) for r in rows] == [
         ("fast_weights", 2),
         ("fast_weights", 4),
         ("fast_weights", 6),
-        (reporting.DELTA_SERIES, 4),
-        (reporting.DELTA_SERIES, 6),
+        (reporting.capacity.DELTA_SERIES, 4),
+        (reporting.capacity.DELTA_SERIES, 6),
         ("lstm", 2),
         ("lstm", 4),
         ("lstm", 6),
     ]
     for row in rows:
-        if row["model"] != reporting.DELTA_SERIES:
+        if row["model"] != reporting.capacity.DELTA_SERIES:
             continue
         directory, grid, results = delta[row["num_pairs"]]
         rate, runs = expected_capacity(grid, results, "fast_weights")
@@ -656,8 +660,8 @@ def test_ablation_report_reads_a_real_search(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     argv = ["--directory", str(search), "--output", str(output)]
     assert ablation_report.main(argv) == 0
-    rows = reporting.read_csv(output / "ablation.csv")
-    runs = reporting.read_csv(output / "ablation_runs.csv")
+    rows = reporting.common.read_csv(output / "ablation.csv")
+    runs = reporting.common.read_csv(output / "ablation_runs.csv")
     assert [row["variant"] for row in rows] == ["paper", "no_layer_norm"]
     for row, run in zip(rows, runs):
         assert row["test_error_mean"] == run["test_error_percent"]
@@ -677,8 +681,8 @@ def test_method_quotes_the_committed_ablation():
     header = "| variant | test error (%), seeds 0, 1, 2 |"
     lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
     results = os.path.join(ROOT, "results")
-    rows = reporting.read_csv(os.path.join(results, "ablation.csv"))
-    runs = reporting.read_csv(os.path.join(results, "ablation_runs.csv"))
+    rows = reporting.common.read_csv(os.path.join(results, "ablation.csv"))
+    runs = reporting.common.read_csv(os.path.join(results, "ablation_runs.csv"))
     assert len(lines) == len(rows) == len(models.FAST_WEIGHTS_VARIANTS)
     for line, row in zip(lines, rows):
         _, errors, summary, exits, worse = line.strip("| ").split(" | ")
@@ -706,7 +710,9 @@ def test_method_quotes_the_committed_ablation():
 def finished_capacity():
     """results/capacity.csv's rows at R = 50 whose three seeds have all
     finished, by (model, K)."""
-    rows = reporting.read_csv(os.path.join(ROOT, "results", "capacity.csv"))
+    rows = reporting.common.read_csv(
+        os.path.join(ROOT, "results", "capacity.csv")
+    )
     return {
         (row["model"], row["num_pairs"]): row
         for row in rows
@@ -877,7 +883,7 @@ def test_capacity_error_summary_pools_the_seeds_of_each_model_and_k():
         # A recorded error, but no wrong answer to read.
         run("lstm", 6, 0, 0.5, [0] * 6, 0),
     ]
-    summary = reporting.capacity_error_summary(rows)
+    summary = reporting.capacity.capacity_error_summary(rows)
     assert [(r["model"], r["num_pairs"], r["seeds"]) for r in summary] == [
         ("lstm", 4, "0 1"),
         ("fast_weights", 4, "0"),
@@ -891,7 +897,7 @@ def test_capacity_error_summary_pools_the_seeds_of_each_model_and_k():
     assert {key: lstm[key] for key in effects} == effects
     assert summary[1]["trend_z"] == 0
 
-    text = reporting.capacity_errors_markdown(summary, "python x.py")
+    text = reporting.capacity.capacity_errors_markdown(summary, "python x.py")
     line = "| LSTM | 4 | 0 1 | 32 of 800 | 93.8 | 50.0 | 3.00 4.00 4.00 5.00 |"
     assert line in text
     bounds = (
@@ -901,7 +907,7 @@ def test_capacity_error_summary_pools_the_seeds_of_each_model_and_k():
     )
     assert bounds in text
     assert text.endswith("Written by `python x.py`.\n")
-    assert "No run recorded" in reporting.capacity_errors_markdown([])
+    assert "No run recorded" in reporting.capacity.capacity_errors_markdown([])
 
 
 def test_method_quotes_the_committed_capacity_errors():
@@ -915,8 +921,10 @@ def test_method_quotes_the_committed_capacity_errors():
     from its (model, K)'s error, and the Cochran-Armitage test of a trend of
     the error in the pair's position, each against its Bonferroni bound."""
     results = os.path.join(ROOT, "results")
-    cells = reporting.read_csv(os.path.join(results, "capacity.csv"))
-    rows = reporting.read_csv(os.path.join(results, "capacity_errors.csv"))
+    cells = reporting.common.read_csv(os.path.join(results, "capacity.csv"))
+    rows = reporting.common.read_csv(
+        os.path.join(results, "capacity_errors.csv")
+    )
     read = {(r["model"], r["num_pairs"], r["seed"]): r for r in rows}
     assert len(read) == len(rows)
     expected = set()
@@ -1056,21 +1064,23 @@ def test_committed_tables_regenerate_from_the_records(tmp_path):
     committed trial records give, byte for byte: a hand edit of a table,
     or a record changed without its table, fails here."""
     table1 = load_copy("results/table1_search", tmp_path)
-    reporting.write_table1(table1["runs"], tmp_path / "t", table1["grid"])
+    reporting.table1.write_table1(
+        table1["runs"], tmp_path / "t", table1["grid"]
+    )
     assert_same_file(tmp_path / "t" / "table1.csv", "results/table1.csv")
     assert_same_file(
         tmp_path / "t" / "table1_runs.csv", "results/table1_runs.csv"
     )
 
     ablation = load_copy("results/ablation_search", tmp_path)
-    rows = reporting.ablation_rows(
+    rows = reporting.ablation.ablation_rows(
         ablation["grid"],
         ablation["runs"],
         ablation["settings"]["num_pairs"],
         ablation["histories"],
     )
-    reporting.write_csv(
-        rows, tmp_path / "ablation.csv", reporting.ABLATION_COLUMNS
+    reporting.common.write_csv(
+        rows, tmp_path / "ablation.csv", reporting.ablation.ABLATION_COLUMNS
     )
     assert_same_file(tmp_path / "ablation.csv", "results/ablation.csv")
 
@@ -1078,8 +1088,10 @@ def test_committed_tables_regenerate_from_the_records(tmp_path):
         load_copy(f"results/capacity_search/k{pairs}", tmp_path)
         for pairs in (2, 6, 8, 10, 12)
     ]
-    rows = reporting.capacity_rows(searches, ["fast_weights", "lstm"], 50)
-    reporting.write_csv(
-        rows, tmp_path / "capacity.csv", reporting.CAPACITY_COLUMNS
+    rows = reporting.capacity.capacity_rows(
+        searches, ["fast_weights", "lstm"], 50
+    )
+    reporting.common.write_csv(
+        rows, tmp_path / "capacity.csv", reporting.capacity.CAPACITY_COLUMNS
     )
     assert_same_file(tmp_path / "capacity.csv", "results/capacity.csv")

@@ -633,7 +633,7 @@ def test_capacity_errors_and_memory_causal_read_the_checkpoints(tmp_path):
     directories = [str(tmp_path / f"k{k}") for k in (2, 3, 9)]
     argv = ["--directories", *directories, "--units", "4"]
     assert capacity_errors.main([*argv, "--output", str(output)]) == 0
-    rows = reporting.read_csv(output / "capacity_errors.csv")
+    rows = reporting.common.read_csv(output / "capacity_errors.csv")
     assert [(r["model"], r["num_pairs"], r["seed"]) for r in rows] == [
         (kind, k, 0) for kind in ("fast_weights", "lstm") for k in (2, 3)
     ]
@@ -669,7 +669,7 @@ def test_capacity_errors_and_memory_causal_read_the_checkpoints(tmp_path):
     )
     removed = [
         row["removed"]
-        for row in reporting.read_csv(causal / "memory_causal.csv")
+        for row in reporting.common.read_csv(causal / "memory_causal.csv")
     ]
     assert removed[:2] == ["nothing", "queried key"]
     # It reads only fast-weights trials of a search.

@@ -64,16 +64,21 @@ def main(argv=None):
     except ValueError as error:
         sys.exit(f"{os.path.basename(SCRIPT)}: error: {error}")
     runs, histories = search["runs"], search["histories"]
-    rows = reporting.ablation_rows(grid, runs, settings["num_pairs"], histories)
+    rows = reporting.ablation.ablation_rows(
+        grid, runs, settings["num_pairs"], histories
+    )
     command = shlex.join(
         ["python", SCRIPT, "--directory", args.directory]
         + ["--output", args.output]
     )
-    reporting.write_ablation(rows, runs, args.output, grid, settings, command)
-    written = list(reporting.ABLATION_FILENAMES)
+    reporting.ablation.write_ablation(
+        rows, runs, args.output, grid, settings, command
+    )
+    written = list(reporting.ablation.ABLATION_FILENAMES)
     if rows:
         counted = {
-            row["variant"]: reporting.cell_runs(row, runs) for row in rows
+            row["variant"]: reporting.common.cell_runs(row, runs)
+            for row in rows
         }
         plotting.plot_ablation(
             {
@@ -89,7 +94,7 @@ def main(argv=None):
             updates_per_epoch=math.ceil(
                 settings["num_train"] / settings["batch_size"]
             ),
-            reference=reporting.key_blind_error(settings["num_pairs"]),
+            reference=reporting.plateau.key_blind_error(settings["num_pairs"]),
             title=f"{models.PAPER_NAMES['fast_weights']} and its variants, "
             f"K = {settings['num_pairs']}, "
             f"R = {', '.join(str(u) for u in grid['units'])}",

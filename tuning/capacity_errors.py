@@ -18,7 +18,7 @@ query), and by whether a wrong answer is another pair's digit. Writes into
   over the nine wrong digits, and the sequences, wrong answers and error
   (%) by queried pair, first pair first;
 - `capacity_errors.md`: the same, the seeds of each (model, K) pooled
-  (`reporting.capacity_error_summary`), with two tests of whether the
+  (`reporting.capacity.capacity_error_summary`), with two tests of whether the
   error depends on the queried pair (`analysis.queried_pair_effects`) and
   their Bonferroni bounds;
 - `capacity_errors.png`: error (%) against the queried pair's position, a
@@ -82,7 +82,7 @@ def kept_rows(path):
         (row["model"], row["num_pairs"], f"{int(row['trial_id']):04d}"): {
             key: row[key] for key in COLUMNS
         }
-        for row in reporting.read_csv(path)
+        for row in reporting.common.read_csv(path)
     }
 
 
@@ -125,12 +125,12 @@ def read_run(search, run, data):
 
 def pooled_by_pair(summary):
     """`{model label: {K: error (%) by queried pair}}` of
-    `reporting.capacity_error_summary`, for the figure."""
+    `reporting.capacity.capacity_error_summary`, for the figure."""
     from fastweights_study import reporting
 
     pooled = {}
     for row in summary:
-        label = reporting.SERIES_NAMES[row["model"]]
+        label = reporting.capacity.SERIES_NAMES[row["model"]]
         pooled.setdefault(label, {})[row["num_pairs"]] = row[
             "error_by_pair_percent"
         ]
@@ -161,7 +161,7 @@ def main(argv=None):
     if not searches:
         fail(f"none of the searches exists: {' '.join(args.directories)}")
     try:
-        cells = reporting.capacity_rows(
+        cells = reporting.capacity.capacity_rows(
             list(searches.values()), args.models, args.units
         )
     except ValueError as error:
@@ -175,7 +175,7 @@ def main(argv=None):
         if cell["directory"] not in tests:
             _, _, tests[cell["directory"]] = cli.load_data(search["settings"])
         test = tests[cell["directory"]]
-        for run in reporting.cell_runs(cell, search["runs"]):
+        for run in reporting.common.cell_runs(cell, search["runs"]):
             # The cell's series: fast weights with the delta rule apart.
             key = (cell["model"], cell["num_pairs"], run["trial_id"])
             try:
@@ -195,11 +195,13 @@ def main(argv=None):
             )
     if not rows:
         fail("no (model, K) has finished yet")
-    reporting.write_csv(rows, path, COLUMNS)
-    summary = reporting.capacity_error_summary(rows)
+    reporting.common.write_csv(rows, path, COLUMNS)
+    summary = reporting.capacity.capacity_error_summary(rows)
     command = study_cli.capacity_command(SCRIPT, args)
     with open(os.path.join(args.output, "capacity_errors.md"), "w") as file:
-        file.write(reporting.capacity_errors_markdown(summary, command))
+        file.write(
+            reporting.capacity.capacity_errors_markdown(summary, command)
+        )
     plotting.plot_errors_by_queried_pair(
         pooled_by_pair(summary),
         os.path.join(args.output, "capacity_errors.png"),

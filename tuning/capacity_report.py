@@ -66,17 +66,23 @@ def main(argv=None):
     if not searches:
         fail(f"none of the searches exists: {' '.join(args.directories)}")
     try:
-        rows = reporting.capacity_rows(searches, args.models, args.units)
+        rows = reporting.capacity.capacity_rows(
+            searches, args.models, args.units
+        )
     except ValueError as error:
         fail(error)
-    plateau = reporting.capacity_plateau_runs(searches, args.models, args.units)
+    plateau = reporting.capacity.capacity_plateau_runs(
+        searches, args.models, args.units
+    )
     command = study_cli.capacity_command(SCRIPT, args)
-    reporting.write_capacity(rows, args.output, notes, command, plateau)
-    written = list(reporting.CAPACITY_FILENAMES)
+    reporting.capacity.write_capacity(
+        rows, args.output, notes, command, plateau
+    )
+    written = list(reporting.capacity.CAPACITY_FILENAMES)
     if rows:
         errors = {}
         for row in rows:
-            label = reporting.SERIES_NAMES[row["model"]]
+            label = reporting.capacity.SERIES_NAMES[row["model"]]
             errors.setdefault(label, {})[row["num_pairs"]] = [
                 float(error) for error in row["test_errors"].split()
             ]
@@ -85,7 +91,7 @@ def main(argv=None):
             errors,
             os.path.join(args.output, "capacity.png"),
             reference={
-                k: reporting.key_blind_error(k)
+                k: reporting.plateau.key_blind_error(k)
                 for k in range(min(pairs), max(pairs) + 1)
             },
             title=f"Associative retrieval, R = {args.units}",

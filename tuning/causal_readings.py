@@ -48,7 +48,7 @@ def counted_runs(search):
         run
         for row in rows
         if row["model"] == "fast_weights"
-        for run in reporting.cell_runs(row, search["runs"])
+        for run in reporting.common.cell_runs(row, search["runs"])
     ]
 
 

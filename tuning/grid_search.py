@@ -279,7 +279,7 @@ def main(argv=None):
         return 0  # The chief writes the tables.
 
     runs = tuning.run_rows(tuner)
-    reporting.write_table1(runs, args.directory, args.grid)
+    reporting.table1.write_table1(runs, args.directory, args.grid)
     done, planned = tuner.progress()
     kept = len(runs) - done
     print(

@@ -72,7 +72,7 @@ def main(argv=None):
     grid, settings = search["grid"], search["settings"]
     runs, histories = search["runs"], search["histories"]
     os.makedirs(args.output, exist_ok=True)
-    rows = reporting.write_table1(runs, args.output, grid)
+    rows = reporting.table1.write_table1(runs, args.output, grid)
     updates_per_epoch = math.ceil(
         settings["num_train"] / settings["batch_size"]
     )
@@ -82,7 +82,7 @@ def main(argv=None):
             f"{models.PAPER_NAMES[row['model']]}, "
             f"lr {row['learning_rate']:g}": [
                 histories[run["trial_id"]]
-                for run in reporting.cell_runs(row, runs)
+                for run in reporting.common.cell_runs(row, runs)
             ]
             for row in rows
             if row["units"] == units
@@ -96,15 +96,15 @@ def main(argv=None):
                 f"R = {units}",
             )
 
-    blind_error = reporting.key_blind_error(settings["num_pairs"])
+    blind_error = reporting.plateau.key_blind_error(settings["num_pairs"])
     plateau = [
-        run for run in runs if reporting.on_plateau(run, settings["num_pairs"])
+        run
+        for run in runs
+        if reporting.plateau.on_plateau(run, settings["num_pairs"])
     ]
+    rule = reporting.plateau.plateau_rule(settings["num_pairs"])
     with open(os.path.join(args.output, "plateau.md"), "w") as file:
-        file.write(
-            f"Runs whose {reporting.plateau_rule(settings['num_pairs'])}: "
-            f"{len(plateau)} of {len(runs)}\n\n"
-        )
+        file.write(f"Runs whose {rule}: {len(plateau)} of {len(runs)}\n\n")
         file.write("| model | units | learning_rate | seed | val_error |\n")
         file.write("|---|---:|---:|---:|---:|\n")
         for run in plateau:
@@ -142,7 +142,7 @@ def main(argv=None):
             title=f"Fast-memory attention: {args.example} -> {answer}",
         )
     print(f"{len(runs)} runs; results written to {args.output}")
-    print(reporting.table1_markdown(rows, value="test_error_mean"))
+    print(reporting.common.table1_markdown(rows, value="test_error_mean"))
     return 0
 
 

@@ -6,7 +6,8 @@ this package.
 - `tuning`: the protocol, a seeded, resumable grid search on Keras Tuner
   (learning rates chosen on validation, widened until the choice is
   interior; the other seeds at the choice);
-- `reporting`: the tables (Table 1, the ablation, the capacity curve)
+- `reporting`: the tables, one module per product (`table1`, `ablation`,
+  `capacity`, with the key-blind `plateau` rules and what they share)
   from a search's records;
 - `analysis`: the plateau rule, the key-blind answer, the memory's causal
   reading and the statistics of the errors;

@@ -11,14 +11,14 @@ from keras_fastweights.cli import positive_int
 def add_capacity_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of the scripts that read the capacity curve's searches:
     `--directories` (one grid search per K; by default the study's, in
-    `reporting.CAPACITY_DIRECTORIES`), `--models` and `--units` (R), and
-    `--output`."""
+    `reporting.capacity.CAPACITY_DIRECTORIES`), `--models` and `--units`
+    (R), and `--output`."""
     from fastweights_study import reporting
 
     parser.add_argument(
         "--directories",
         nargs="+",
-        default=list(reporting.CAPACITY_DIRECTORIES),
+        default=list(reporting.capacity.CAPACITY_DIRECTORIES),
         help="the --directory of each grid search, one per K (read from "
         "the search's settings); those that do not exist are skipped",
     )
