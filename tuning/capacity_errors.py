@@ -87,8 +87,11 @@ def kept_rows(path):
 
 
 def read_run(search, run, data):
-    """The `COLUMNS` of one run, from its checkpoint's test answers."""
+    """The `COLUMNS` of one run, from its checkpoint's test answers; its
+    `model` is its series of the capacity curve
+    (`reporting.capacity.series`: the delta rule apart)."""
     from fastweights_study import analysis
+    from fastweights_study import reporting
 
     tuner, trial_id = search["tuner"], run["trial_id"]
     checkpoint = tuner.checkpoint_path(trial_id)
@@ -106,9 +109,10 @@ def read_run(search, run, data):
     )
     by_pair = errors["wrong_by_pair"] / errors["sequences_by_pair"]
     return {
+        "model": reporting.capacity.series(run),
         **{
             key: run[key]
-            for key in ("model", "units", "learning_rate", "seed", "trial_id")
+            for key in ("units", "learning_rate", "seed", "trial_id")
         },
         "num_pairs": search["settings"]["num_pairs"],
         "sequences": len(targets),
@@ -176,10 +180,9 @@ def main(argv=None):
             _, _, tests[cell["directory"]] = cli.load_data(search["settings"])
         test = tests[cell["directory"]]
         for run in reporting.common.cell_runs(cell, search["runs"]):
-            # The cell's series: fast weights with the delta rule apart.
             key = (cell["model"], cell["num_pairs"], run["trial_id"])
             try:
-                rows.append({**read_run(search, run, test), "model": key[0]})
+                rows.append(read_run(search, run, test))
             except FileNotFoundError as error:
                 if key not in kept:
                     fail(error)

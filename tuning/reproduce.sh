@@ -123,15 +123,11 @@ causal_readings() {
 studies_reports() {
     python tuning/ablation_report.py --directory results/ablation_search \
         --output results
-    # The delta rule's series beside the paper's (searches not yet run
-    # are skipped with a message).
-    local directories=(results/table1_search
-        results/capacity_search/k{2,6,8,10,12} results/delta_search/table1
-        results/delta_search/k{2,6,8,10,12})
-    python tuning/capacity_report.py --directories "${directories[@]}" \
-        --output results
-    python tuning/capacity_errors.py --keep \
-        --directories "${directories[@]}" --output results
+    # Their default --directories: the capacity searches of both lanes,
+    # the delta rule's beside the paper's (reporting.capacity's
+    # CAPACITY_DIRECTORIES; a search not yet run is skipped with a message).
+    python tuning/capacity_report.py --output results
+    python tuning/capacity_errors.py --keep --output results
 }
 
 case "${1:-both}" in

@@ -163,10 +163,11 @@ def capacity_rows(
                 ),
                 "directory": str(search["directory"]),
             }
+    all_pairs = sorted({num_pairs for _, num_pairs in cells})
     return [
         cells[kind, num_pairs]
         for kind in _series_order(kinds)
-        for num_pairs in sorted({pairs for _, pairs in cells})
+        for num_pairs in all_pairs
         if (kind, num_pairs) in cells
     ]
 
@@ -195,10 +196,11 @@ def capacity_plateau_runs(
         and run.get("variant", "paper") == "paper"
         and on_plateau(run, search["settings"]["num_pairs"])
     ]
+    order = _series_order(kinds)
     return sorted(
         found,
         key=lambda run: (
-            _series_order(kinds).index(run["model"]),
+            order.index(run["model"]),
             run["num_pairs"],
             run["learning_rate"],
             run["seed"],
