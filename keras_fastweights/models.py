@@ -21,7 +21,7 @@ PAPER_NAMES = {
     "lstm": "LSTM",
     "associative_lstm": "A-LSTM",
 }
-# The ablation study's variants of the fast-weights layer (docs/method.md):
+# The ablation study's variants of the fast-weights layer (docs/method.md, §13):
 # each changes the paper's configuration in one way.
 FAST_WEIGHTS_VARIANTS = {
     "paper": {},

@@ -1319,7 +1319,12 @@ def test_memory_causal_summary_averages_the_removals_by_role():
     )
 
 
-DOCUMENTS = ("docs/method.md", "README.md", "results/README.md")
+DOCUMENTS = (
+    "docs/method.md",
+    "README.md",
+    "results/README.md",
+    "results/findings.md",
+)
 
 
 @pytest.mark.backend_independent

@@ -394,16 +394,16 @@ def test_results_readme_quotes_the_committed_causal_readings():
         "| epochs | seed | test error (%) | p, whole memory |",
         budget,
     )
-    # docs/method.md §6 sums these runs up: which K, and what removing the
-    # queried digit's state costs, at least and at most.
-    method = " ".join(read_document("docs", "method.md").split())
+    # results/findings.md §2 sums these runs up: which K, and what removing
+    # the queried digit's state costs, at least and at most.
+    method = " ".join(read_document("results", "findings.md").split())
     claim = re.search(
         r"At `K = (\d+)`([\d, and]*) every fast-weights run of the table "
-        r"still answers by section 11's look-up \(removing the queried "
+        r"still answers by §3's look-up \(removing the queried "
         r"digit's state costs ([\d.]+) to ([\d.]+) in probability",
         method,
     )
-    assert claim, "§6 no longer sums up the causal readings by K"
+    assert claim, "findings §2 no longer sums up the causal readings by K"
     listed = re.findall(r"\d+", claim.group(1) + claim.group(2))
     assert [int(k) for k in listed] == sorted(
         {num_pairs for num_pairs, _ in runs}

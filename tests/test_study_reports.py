@@ -672,12 +672,12 @@ def test_ablation_report_reads_a_real_search(tmp_path):
     assert (output / "ablation.png").stat().st_size > 0
 
 
-def test_method_quotes_the_committed_ablation():
-    """docs/method.md §13's table says what results/ablation.csv and
+def test_findings_quote_the_committed_ablation():
+    """results/findings.md §4's table says what results/ablation.csv and
     ablation_runs.csv say: each seed's test error, the mean ± standard
     deviation, the epochs of leaving the plateau and the paired count, one
     line per variant in the study's order."""
-    text = read_document("docs", "method.md")
+    text = read_document("results", "findings.md")
     header = "| variant | test error (%), seeds 0, 1, 2 |"
     lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
     results = os.path.join(ROOT, "results")
@@ -720,14 +720,14 @@ def finished_capacity():
     }
 
 
-def test_method_quotes_the_committed_capacity():
-    """docs/method.md §6's capacity table says what results/capacity.csv
+def test_findings_quote_the_committed_capacity():
+    """results/findings.md §2's capacity table says what results/capacity.csv
     says: each (model, K)'s mean ± standard deviation over seeds 0, 1, 2,
     how many of them ended on the key-blind plateau where any did, "–"
     where the three runs have not all finished; its key-blind row is
     section 8's formula; and the sentence under it, on the runs that left
     the plateau, holds."""
-    text = read_document("docs", "method.md")
+    text = read_document("results", "findings.md")
     header = "| model | K = 2 | K = 4 | K = 6 | K = 8 | K = 10 | K = 12 |"
     table = text[text.index(header) :].split("\n\n")[0].splitlines()
     pairs = [
@@ -777,11 +777,11 @@ def test_method_quotes_the_committed_capacity():
     )
 
 
-def test_method_reads_the_capacity_curve():
-    """docs/method.md §6's reading of the capacity curve ("What the curve
+def test_findings_read_the_capacity_curve():
+    """results/findings.md §2's reading of the capacity curve ("What the curve
     says") holds for results/capacity.csv: each mean, each spread of a
     model's seeds, the comparisons between K and between the models."""
-    text = read_document("docs", "method.md")
+    text = read_document("results", "findings.md")
     start = text.index("**What the curve says.**")
     reading = " ".join(text[start:].split("\n\n")[0].split())
     finished = finished_capacity()
@@ -910,10 +910,10 @@ def test_capacity_error_summary_pools_the_seeds_of_each_model_and_k():
     assert "No run recorded" in reporting.capacity.capacity_errors_markdown([])
 
 
-def test_method_quotes_the_committed_capacity_errors():
+def test_findings_quote_the_committed_capacity_errors():
     """results/capacity_errors.csv reads every run of results/capacity.csv
     (the same test errors: at K >= 4 the checkpoint it read holds the
-    weights its trial tested), and docs/method.md §6's sentences on where
+    weights its trial tested), and results/findings.md §2's sentences on where
     the wrong answers come from say what it says, at K >= 4: the share of
     wrong answers that are another pair's digit, beside the share if they
     were spread over the nine wrong digits, and the largest distance, in
@@ -973,7 +973,7 @@ def test_method_quotes_the_committed_capacity_errors():
         )
         trends[model, num_pairs] = excess / np.sqrt(mean * (1 - mean) * spread)
 
-    text = " ".join(read_document("docs", "method.md").split())
+    text = " ".join(read_document("results", "findings.md").split())
     shares = re.search(
         r"([\d.]+) to ([\d.]+) % of the wrong answers were the digit of "
         r"another pair of the sequence, where answers spread over the nine "

@@ -554,14 +554,14 @@ def retrieval_errors(
 ) -> dict[str, Any]:
     """Where a model's wrong answers to associative-retrieval queries come from.
 
-    Two readings of the errors (docs/method.md, section 6). By the position
-    of the queried pair: the first pair is stored longest before the query,
-    so a memory that fades (fast weights' decay `λ^{t-τ}`, an LSTM that
-    forgets) would err more on it. By what a wrong answer is: the digit of
-    another pair of the sequence (the look-up found a wrong pair) or a digit
-    the sequence does not hold; `stored_by_chance` is how many wrong answers
-    would be another pair's digit if each were drawn uniformly from the
-    nine digits other than the right one.
+    Two readings of the errors (results/findings.md, section 2). By the
+    position of the queried pair: the first pair is stored longest before
+    the query, so a memory that fades (fast weights' decay `λ^{t-τ}`, an
+    LSTM that forgets) would err more on it. By what a wrong answer is: the
+    digit of another pair of the sequence (the look-up found a wrong pair)
+    or a digit the sequence does not hold; `stored_by_chance` is how many
+    wrong answers would be another pair's digit if each were drawn uniformly
+    from the nine digits other than the right one.
 
     Args:
         tokens: Integer token ids of shape `(batch, 2 K + 3)`, as
@@ -647,10 +647,11 @@ def queried_pair_effects(
 
     Under the hypothesis that the error does not depend on which pair is
     queried, each pair's wrong answers are binomial with the overall error
-    `p`. Two statistics measure the departure (docs/method.md, section 6):
-    the largest distance of a pair's error from `p`, in binomial standard
-    errors `sqrt(p (1 - p) / n_i)`, and the Cochran-Armitage test of a
-    linear trend of the error in the pair's position `i = 1 .. K`,
+    `p`. Two statistics measure the departure (results/findings.md,
+    section 2): the largest distance of a pair's error from `p`, in
+    binomial standard errors `sqrt(p (1 - p) / n_i)`, and the
+    Cochran-Armitage test of a linear trend of the error in the pair's
+    position `i = 1 .. K`,
 
         z = sum_i i (w_i - n_i p) / sqrt(p (1 - p) (sum_i n_i i**2
             - (sum_i n_i i)**2 / N)),

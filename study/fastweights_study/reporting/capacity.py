@@ -430,8 +430,9 @@ def capacity_errors_markdown(
         "",
         "Each (model, K) of [capacity.md](capacity.md) whose runs recorded "
         "test errors, its seeds pooled, on all its test sequences "
-        "(docs/method.md, section 6). Under the hypothesis that the error "
-        "does not depend on the queried pair, the largest distance of a "
+        "([findings.md](findings.md), section 2). Under the hypothesis that "
+        "the error does not depend on the queried pair, the largest distance "
+        "of a "
         "pair's error from the (model, K)'s, in binomial standard errors, "
         "and the Cochran-Armitage trend z (positive when newer pairs err "
         "more) are each about standard normal "
