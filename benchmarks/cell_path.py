@@ -3,6 +3,7 @@ spends its time, against `keras.layers.LSTM(R)` (the target: at most the
 LSTM's epoch time).
 
     KERAS_BACKEND=jax python benchmarks/cell_path.py [--units 50] [--rounds 5]
+    KERAS_BACKEND=tensorflow python benchmarks/cell_path.py --jit-compile true
     XLA_FLAGS="--xla_dump_to=/tmp/hlo --xla_dump_hlo_as_text" \\
         KERAS_BACKEND=jax python benchmarks/cell_path.py --rounds 0
 
@@ -24,6 +25,7 @@ import keras
 import numpy as np
 from benchmark import median_ratios
 from benchmark import rotated
+from benchmark import set_jit_compile
 from benchmark import timed_fit
 
 from keras_fastweights import FastWeightsRNN
@@ -61,6 +63,13 @@ def main(argv=None):
     parser.add_argument("--units", type=int, default=50)
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--jit-compile",
+        choices=["auto", "true", "false"],
+        default="auto",
+        help="`jit_compile` of Model.compile, for every model (Keras's "
+        "`auto` means XLA on JAX, none on a TensorFlow CPU)",
+    )
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)
@@ -76,6 +85,7 @@ def main(argv=None):
     models, first = {}, {}
     for name in names:
         models[name] = build(name, args.units)
+        set_jit_compile(models[name], args.jit_compile)
         if args.rounds:
             first[name] = timed_fit(models[name], x, y, BATCH_SIZE)
         else:
@@ -89,7 +99,8 @@ def main(argv=None):
 
     print(
         f"backend {keras.backend.backend()}, R = {args.units}, T = "
-        f"{TIMESTEPS}, {examples} examples/epoch, {args.rounds} rounds"
+        f"{TIMESTEPS}, {examples} examples/epoch, {args.rounds} rounds, "
+        f"jit_compile={args.jit_compile}"
     )
     print("| layer | first epoch (s) | s/epoch (median) | epoch / LSTM's |")
     print("|---|---:|---:|---:|")

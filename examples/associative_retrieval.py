@@ -34,7 +34,7 @@ runs of this model are the rows of `results/table1_runs.csv`, and
 `results/table1.md` gives their spread beside the paper's 0 %: this script
 with a row's `--learning-rate` and `--seed` reruns that run exactly (the
 same history, epoch by epoch, on the same backend on a CPU; checked by
-`tests/test_example.py` at a small size).
+`tests/library/test_example.py` at a small size).
 
 ## Usage
 

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-from fastweights_study.plotting import plot_attention
 from keras import ops
 
 import keras_fastweights
@@ -306,16 +305,6 @@ def test_other_unsupported_inputs_are_rejected():
         fast_weights_attention(forwards, np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r"shape \(1, 0, 2\)"):
         fast_weights_attention(forwards, np.zeros((1, 0, 2)))
-
-
-def test_plot_attention_writes_a_png(tmp_path):
-    tokens = list("c9k8j3f1??c")
-    weights = np.tril(np.random.default_rng(8).random((11, 11)), k=-1)
-    path = tmp_path / "attention.png"
-    plot_attention(weights, tokens, path, title="query 'c'")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(ValueError, match=r"\(11, 11\) and 10 tokens"):
-        plot_attention(weights, tokens[:-1], tmp_path / "bad.png")
 
 
 def test_inspection_is_exported():

@@ -14,15 +14,16 @@ from backend_gradients import gradients
 from keras import ops
 from reference import cell_arguments
 from reference import numpy_fast_weights
-from test_implementations import BATCH
-from test_implementations import FEATURES
-from test_implementations import TOLERANCE
-from test_implementations import UNITS
-from test_implementations import make_inputs
-from test_implementations import make_layer
 
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
+
+from .test_implementations import BATCH
+from .test_implementations import FEATURES
+from .test_implementations import TOLERANCE
+from .test_implementations import UNITS
+from .test_implementations import make_inputs
+from .test_implementations import make_layer
 
 
 def test_cell_in_keras_rnn_matches_reference():

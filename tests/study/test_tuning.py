@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 from fastweights_study import reporting
 from fastweights_study import tuning
+from library import test_example as example
+from scripts import ROOT
 from scripts import load_script
 
 from keras_fastweights import cli
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tuning", "grid_search.py")
 grid_search = load_script("grid_search")
 capacity_errors = load_script("capacity_errors")
@@ -893,3 +894,32 @@ def test_rates_around_a_choice_are_its_ladder_neighbours():
     assert tuning.rates_around(grid, runs, cell) == [1e-3, 3e-3, 1e-2]
     with pytest.raises(ValueError, match="no chosen learning rate"):
         tuning.rates_around(grid, runs[:2], cell)
+
+
+@pytest.mark.backend_independent
+def test_the_example_repeats_a_grid_search_trial(tmp_path):
+    """Run with a grid-search record's settings, the example gives the
+    same history epoch by epoch (same backend, CPU) and the same test
+    error: the search and the example build and train the same run."""
+    search = subprocess.run(
+        [
+            sys.executable,
+            SCRIPT,
+            *("--models", "fast_weights", "--learning-rates", "0.003"),
+            *("--seeds", "2", "--verbose", "0"),
+            *("--directory", str(tmp_path / "g"), *example.SETTINGS),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert search.returncode == 0, search.stderr[-3000:]
+    stdout = example.run_end_to_end(tmp_path / "run")
+    final = example.FINAL_LINE.match(stdout.strip().splitlines()[-1])
+    assert final, stdout[-500:]
+
+    (trial,) = (tmp_path / "g" / "associative_retrieval").glob("trial_*")
+    recorded = training.read_history(trial / "history.csv")
+    assert training.read_history(tmp_path / "run" / "history.csv") == recorded
+    with open(tmp_path / "g" / "table1_runs.csv", newline="") as file:
+        (run,) = csv.DictReader(file)
+    assert final.group(1) == f"{float(run['test_error_percent']):.2f}"

@@ -1,0 +1,1 @@
+"""Tests of the library a Keras user installs: keras_fastweights."""

@@ -1,0 +1,601 @@
+"""The committed results: every table regenerates from the trial records, and
+the documents (README.md, results/README.md, results/findings.md) quote
+what the tables say."""
+
+import csv
+import glob
+import json
+import os
+import re
+import statistics
+
+import numpy as np
+import pytest
+from fastweights_study import analysis
+from fastweights_study import reporting
+from fastweights_study import tuning
+from scripts import ROOT
+from scripts import read_document
+
+from keras_fastweights import models
+
+# Data and tables: .ci/run runs these on one backend (pyproject.toml).
+pytestmark = pytest.mark.backend_independent
+
+
+def quoted_causal_readings(text, header, runs):
+    """Checks each line of the Markdown table under `header` in `text`
+    against the memory_causal.csv of its run: `runs[(first column,
+    seed)]`, a name of whose directory in results/memory_causal_seeds is
+    its `"causal"`. Returns each run's CSV rows by what they removed."""
+    readings = {}
+    directory = os.path.join(ROOT, "results", "memory_causal_seeds")
+    lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+    assert sorted(
+        (int(line.split("|")[1]), int(line.split("|")[2])) for line in lines
+    ) == sorted(runs), f"the table under {header!r} lists other runs"
+    for line in lines:
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        run = runs[int(cells[0]), int(cells[1])]
+        assert cells[2] == f"{run['test_error_percent']:g}"
+        path = os.path.join(directory, run["causal"], "memory_causal.csv")
+        with open(path) as file:
+            rows = {row["removed"]: row for row in csv.DictReader(file)}
+        readings[int(cells[0]), int(cells[1])] = rows
+        quoted = [float(cell.replace("−", "-")) for cell in cells[3:]]
+        assert quoted == [
+            round(float(rows[removed][column]), 3)
+            for removed, column in (
+                ("nothing", "probability"),
+                ("queried value", "change"),
+                ("every state but the queried value", "probability"),
+                ("every stored state", "probability"),
+            )
+        ], (cells[0], cells[1])
+    return readings
+
+
+def finished_capacity():
+    """results/capacity.csv's rows at R = 50 whose three seeds have all
+    finished, by (model, K)."""
+    rows = reporting.common.read_csv(
+        os.path.join(ROOT, "results", "capacity.csv")
+    )
+    return {
+        (row["model"], row["num_pairs"]): row
+        for row in rows
+        if row["units"] == 50 and row["seeds"] == "0 1 2"
+    }
+
+
+def load_copy(directory, tmp_path):
+    """`tuning.load_search` of a copy of a committed search (reading a
+    search writes its grid back), named as the original."""
+    import shutil
+
+    copy = tmp_path / directory.replace("/", "_")
+    shutil.copytree(
+        os.path.join(ROOT, directory),
+        copy,
+        ignore=shutil.ignore_patterns("*.weights.h5"),
+    )
+    search = tuning.load_search(str(copy))
+    search["directory"] = directory
+    return search
+
+
+def assert_same_file(written, committed):
+    with open(written, newline="") as file:
+        got = file.read()
+    with open(os.path.join(ROOT, committed), newline="") as file:
+        assert got == file.read(), f"{committed} is not what its records give"
+
+
+def test_readmes_quote_the_committed_table1():
+    """Both READMEs' Table 1 shows the mean ± standard deviation of
+    results/table1.csv for every cell with its three seeds ("–" for the
+    others) beside the paper's value, and both count the runs of
+    results/table1_runs.csv."""
+    results = os.path.join(ROOT, "results")
+    rows = {
+        (row["model"], row["units"]): row
+        for row in reporting.common.read_csv(
+            os.path.join(results, "table1.csv")
+        )
+    }
+    readme = read_document("README.md")
+    status = read_document("results", "README.md")
+    header = "| Model | R = 20 | R = 50 | R = 100 |"
+    names = {name: model for model, name in models.PAPER_NAMES.items()}
+    for text in (readme, status):
+        lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+        lines = [line.strip().strip("|").split(" | ") for line in lines]
+        assert sorted(line[0].strip() for line in lines) == sorted(names)
+        for name, *cells in lines:
+            model = names[name.strip()]
+            for units, cell in zip((20, 50, 100), cells):
+                row = rows.get((model, units))
+                paper = reporting.table1.PAPER_TABLE1[(model, units)]
+                if row is None or row["seeds"] != "0 1 2":
+                    expected = f"– ({paper:.2f})"
+                else:
+                    expected = (
+                        f"{row['test_error_mean']:.2f} ± "
+                        f"{row['test_error_std']:.2f} ({paper:.2f})"
+                    )
+                # † marks a cell whose learning rate is still being widened.
+                if row is not None and row["choice"] == "widening":
+                    expected += " †"
+                assert cell.strip() == expected, (model, units)
+
+    finished = len(
+        reporting.common.read_csv(os.path.join(results, "table1_runs.csv"))
+    )
+    # "N runs have finished", at least once in each README and the findings.
+    for text in (readme, status, read_document("results", "findings.md")):
+        counts = [
+            int(count)
+            for count in re.findall(
+                r"(\d+) runs have finished", " ".join(text.split())
+            )
+        ]
+        assert counts and all(count == finished for count in counts), counts
+
+
+def test_findings_quote_the_committed_causal_readings():
+    """results/findings.md's tables of the causal reading by seed say what
+    results/memory_causal_seeds/*/memory_causal.csv say: for fast weights'
+    Table 1 runs at each R's chosen learning rate and seeds 0-2, for the
+    capacity curve's runs at each K > 4 with three seeds, and for the
+    longer budget at R = 100 beside Table 1's runs there."""
+    results = os.path.join(ROOT, "results")
+    text = read_document("results", "findings.md")
+    chosen = {
+        row["units"]: row
+        for row in reporting.common.read_csv(
+            os.path.join(results, "table1.csv")
+        )
+        if row["model"] == "fast_weights"
+    }
+    table1 = {
+        (run["units"], run["seed"]): dict(
+            run, causal=f"trial_{int(run['trial_id']):04d}"
+        )
+        for run in reporting.common.read_csv(
+            os.path.join(results, "table1_runs.csv")
+        )
+        if run["model"] == "fast_weights"
+        and run["learning_rate"] == chosen[run["units"]]["learning_rate"]
+    }
+    assert len(table1) == 9
+    quoted_causal_readings(
+        text,
+        "| R | seed | test error (%) | p, whole memory |",
+        table1,
+    )
+
+    capacity = [
+        row
+        for row in reporting.common.read_csv(
+            os.path.join(results, "capacity.csv")
+        )
+        if row["model"] == "fast_weights"
+        and row["num_pairs"] > 4
+        and row["seeds"] == "0 1 2"
+    ]
+    runs = {}
+    for row in capacity:
+        search = os.path.join(
+            results, "capacity_search", f"k{row['num_pairs']}"
+        )
+        for path in glob.glob(
+            os.path.join(search, "*", "trial_*", "trial.json")
+        ):
+            with open(path) as file:
+                trial = json.load(file)
+            values = trial["hyperparameters"]["values"]
+            if (
+                trial["status"] == "COMPLETED"
+                and values["model"] == "fast_weights"
+                and values["learning_rate"] == row["learning_rate"]
+            ):
+                metrics = trial["metrics"]["metrics"][tuning.TEST_ERROR]
+                runs[row["num_pairs"], values["seed"]] = {
+                    "test_error_percent": metrics["observations"][0]["value"][
+                        0
+                    ],
+                    "causal": f"k{row['num_pairs']}_"
+                    + os.path.basename(os.path.dirname(path)),
+                }
+    assert runs
+    readings = quoted_causal_readings(
+        text, "| K | seed | test error (%) | p, whole memory |", runs
+    )
+    # The longer budget at R = 100: Table 1's runs at its learning rate and
+    # 100 epochs beside the same seeds' 300-epoch runs.
+    longer = os.path.join(results, "longer_budget", "r100_search")
+    longer_runs = reporting.common.read_csv(
+        os.path.join(longer, "table1_runs.csv")
+    )
+    budget = {
+        (100, run["seed"]): dict(
+            run, causal=f"trial_{int(run['trial_id']):04d}"
+        )
+        for run in reporting.common.read_csv(
+            os.path.join(results, "table1_runs.csv")
+        )
+        if run["model"] == "fast_weights"
+        and run["units"] == 100
+        and run["learning_rate"] == longer_runs[0]["learning_rate"]
+    }
+    assert len(budget) == 3
+    for run in longer_runs:
+        budget[run["epochs"], run["seed"]] = dict(
+            run, causal=f"longer_r100_trial_{int(run['trial_id']):04d}"
+        )
+    assert len(budget) == 6
+    quoted_causal_readings(
+        text,
+        "| epochs | seed | test error (%) | p, whole memory |",
+        budget,
+    )
+    # results/findings.md §2 sums these runs up: which K, and what removing
+    # the queried digit's state costs, at least and at most.
+    method = " ".join(read_document("results", "findings.md").split())
+    claim = re.search(
+        r"At `K = (\d+)`([\d, and]*) every fast-weights run of the table "
+        r"still answers by §3's look-up \(removing the queried "
+        r"digit's state costs ([\d.]+) to ([\d.]+) in probability",
+        method,
+    )
+    assert claim, "findings §2 no longer sums up the causal readings by K"
+    listed = re.findall(r"\d+", claim.group(1) + claim.group(2))
+    assert [int(k) for k in listed] == sorted(
+        {num_pairs for num_pairs, _ in runs}
+    )
+    costs = [
+        -float(rows["queried value"]["change"]) for rows in readings.values()
+    ]
+    assert (claim.group(3), claim.group(4)) == (
+        f"{min(costs):.2f}",
+        f"{max(costs):.2f}",
+    )
+
+
+def test_findings_quote_the_committed_ablation():
+    """results/findings.md §4's table says what results/ablation.csv and
+    ablation_runs.csv say: each seed's test error, the mean ± standard
+    deviation, the epochs of leaving the plateau and the paired count, one
+    line per variant in the study's order."""
+    text = read_document("results", "findings.md")
+    header = "| variant | test error (%), seeds 0, 1, 2 |"
+    lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+    results = os.path.join(ROOT, "results")
+    rows = reporting.common.read_csv(os.path.join(results, "ablation.csv"))
+    runs = reporting.common.read_csv(os.path.join(results, "ablation_runs.csv"))
+    assert len(lines) == len(rows) == len(models.FAST_WEIGHTS_VARIANTS)
+    for line, row in zip(lines, rows):
+        _, errors, summary, exits, worse = line.strip("| ").split(" | ")
+        assert row["seeds"] == "0 1 2"
+        quoted = [
+            f"{run['test_error_percent']:g}"
+            for run in sorted(runs, key=lambda run: run["seed"])
+            if run["variant"] == row["variant"]
+        ]
+        assert errors.split(", ") == quoted, row["variant"]
+        assert summary == (
+            f"{row['test_error_mean']:.2f} ± {row['test_error_std']:.2f}"
+        )
+        assert exits.split(", ") == [
+            "never" if epoch == "–" else epoch
+            for epoch in str(row["plateau_exit_epochs"]).split()
+        ]
+        assert worse == (
+            "–"
+            if row["variant"] == "paper"
+            else f"{row['seeds_worse_than_paper']} of {row['seeds_paired']}"
+        )
+
+
+def test_findings_quote_the_committed_capacity():
+    """results/findings.md §2's capacity table says what results/capacity.csv
+    says: each (model, K)'s mean ± standard deviation over seeds 0, 1, 2,
+    how many of them ended on the key-blind plateau where any did, "–"
+    where the three runs have not all finished; its key-blind row is
+    section 8's formula; and the sentence under it, on the runs that left
+    the plateau, holds."""
+    text = read_document("results", "findings.md")
+    header = "| model | K = 2 | K = 4 | K = 6 | K = 8 | K = 10 | K = 12 |"
+    table = text[text.index(header) :].split("\n\n")[0].splitlines()
+    pairs = [
+        int(cell.split("= ")[1])
+        for cell in table[0].strip("| ").split(" | ")[1:]
+    ]
+    finished = finished_capacity()
+    quoted = {line.strip("| ").split(" | ")[0]: line for line in table[2:]}
+    assert sorted(quoted) == ["LSTM", "fast weights", "key-blind error"]
+    for label, kind in (("fast weights", "fast_weights"), ("LSTM", "lstm")):
+        cells = quoted[label].strip("| ").split(" | ")[1:]
+        expected = []
+        for num_pairs in pairs:
+            row = finished.get((kind, num_pairs))
+            if row is None:
+                expected.append("–")
+                continue
+            cell = f"{row['test_error_mean']:.2f} ± {row['test_error_std']:.2f}"
+            if row["runs_on_plateau"]:
+                cell += f" ({row['runs_on_plateau']} on the plateau)"
+            expected.append(cell)
+        assert cells == expected, label
+    assert quoted["key-blind error"].strip("| ").split(" | ")[1:] == [
+        f"{100 * analysis.key_blind_bayes(k)[0]:.2f}" for k in pairs
+    ]
+    below = " ".join(text[text.index(header) :].split("\n\n")[1].split())
+    exits = [
+        int(epoch)
+        for row in finished.values()
+        for epoch in str(row["plateau_exit_epochs"]).split()
+        if epoch != "–"
+    ]
+    if "no run in this table has ended on the plateau" in below:
+        assert not any(row["runs_on_plateau"] for row in finished.values())
+    claim = re.search(
+        r"every one left it by epoch (\d+), those at K ≤ (\d+) by epoch (\d+)",
+        below,
+    )
+    assert claim, "§6 no longer says when the runs left the plateau"
+    assert int(claim.group(1)) == max(exits)
+    assert int(claim.group(3)) == max(
+        int(epoch)
+        for (_, num_pairs), row in finished.items()
+        if num_pairs <= int(claim.group(2))
+        for epoch in str(row["plateau_exit_epochs"]).split()
+        if epoch != "–"
+    )
+
+
+def test_findings_read_the_capacity_curve():
+    """results/findings.md §2's reading of the capacity curve ("What the curve
+    says") holds for results/capacity.csv: each mean, each spread of a
+    model's seeds, the comparisons between K and between the models."""
+    text = read_document("results", "findings.md")
+    start = text.index("**What the curve says.**")
+    reading = " ".join(text[start:].split("\n\n")[0].split())
+    finished = finished_capacity()
+
+    def mean(model, k):
+        return f"{finished[model, k]['test_error_mean']:.2f}"
+
+    def seeds(model, k):
+        return [
+            float(e) for e in str(finished[model, k]["test_errors"]).split()
+        ]
+
+    def spread(model, k):
+        errors = seeds(model, k)
+        return f"from {min(errors):g} to {max(errors):g} %"
+
+    fast, lstm = "fast_weights", "lstm"
+    # Fast weights: up to K = 10, then no higher at K = 12.
+    rising = [mean(fast, k) for k in (2, 4, 6, 8, 10)]
+    assert rising == sorted(rising, key=float)
+    assert float(mean(fast, 12)) <= float(mean(fast, 10))
+    assert (
+        f"no higher at `K = 12` ({mean(fast, 12)} against {mean(fast, 10)} %)"
+        in reading
+    )
+    assert (
+        f"{spread(fast, 10)} at `K = 10` and {spread(fast, 12)} at `K = 12`"
+    ) in reading
+    # "far more widely than before": five times the widest spread below.
+    before = max(
+        max(seeds(fast, k)) - min(seeds(fast, k)) for k in (2, 4, 6, 8)
+    )
+    assert f"they were at most {before:.2f} points apart" in reading
+    for k in (10, 12):
+        assert max(seeds(fast, k)) - min(seeds(fast, k)) > 5 * before
+    best = min(seeds(fast, 12))
+    assert f"Their best run at `K = 12`, {best:g} %," in reading
+    at_six = seeds(fast, 6)
+    assert best < min(at_six)
+    assert (
+        f"is below every run at `K = 6` ({min(at_six):g} to {max(at_six):g} %)"
+        in reading
+    )
+    bits = analysis.retrieval_information_bits(12)
+    assert f"twelve bindings, {bits:.1f} bits" in reading
+    # The LSTM: rising with one step down, and a budget that binds.
+    lstm_means = [float(mean(lstm, k)) for k in (2, 4, 6, 8, 10, 12)]
+    down = [
+        k
+        for k, previous, current in zip(
+            (4, 6, 8, 10, 12), lstm_means, lstm_means[1:]
+        )
+        if current < previous
+    ]
+    assert down == [10]
+    assert (
+        f"({mean(lstm, 10)} % at `K = 10`, from {mean(lstm, 8)} % at `K = 8`, "
+        "within the seeds' spread)"
+    ) in reading
+    assert max(seeds(lstm, 10)) >= min(seeds(lstm, 8))  # the spreads overlap
+    at_twelve = (
+        f"to {mean(lstm, 12)} % at `K = 12`, its seeds {spread(lstm, 12)}"
+    )
+    assert at_twelve in reading
+    best_epochs = [
+        int(e) for e in str(finished[lstm, 12]["best_epochs"]).split()
+    ]
+    assert (
+        f"every LSTM run at `K = 12` had its best epoch at {min(best_epochs)} "
+        "or later"
+    ) in reading
+    # The models compared at every K where both have three seeds.
+    both = sorted(k for (model, k) in finished if model == lstm and k >= 4)
+    assert f"every `K` from 4 to {both[-1]}." in reading
+    for k in both:
+        assert float(mean(fast, k)) < float(mean(lstm, k)), k
+
+
+def test_findings_quote_the_committed_capacity_errors():
+    """results/capacity_errors.csv reads every run of results/capacity.csv
+    (the same test errors: at K >= 4 the checkpoint it read holds the
+    weights its trial tested), and results/findings.md §2's sentences on where
+    the wrong answers come from say what it says, at K >= 4: the share of
+    wrong answers that are another pair's digit, beside the share if they
+    were spread over the nine wrong digits, and the largest distance, in
+    binomial standard errors, of a queried pair's error (the seeds pooled)
+    from its (model, K)'s error, and the Cochran-Armitage test of a trend of
+    the error in the pair's position, each against its Bonferroni bound."""
+    results = os.path.join(ROOT, "results")
+    cells = reporting.common.read_csv(os.path.join(results, "capacity.csv"))
+    rows = reporting.common.read_csv(
+        os.path.join(results, "capacity_errors.csv")
+    )
+    read = {(r["model"], r["num_pairs"], r["seed"]): r for r in rows}
+    assert len(read) == len(rows)
+    expected = set()
+    for cell in cells:
+        seeds = str(cell["seeds"]).split()
+        errors = str(cell["test_errors"]).split()
+        for seed, error in zip(seeds, errors):
+            key = (cell["model"], cell["num_pairs"], int(seed))
+            expected.add(key)
+            assert key in read, f"capacity_errors.csv lacks {key}: rerun it"
+            assert read[key]["recorded_test_error_percent"] == float(error)
+            if cell["num_pairs"] >= 4:
+                assert read[key]["test_error_percent"] == float(error)
+    assert set(read) == expected
+
+    stored, chance, distances, trends, pairs = [], [], [], {}, 0
+    for model, num_pairs in {(r["model"], r["num_pairs"]) for r in rows}:
+        if num_pairs < 4:
+            continue
+        runs = [
+            r
+            for r in rows
+            if (r["model"], r["num_pairs"]) == (model, num_pairs)
+        ]
+        wrong = sum(r["wrong"] for r in runs)
+        stored.append(100 * sum(r["wrong_stored"] for r in runs) / wrong)
+        chance.append(100 * sum(r["stored_by_chance"] for r in runs) / wrong)
+        sequences, wrong_by_pair = (
+            sum(np.array(str(r[column]).split(), int) for r in runs)
+            for column in ("sequences_by_pair", "wrong_by_pair")
+        )
+        mean = wrong_by_pair.sum() / sequences.sum()
+        distances.append(
+            np.max(
+                np.abs(wrong_by_pair / sequences - mean)
+                / np.sqrt(mean * (1 - mean) / sequences)
+            )
+        )
+        pairs += num_pairs
+        # Cochran-Armitage: a linear trend of the error in the queried
+        # pair's position 1 .. K (positive: newer pairs err more).
+        position = np.arange(1, num_pairs + 1)
+        excess = np.sum(position * (wrong_by_pair - mean * sequences))
+        spread = np.sum(sequences * position**2) - (
+            np.sum(sequences * position) ** 2 / sequences.sum()
+        )
+        trends[model, num_pairs] = excess / np.sqrt(mean * (1 - mean) * spread)
+
+    text = " ".join(read_document("results", "findings.md").split())
+    shares = re.search(
+        r"([\d.]+) to ([\d.]+) % of the wrong answers were the digit of "
+        r"another pair of the sequence, where answers spread over the nine "
+        r"wrong digits would give ([\d.]+) to ([\d.]+) %",
+        text,
+    )
+    assert shares, "§6 no longer says what the wrong answers are"
+    assert shares.groups() == (
+        f"{min(stored):.1f}",
+        f"{max(stored):.1f}",
+        f"{min(chance):.0f}",
+        f"{max(chance):.0f}",
+    )
+
+    # Two-sided 5 % over n comparisons (Bonferroni).
+    def allowed(n):
+        return f"{statistics.NormalDist().inv_cdf(1 - 0.025 / n):.1f}"
+
+    flat = re.search(
+        r"no queried pair's error is more than ([\d.]+) binomial standard "
+        r"errors from the error of its model and K, inside the ([\d.]+) "
+        r"that chance allows among the (\d+) pairs compared",
+        text,
+    )
+    assert flat, "§6 no longer says how the error depends on the pair"
+    assert flat.groups() == (
+        f"{max(distances):.1f}",
+        allowed(pairs),
+        str(pairs),
+    )
+    assert max(distances) < float(allowed(pairs))
+    trend = re.search(
+        r"finds none: \|z\| is at most ([\d.]+) over the (\d+) \(model, "
+        r"K\), inside the ([\d.]+) that \d+ tests allow",
+        text,
+    )
+    assert trend, "§6 no longer says whether the error has a trend in age"
+    largest = max(abs(z) for z in trends.values())
+    assert trend.groups() == (
+        f"{largest:.1f}",
+        str(len(trends)),
+        allowed(len(trends)),
+    )
+    assert largest < float(allowed(len(trends)))
+    # "its sign changes": fast weights at K = 8 lean to the old pairs, the
+    # LSTM at K = 4 to the new.
+    assert trends["fast_weights", 8] < 0 < trends["lstm", 4]
+    budget = re.search(
+        r"every fast-weights run of the table had its best epoch on "
+        r"validation at epoch (\d+) or later",
+        text,
+    )
+    assert budget, "§6 no longer says when the runs had their best epoch"
+    assert int(budget.group(1)) == min(
+        int(epoch)
+        for cell in cells
+        if cell["model"] == "fast_weights" and cell["seeds"] == "0 1 2"
+        for epoch in str(cell["best_epochs"]).split()
+    )
+
+
+@pytest.mark.backend_independent
+def test_committed_tables_regenerate_from_the_records(tmp_path):
+    """results/table1.csv, ablation.csv and capacity.csv are what the
+    committed trial records give, byte for byte: a hand edit of a table,
+    or a record changed without its table, fails here."""
+    table1 = load_copy("results/table1_search", tmp_path)
+    reporting.table1.write_table1(
+        table1["runs"], tmp_path / "t", table1["grid"]
+    )
+    assert_same_file(tmp_path / "t" / "table1.csv", "results/table1.csv")
+    assert_same_file(
+        tmp_path / "t" / "table1_runs.csv", "results/table1_runs.csv"
+    )
+
+    ablation = load_copy("results/ablation_search", tmp_path)
+    rows = reporting.ablation.ablation_rows(
+        ablation["grid"],
+        ablation["runs"],
+        ablation["settings"]["num_pairs"],
+        ablation["histories"],
+    )
+    reporting.common.write_csv(
+        rows, tmp_path / "ablation.csv", reporting.ablation.ABLATION_COLUMNS
+    )
+    assert_same_file(tmp_path / "ablation.csv", "results/ablation.csv")
+
+    searches = [table1] + [
+        load_copy(f"results/capacity_search/k{pairs}", tmp_path)
+        for pairs in (2, 6, 8, 10, 12)
+    ]
+    rows = reporting.capacity.capacity_rows(
+        searches, ["fast_weights", "lstm"], 50
+    )
+    reporting.common.write_csv(
+        rows, tmp_path / "capacity.csv", reporting.capacity.CAPACITY_COLUMNS
+    )
+    assert_same_file(tmp_path / "capacity.csv", "results/capacity.csv")
