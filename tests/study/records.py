@@ -5,11 +5,14 @@ training, and the searches and expectations built from them."""
 import csv
 import itertools
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from fastweights_study import analysis
 from fastweights_study import tuning
+from scripts import ROOT
 
 from keras_fastweights import training
 
@@ -128,3 +131,18 @@ def expected_exit(val_accuracy, num_pairs=4):
         if 100 * (1 - accuracy) < threshold:
             return str(epoch)
     return "–"
+
+
+def run_grid_search(directory, *flags):
+    """Runs tuning/grid_search.py into `directory` in a subprocess (quietly,
+    with `flags`) and checks that it succeeded."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "tuning", "grid_search.py"),
+            *("--verbose", "0", "--directory", str(directory), *flags),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]

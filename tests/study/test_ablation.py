@@ -1,16 +1,11 @@
 """The ablation study's report: fastweights_study.reporting.ablation and
 tuning/ablation_report.py."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from fastweights_study import analysis
 from fastweights_study import reporting
 from fastweights_study import tuning
-from scripts import ROOT
 from scripts import load_script
 
 from keras_fastweights import models
@@ -18,6 +13,7 @@ from keras_fastweights import models
 from .records import expected_exit
 from .records import random_results
 from .records import recorded_search
+from .records import run_grid_search
 from .records import settings
 
 # Data and tables: .ci/run runs these on one backend (pyproject.toml).
@@ -225,21 +221,14 @@ def test_ablation_report_errors_name_the_directory(tmp_path):
 def test_ablation_report_reads_a_real_search(tmp_path):
     """One real (tiny) search: the records the trainer writes are read."""
     search, output = tmp_path / "search", tmp_path / "results"
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "tuning", "grid_search.py"),
-            *("--models", "fast_weights", "--units", "4"),
-            *("--learning-rates", "0.01", "--seeds", "0"),
-            *("--variants", "paper", "no_layer_norm"),
-            *("--epochs", "1", "--num-train", "64", "--num-val", "32"),
-            *("--num-test", "32", "--verbose", "0"),
-            *("--directory", str(search)),
-        ],
-        capture_output=True,
-        text=True,
+    run_grid_search(
+        search,
+        *("--models", "fast_weights", "--units", "4"),
+        *("--learning-rates", "0.01", "--seeds", "0"),
+        *("--variants", "paper", "no_layer_norm"),
+        *("--epochs", "1", "--num-train", "64", "--num-val", "32"),
+        *("--num-test", "32"),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     argv = ["--directory", str(search), "--output", str(output)]
     assert ablation_report.main(argv) == 0
     rows = reporting.common.read_csv(output / "ablation.csv")

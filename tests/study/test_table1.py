@@ -13,6 +13,7 @@ from scripts import ROOT
 from keras_fastweights import models
 
 from .records import ROWS
+from .records import run_grid_search
 
 # Data and tables: .ci/run runs these on one backend (pyproject.toml).
 pytestmark = pytest.mark.backend_independent
@@ -46,19 +47,12 @@ def test_report_script_writes_the_results(tmp_path):
     search = tmp_path / "search"
     output = tmp_path / "results"
     common = ["--epochs", "1", "--num-train", "64", "--num-val", "32"]
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "tuning", "grid_search.py"),
-            *("--models", "fast_weights", "lstm", "--units", "50", "8"),
-            *("--learning-rates", "0.01", "--seeds", "0", "1"),
-            *("--num-test", "32", "--verbose", "0"),
-            *("--directory", str(search), *common),
-        ],
-        capture_output=True,
-        text=True,
+    run_grid_search(
+        search,
+        *("--models", "fast_weights", "lstm", "--units", "50", "8"),
+        *("--learning-rates", "0.01", "--seeds", "0", "1"),
+        *("--num-test", "32", *common),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     # A clone of the repository has the trial records but no checkpoints.
     for checkpoint in search.glob("**/checkpoint.weights.h5"):
         checkpoint.unlink()
