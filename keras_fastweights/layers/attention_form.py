@@ -158,6 +158,38 @@ def run_chunk(
     return h, ops.reshape(new_memory, (-1, units * units)), outputs
 
 
+def bounded_chunk_loop(step, h, memory, xs, chunks):
+    """`ops.scan(step, (h, memory, _), xs)` over `chunks` chunks as a
+    `keras.ops.while_loop` with `maximum_iterations`, each chunk's outputs
+    written into a buffer: Keras's TensorFlow `scan` sets no maximum, and
+    without one XLA cannot compile the loop's gradient (`jit_compile=True`
+    fails with "XLA compilation requires a fixed tensor list size"). The
+    same operations on the same values as the scan.
+
+    Returns the last `h` and `memory`, and the outputs `(chunks, batch,
+    length, units)`.
+    """
+    drive = xs[0] if isinstance(xs, tuple) else xs
+
+    def body(i, h, memory, buffer):
+        window = keras.tree.map_structure(lambda x: ops.take(x, i, axis=0), xs)
+        (h, memory, outputs), _ = step((h, memory, None), window)
+        # scatter_update, not slice_update, whose TensorFlow op
+        # (XlaDynamicUpdateSlice) has no gradient.
+        buffer = ops.scatter_update(
+            buffer, ops.reshape(i, (1, 1)), ops.expand_dims(outputs, 0)
+        )
+        return i + 1, h, memory, buffer
+
+    _, h, memory, buffer = ops.while_loop(
+        lambda i, *_: i < chunks,
+        body,
+        (0, h, memory, ops.zeros_like(drive)),
+        maximum_iterations=chunks,
+    )
+    return h, memory, buffer
+
+
 def run(
     cell,
     sequences,
@@ -231,10 +263,15 @@ def run(
         xs = windows(input_drive)
         if mask is not None:
             xs = (xs, windows(mask))
-        no_outputs = ops.zeros_like(input_drive[:, :chunk_length])
-        (h, memory, _), (_, _, chunk_outputs) = ops.scan(
-            step, (h, memory, no_outputs), xs
-        )
+        if keras.backend.backend() == "tensorflow":
+            h, memory, chunk_outputs = bounded_chunk_loop(
+                step, h, memory, xs, chunks
+            )
+        else:
+            no_outputs = ops.zeros_like(input_drive[:, :chunk_length])
+            (h, memory, _), (_, _, chunk_outputs) = ops.scan(
+                step, (h, memory, no_outputs), xs
+            )
         chunk_outputs = ops.transpose(chunk_outputs, (1, 0, 2, 3))
         outputs.append(ops.reshape(chunk_outputs, (-1, done, units)))
     elif memory_starts_at_zero:

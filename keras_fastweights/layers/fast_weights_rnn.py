@@ -70,9 +70,11 @@ class FastWeightsRNN(keras.layers.RNN):
             of steps, computing the last `A` only when it is returned;
             cheapest while `T` is small beside `units`.
             `"chunked"`: the attention form within chunks of 8 steps,
-            with `A` carried from chunk to chunk by `keras.ops.scan`, so
-            that backprop keeps `A` once per chunk (`batch * T / 8 *
-            units²` floats) and long sequences compile to one small loop.
+            with `A` carried from chunk to chunk by `keras.ops.scan` (on
+            TensorFlow a bounded `keras.ops.while_loop`, which XLA can
+            differentiate), so that backprop keeps `A` once per chunk
+            (`batch * T / 8 * units²` floats) and long sequences compile
+            to one small loop.
             `"auto"` (default): `"attention"` for `T <= 32`, else
             `"chunked"`. With an unknown `T`, every path runs as `"cell"`.
             The delta rule's memory is no attention over past outputs:

@@ -132,6 +132,7 @@ def test_data_parallel_matches_one_device(tmp_path):
     assert other["loss"] != pytest.approx(single["loss"], rel=1e-5)
 
 
+@pytest.mark.backend_independent
 def test_help_lists_every_flag(example, capsys):
     with pytest.raises(SystemExit) as exit_info:
         example.main(["--help"])
@@ -157,6 +158,7 @@ def test_help_lists_every_flag(example, capsys):
         assert flag in help_text
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "argv, mentioned",
     [
@@ -185,6 +187,7 @@ def test_invalid_flags_give_a_one_line_error(argv, mentioned, example, capsys):
     assert mentioned in lines[0]
 
 
+@pytest.mark.backend_independent
 def test_output_dir_that_is_a_file_gives_a_one_line_error(
     example, capsys, tmp_path
 ):

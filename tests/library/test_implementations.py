@@ -484,6 +484,39 @@ def test_implementation_survives_save_and_load(implementation, tmp_path):
     )
 
 
+@pytest.mark.parametrize("mask_kind", [None, "holes"])
+def test_chunked_training_compiles_with_xla(mask_kind):
+    """`jit_compile=True` trains the chunked path (two chunks and a rest),
+    as the default compilation does: on TensorFlow, Keras's `scan` sets no
+    `maximum_iterations`, without which XLA cannot compile the loop's
+    gradient, so the layer loops over chunks with a bounded while loop
+    there. (torch: `jit_compile=True` is `torch.compile`, not XLA; both
+    models run eagerly here.)"""
+    x = make_inputs(11)
+    x[:, 2::3] = 0.0  # Masking(0.0) masks every third step from the third
+    y = np.arange(BATCH) % 2
+    losses = []
+    for jit_compile in (False, keras.backend.backend() != "torch"):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((11, FEATURES)),
+                *([keras.layers.Masking(0.0)] if mask_kind else []),
+                FastWeightsRNN(UNITS, implementation="chunked"),
+                keras.layers.Dense(2),
+            ]
+        )
+        model.compile(
+            keras.optimizers.SGD(0.1),
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=jit_compile,
+        )
+        losses.append([float(model.train_on_batch(x, y)) for _ in range(3)])
+    # Three steps: the gradients of the first two moved the weights alike.
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
+    assert losses[0][2] != losses[0][0]
+
+
 def test_rejects_unknown_implementation():
     with pytest.raises(ValueError, match="implementation='fast'"):
         FastWeightsRNN(UNITS, implementation="fast")

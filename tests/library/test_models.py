@@ -203,6 +203,7 @@ def test_save_and_load(kind, trained, data, tmp_path):
     )
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [

@@ -99,6 +99,7 @@ EXPECTED = [
 ]
 
 
+@pytest.mark.backend_independent
 def test_protocol_chooses_the_learning_rate_then_runs_the_seeds(tmp_path):
     log = []
     bookkeeping_search(GRID, tmp_path, log).search()
@@ -106,6 +107,7 @@ def test_protocol_chooses_the_learning_rate_then_runs_the_seeds(tmp_path):
     assert tuning.grid_size(GRID) == len(EXPECTED) == 20
 
 
+@pytest.mark.backend_independent
 def test_protocol_waits_for_a_cell_s_learning_rates():
     done = [
         dict(
@@ -127,6 +129,7 @@ def test_protocol_waits_for_a_cell_s_learning_rates():
     assert points[-1] == dict(learning_rate=1e-2, model="lstm", units=8, seed=5)
 
 
+@pytest.mark.backend_independent
 def test_variants_are_cells_of_their_own(tmp_path):
     grid = tuning.check_grid(
         ["fast_weights"],
@@ -171,6 +174,7 @@ def test_variants_are_cells_of_their_own(tmp_path):
         )
 
 
+@pytest.mark.backend_independent
 def test_interrupted_search_resumes_without_running_a_trial_twice(tmp_path):
     log = []
     with pytest.raises(KeyboardInterrupt):
@@ -185,6 +189,7 @@ def test_interrupted_search_resumes_without_running_a_trial_twice(tmp_path):
     assert again == []
 
 
+@pytest.mark.backend_independent
 def test_a_trial_killed_as_it_ends_is_not_run_again(tmp_path, monkeypatch):
     """keras-tuner saves the oracle in `end_trial` while the trial still
     counts as ongoing, then stops counting it: killed in between, the
@@ -264,6 +269,7 @@ def test_a_trial_s_checkpoint_holds_the_weights_it_was_tested_with(
     )
 
 
+@pytest.mark.backend_independent
 def test_overwrite_starts_over(tmp_path):
     bookkeeping_search(GRID, tmp_path, []).search()
     log = []
@@ -271,6 +277,7 @@ def test_overwrite_starts_over(tmp_path):
     assert len(log) == 20
 
 
+@pytest.mark.backend_independent
 def test_resuming_another_grid_is_refused(tmp_path):
     tuning.make_tuner(GRID, tmp_path)
     other = tuning.check_grid(["fast_weights"], [8], [1e-3])
@@ -279,6 +286,7 @@ def test_resuming_another_grid_is_refused(tmp_path):
     tuning.make_tuner(other, tmp_path, overwrite=True)
 
 
+@pytest.mark.backend_independent
 def test_table_rows_summarise_the_seeds_of_the_chosen_rate():
     grid = tuning.check_grid(["lstm"], [8], [1e-3, 1e-2], [0, 1, 2])
     runs = [
@@ -307,6 +315,7 @@ def test_table_rows_summarise_the_seeds_of_the_chosen_rate():
     assert (row["test_error_min"], row["test_error_max"]) == (0.0, 2.0)
 
 
+@pytest.mark.backend_independent
 def test_table_rows_leave_out_a_cell_without_runs():
     # With one learning rate the rate is chosen before any run, so a
     # partial search has cells with no run at it.
@@ -332,6 +341,7 @@ def test_table_rows_leave_out_a_cell_without_runs():
     assert tuning.table_rows(grid, []) == []
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "kinds, units, rates, message",
     [
@@ -352,6 +362,7 @@ def test_check_grid_rejects_bad_grids(kinds, units, rates, message):
         tuning.check_grid(["lstm"], [8], [1e-3], seeds=[-1])
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "flags, message",
     [
@@ -586,6 +597,7 @@ def test_one_chief_and_two_workers_on_loopback_resume_a_search(tmp_path):
     assert again.returncode == 0 and "trials done] next:" not in again.stdout
 
 
+@pytest.mark.backend_independent
 def test_workers_flag_refuses_an_existing_chief(capsys, monkeypatch):
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
     with pytest.raises(SystemExit):
@@ -709,6 +721,7 @@ def test_capacity_errors_and_memory_causal_read_the_checkpoints(tmp_path):
         memory_causal.main(["--trial", trial, "--output", str(causal)])
 
 
+@pytest.mark.backend_independent
 def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
     """Every command of tuning/reproduce.sh parses with its script's own
     flags, so a typo there fails here rather than hours into the study."""
@@ -763,6 +776,7 @@ def trial(rate, accuracy, seed=0, loss=0.1, model="lstm", units=8):
     )
 
 
+@pytest.mark.backend_independent
 def test_widening_adds_the_next_rate_until_the_choice_is_interior():
     grid = tuning.check_grid(
         ["lstm"], [8], [3e-4, 1e-3, 3e-3], [0, 1], widen=True
@@ -798,6 +812,7 @@ def test_widening_adds_the_next_rate_until_the_choice_is_interior():
     assert tuning.cell_learning_rates(grid, done, cell)[1] == 1e-3
 
 
+@pytest.mark.backend_independent
 def test_widening_stops_when_every_rate_solved_the_task():
     grid = tuning.check_grid(["lstm"], [8], [3e-4, 1e-3, 3e-3], widen=True)
     done = [trial(r, 1.0, loss=r) for r in (3e-4, 1e-3, 3e-3)]
@@ -808,6 +823,7 @@ def test_widening_stops_when_every_rate_solved_the_task():
     )
 
 
+@pytest.mark.backend_independent
 def test_sensitivity_cells_run_every_seed_at_every_rate_last():
     grid = tuning.check_grid(
         ["lstm", "fast_weights"],
@@ -838,6 +854,7 @@ def test_sensitivity_cells_run_every_seed_at_every_rate_last():
         tuning.check_grid(["lstm"], [8], [2e-3], widen=True)
 
 
+@pytest.mark.backend_independent
 def test_a_finished_search_extends_to_a_grown_grid(tmp_path):
     """A search resumed with a widened grid, more seeds or a sensitivity
     cell keeps its trials and runs only the new points; a grid that drops
@@ -884,6 +901,7 @@ def test_a_finished_search_extends_to_a_grown_grid(tmp_path):
             tuning.make_tuner(other, tmp_path)
 
 
+@pytest.mark.backend_independent
 def test_rates_around_a_choice_are_its_ladder_neighbours():
     grid = tuning.check_grid(["lstm"], [8], [1e-3, 3e-3, 1e-2], widen=True)
     runs = [
