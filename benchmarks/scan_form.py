@@ -54,7 +54,7 @@ def scanned(cell, sequences, initial_state, mask, **options):
         or options["go_backwards"]
     ):
         return UNROLLED(cell, sequences, initial_state, mask, **options)
-    input_drive = cell._input_drive(sequences)
+    input_drive = cell.input_drive(sequences)
     h, _ = initial_state
     steps = input_drive.shape[1]
     # weights[t, τ] = η λ^{t-τ}; entries τ > t meet rows not yet written.
@@ -68,8 +68,8 @@ def scanned(cell, sequences, initial_state, mask, **options):
         drive, step_weights, row = window
         # Row t of the history is h(t), the h entering this step.
         history = history + row[None, :, None] * ops.expand_dims(h, 1)
-        z = cell._boundary_condition(drive, h)
-        h = cell._inner_loop(
+        z = cell.boundary_condition(drive, h)
+        h = cell.inner_loop(
             z, lambda h_s: attention_form.read_out(history, step_weights, h_s)
         )[-1]
         return (h, history), h

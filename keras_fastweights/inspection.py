@@ -289,9 +289,9 @@ def replay(cell: FastWeightsRNNCell, sequences: Any) -> Replay:
     """Runs `cell` over `sequences` from zero states, recording every step.
 
     The cell runs as `keras.layers.RNN` runs it, through its own `__call__`
-    (so the numbers are the layer's, in its dtype policy); its inner loop
-    hands this function the drive `z` and the iterates `h_0 .. h_S` of every
-    step.
+    (so the numbers are the layer's, in its dtype policy), asked to return
+    the drive `z` and the iterates `h_0 .. h_S` of every step too
+    (`return_iterates=True`).
 
     Args:
         cell: A built `FastWeightsRNNCell`.
@@ -302,17 +302,14 @@ def replay(cell: FastWeightsRNNCell, sequences: Any) -> Replay:
         A `Replay`.
     """
     states = cell.get_initial_state(ops.shape(sequences)[0])
-    outputs, memories = [], []
-    cell._iterate_log = []
-    try:
-        for step in range(ops.shape(sequences)[1]):
-            output, states = cell(sequences[:, step], states)
-            outputs.append(output)
-            memories.append(states[1])
-        # Read back: the layer keeps its own (tracked) copy of a list.
-        log = list(cell._iterate_log)
-    finally:
-        cell._iterate_log = None
+    outputs, memories, log = [], [], []
+    for step in range(ops.shape(sequences)[1]):
+        output, states, z, iterates = cell(
+            sequences[:, step], states, return_iterates=True
+        )
+        outputs.append(output)
+        memories.append(states[1])
+        log.append((z, iterates))
 
     def stack(tensors, axis=1):
         return ops.stack([ops.cast(t, "float32") for t in tensors], axis=axis)

@@ -10,7 +10,7 @@ A(t) h_s = λ^{t+1} A(0) h_s + η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)      (eq.
 `FastWeightsRNN` runs its `"attention"` and `"chunked"` implementations
 through `run`; its `"cell"` implementation is `keras.layers.RNN`'s loop over
 `FastWeightsRNNCell`. Both call the cell's one inner loop
-(`FastWeightsRNNCell._inner_loop`) and differ only in how they read `A(t)`.
+(`FastWeightsRNNCell.inner_loop`) and differ only in how they read `A(t)`.
 A mask `m(t)` in {0, 1} is honoured as the cell loop honours it: a masked
 step keeps `h` and `A` (`A(t) = λ^{m(t)} A(t-1) + m(t) η h(t) h(t)ᵀ`).
 """
@@ -132,8 +132,8 @@ def run_chunk(
                 "bij,bj->bi", memory, h_s
             )
 
-        z = cell._boundary_condition(drive, h)
-        h_S = cell._inner_loop(z, read_memory)[-1]
+        z = cell.boundary_condition(drive, h)
+        h_S = cell.inner_loop(z, read_memory)[-1]
         if mask is None:
             h = output = h_S
         else:
@@ -233,7 +233,7 @@ def run(
         if mask is not None:
             mask = ops.flip(mask, axis=1)
     # C x(t) + b of all steps in one product, outside the loop.
-    input_drive = cell._input_drive(sequences)
+    input_drive = cell.input_drive(sequences)
     h, memory = initial_state
     timesteps = input_drive.shape[1]
     chunks = timesteps // chunk_length if chunk_length else 0

@@ -223,10 +223,6 @@ class FastWeightsRNNCell(RecurrentCell):
         # Set by FastWeightsRNN around its loop while it trains with
         # recurrent dropout: the mask that W h(t) sees (see `call`).
         self._recurrent_dropout_mask = None
-        # Set to a list by keras_fastweights.inspection while it replays
-        # the cell eagerly: `_inner_loop` appends `(z, iterates)` of every
-        # step to it.
-        self._iterate_log = None
 
     def build(self, input_shape):
         self._build_slow_weights(input_shape, self.units, self.use_bias)
@@ -239,18 +235,25 @@ class FastWeightsRNNCell(RecurrentCell):
                 name="beta", shape=(self.units,), initializer="zeros"
             )
 
-    def call(self, inputs, states, training=False):
+    def call(self, inputs, states, training=False, return_iterates=False):
+        """One step: `(h(t+1), [h(t+1), A(t)])`, as `keras.layers.RNN`
+        calls it. With `return_iterates=True` (what
+        `keras_fastweights.inspection` asks for), also the boundary
+        condition `z` and the inner loop's iterates `[h_0, ..., h_S]`."""
         h, memory = states[0], states[1]
         H = self.units
         A = self.write_memory(ops.reshape(memory, (-1, H, H)), h)
         # Sustained boundary condition z = C x(t) + W h(t) + b.
-        z = self._boundary_condition(self._input_drive(inputs), h)
+        z = self.boundary_condition(self.input_drive(inputs), h)
         # Inner loop h_{s+1} = f(LN(z + A(t) h_s)) from h_0 = f(z) (eq. 4).
-        iterates = self._inner_loop(
+        iterates = self.inner_loop(
             z, lambda h_s: ops.einsum("bij,bj->bi", A, h_s)
         )
         # h(t+1) = h_S.
-        return iterates[-1], [iterates[-1], ops.reshape(A, (-1, H * H))]
+        new_states = [iterates[-1], ops.reshape(A, (-1, H * H))]
+        if return_iterates:
+            return iterates[-1], new_states, z, iterates
+        return iterates[-1], new_states
 
     def write_memory(self, A, h):
         """The memory that computes `h(t+1)`, `A(t)`, from `A(t-1)`
@@ -272,21 +275,25 @@ class FastWeightsRNNCell(RecurrentCell):
         error = h - lam * recalled
         return lam * A + eta * ops.einsum("bi,bj->bij", error, k)
 
-    def _input_drive(self, inputs):
+    # The step in three public parts, which the cell's `call` chains and
+    # `FastWeightsRNN`'s attention forms reuse with their own memory read:
+    # `inner_loop(boundary_condition(input_drive(x), h), read_memory)`.
+
+    def input_drive(self, inputs):
         """`C x + b`, for one step `(batch, features)` or for every step
-        `(batch, timesteps, features)`."""
+        `(batch, timesteps, features)` (one product for the sequence)."""
         drive = _dot(inputs, self.kernel)
         if self.use_bias:
             drive = drive + self.bias
         return drive
 
-    def _boundary_condition(self, input_drive, h):
+    def boundary_condition(self, input_drive, h):
         """`z = C x(t) + b + W h(t)` from the input drive `C x(t) + b`."""
         return input_drive + _dot(
             self._recurrent_input(h), self.recurrent_kernel
         )
 
-    def _inner_loop(self, z, read_memory):
+    def inner_loop(self, z, read_memory):
         """The iterates `[h_0, ..., h_S]` of `h_0 = f(z)` and
         `h_{s+1} = f(LN(z + A(t) h_s))` (eqs. 2 and 4), where
         `read_memory(h_s)` returns `A(t) h_s`.
@@ -302,8 +309,6 @@ class FastWeightsRNNCell(RecurrentCell):
             iterates.append(
                 self.activation(self._layer_norm(z + read_memory(h_s)))
             )
-        if self._iterate_log is not None:
-            self._iterate_log.append((z, iterates))
         return iterates
 
     def _recurrent_input(self, h):
