@@ -241,12 +241,12 @@ def test_findings_quote_the_committed_causal_readings():
     )
     # results/findings.md §2 sums these runs up: which K, and what removing
     # the queried digit's state costs, at least and at most.
-    method = " ".join(read_document("results", "findings.md").split())
+    findings = " ".join(read_document("results", "findings.md").split())
     claim = re.search(
         r"At `K = (\d+)`([\d, and]*) every fast-weights run of the table "
         r"still answers by §3's look-up \(removing the queried "
         r"digit's state costs ([\d.]+) to ([\d.]+) in probability",
-        method,
+        findings,
     )
     assert claim, "findings §2 no longer sums up the causal readings by K"
     listed = re.findall(r"\d+", claim.group(1) + claim.group(2))
@@ -343,7 +343,7 @@ def test_findings_quote_the_committed_capacity():
         r"every one left it by epoch (\d+), those at K ≤ (\d+) by epoch (\d+)",
         below,
     )
-    assert claim, "§6 no longer says when the runs left the plateau"
+    assert claim, "findings §2 no longer says when the runs left the plateau"
     assert int(claim.group(1)) == max(exits)
     assert int(claim.group(3)) == max(
         int(epoch)
@@ -507,7 +507,7 @@ def test_findings_quote_the_committed_capacity_errors():
         r"wrong digits would give ([\d.]+) to ([\d.]+) %",
         text,
     )
-    assert shares, "§6 no longer says what the wrong answers are"
+    assert shares, "findings §2 no longer says what the wrong answers are"
     assert shares.groups() == (
         f"{min(stored):.1f}",
         f"{max(stored):.1f}",
@@ -525,7 +525,7 @@ def test_findings_quote_the_committed_capacity_errors():
         r"that chance allows among the (\d+) pairs compared",
         text,
     )
-    assert flat, "§6 no longer says how the error depends on the pair"
+    assert flat, "findings §2 no longer says how the error depends on the pair"
     assert flat.groups() == (
         f"{max(distances):.1f}",
         allowed(pairs),
@@ -537,7 +537,7 @@ def test_findings_quote_the_committed_capacity_errors():
         r"K\), inside the ([\d.]+) that \d+ tests allow",
         text,
     )
-    assert trend, "§6 no longer says whether the error has a trend in age"
+    assert trend, "findings §2 no longer says if the error trends with age"
     largest = max(abs(z) for z in trends.values())
     assert trend.groups() == (
         f"{largest:.1f}",
@@ -553,7 +553,7 @@ def test_findings_quote_the_committed_capacity_errors():
         r"validation at epoch (\d+) or later",
         text,
     )
-    assert budget, "§6 no longer says when the runs had their best epoch"
+    assert budget, "findings §2 no longer says when runs had their best epoch"
     assert int(budget.group(1)) == min(
         int(epoch)
         for cell in cells

@@ -919,16 +919,12 @@ def test_the_example_repeats_a_grid_search_trial(tmp_path):
     """Run with a grid-search record's settings, the example gives the
     same history epoch by epoch (same backend, CPU) and the same test
     error: the search and the example build and train the same run."""
-    search = subprocess.run(
+    search = run_script(
         [
-            sys.executable,
-            SCRIPT,
             *("--models", "fast_weights", "--learning-rates", "0.003"),
             *("--seeds", "2", "--verbose", "0"),
             *("--directory", str(tmp_path / "g"), *example.SETTINGS),
-        ],
-        capture_output=True,
-        text=True,
+        ]
     )
     assert search.returncode == 0, search.stderr[-3000:]
     stdout = example.run_end_to_end(tmp_path / "run")
