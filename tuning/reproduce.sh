@@ -38,7 +38,7 @@
 # the tables count (tuning/causal_readings.py), and the reports: table1.*,
 # figure2.png, plateau.*;
 # ablation.*; capacity.* and capacity_errors.* (from the trials'
-# checkpoints).
+# checkpoints); clipping.*.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KERAS_BACKEND="${KERAS_BACKEND:-jax}"
@@ -128,6 +128,7 @@ studies_reports() {
     # CAPACITY_DIRECTORIES; a search not yet run is skipped with a message).
     python tuning/capacity_report.py --output results
     python tuning/capacity_errors.py --keep --output results
+    python tuning/clipping_report.py --output results
 }
 
 case "${1:-both}" in

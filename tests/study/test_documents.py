@@ -564,7 +564,8 @@ def test_findings_quote_the_committed_capacity_errors():
 
 @pytest.mark.backend_independent
 def test_committed_tables_regenerate_from_the_records(tmp_path):
-    """results/table1.csv, ablation.csv and capacity.csv are what the
+    """results/table1.csv, ablation.csv, capacity.csv and clipping.csv are
+    what the
     committed trial records give, byte for byte: a hand edit of a table,
     or a record changed without its table, fails here."""
     table1 = load_copy("results/table1_search", tmp_path)
@@ -599,3 +600,20 @@ def test_committed_tables_regenerate_from_the_records(tmp_path):
         rows, tmp_path / "capacity.csv", reporting.capacity.CAPACITY_COLUMNS
     )
     assert_same_file(tmp_path / "capacity.csv", "results/capacity.csv")
+
+    clipping = [
+        table1,
+        load_copy("results/clipping_search/table1", tmp_path),
+        ablation,
+    ]
+    if os.path.isdir(
+        os.path.join(ROOT, "results/clipping_search/no_layer_norm")
+    ):
+        clipping.append(
+            load_copy("results/clipping_search/no_layer_norm", tmp_path)
+        )
+    rows = reporting.clipping.clipping_rows(clipping)
+    reporting.common.write_csv(
+        rows, tmp_path / "clipping.csv", reporting.clipping.CLIPPING_COLUMNS
+    )
+    assert_same_file(tmp_path / "clipping.csv", "results/clipping.csv")

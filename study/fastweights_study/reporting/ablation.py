@@ -7,17 +7,13 @@ import os
 from collections.abc import Mapping
 from collections.abc import Sequence
 
-import numpy as np
-
 from fastweights_study.reporting.common import cell_runs
 from fastweights_study.reporting.common import runs_markdown
 from fastweights_study.reporting.common import summary_cells
 from fastweights_study.reporting.common import variant_markdown
 from fastweights_study.reporting.common import write_csv
-from fastweights_study.reporting.plateau import diverged
-from fastweights_study.reporting.plateau import on_plateau
-from fastweights_study.reporting.plateau import plateau_exit_epochs
 from fastweights_study.reporting.plateau import plateau_rule
+from fastweights_study.reporting.plateau import run_outcomes
 from keras_fastweights import models
 from keras_fastweights.layers import FastWeightsRNN
 from keras_fastweights.layers.fast_weights_rnn_cell import (
@@ -152,22 +148,7 @@ def ablation_rows(
         rows.append(
             {
                 **row,
-                "runs": len(counted),
-                "runs_at_zero": sum(
-                    run["test_error_percent"] == 0 for run in counted
-                ),
-                "best_epoch_mean": round(
-                    float(np.mean([run["best_epoch"] for run in counted])), 2
-                ),
-                "runs_on_plateau": sum(
-                    on_plateau(run, num_pairs) for run in counted
-                ),
-                "plateau_exit_epochs": plateau_exit_epochs(
-                    counted, histories, num_pairs
-                ),
-                "runs_diverged": sum(
-                    diverged(histories[run["trial_id"]]) for run in counted
-                ),
+                **run_outcomes(counted, histories, num_pairs),
                 **_paired_with_paper(counted, runs),
                 "description": variant_description(row["variant"]),
             }

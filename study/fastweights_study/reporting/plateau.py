@@ -99,3 +99,27 @@ def plateau_exit_epochs(
         str(plateau_exit_epoch(histories[run["trial_id"]], num_pairs) or "–")
         for run in counted
     )
+
+
+def run_outcomes(
+    counted: Sequence[Mapping], histories: Mapping[str, Mapping], num_pairs: int
+) -> dict:
+    """What the runs of one cell (`counted`, rows of `tuning.run_rows` with
+    their histories by `trial_id`) did: `runs`, `runs_at_zero` (test error
+    0.00 %), `best_epoch_mean`, `runs_on_plateau` (`on_plateau`),
+    `plateau_exit_epochs` (`plateau_exit_epochs`) and `runs_diverged`
+    (`diverged`)."""
+    return {
+        "runs": len(counted),
+        "runs_at_zero": sum(run["test_error_percent"] == 0 for run in counted),
+        "best_epoch_mean": round(
+            float(np.mean([run["best_epoch"] for run in counted])), 2
+        ),
+        "runs_on_plateau": sum(on_plateau(run, num_pairs) for run in counted),
+        "plateau_exit_epochs": plateau_exit_epochs(
+            counted, histories, num_pairs
+        ),
+        "runs_diverged": sum(
+            diverged(histories[run["trial_id"]]) for run in counted
+        ),
+    }
