@@ -13,6 +13,10 @@ records and each trial's per-epoch history; no checkpoints) and writes:
 - `plateau.md` and `plateau.png`: the runs whose best validation error
   stayed on the key-blind plateau (`fastweights_study.analysis`), with
   their curves;
+- for a search with `--sensitivity`, `lr_sensitivity.csv`,
+  `lr_sensitivity.md` and `lr_sensitivity.png`: test error against the
+  learning rate in those cells, every seed at every rate, and the rate
+  that choosing on the seeds' mean would have taken;
 - with `--attention-model`, `attention.png`: what the fast memory of a
   saved fast-weights model attends to on the paper's example.
 
@@ -23,6 +27,7 @@ import math
 import os
 import sys
 
+SCRIPT = "tuning/report.py"
 FIGURE2_UNITS = 50
 
 
@@ -124,6 +129,22 @@ def main(argv=None):
             updates_per_epoch=updates_per_epoch,
             reference=blind_error,
         )
+
+    if grid.get("sensitivity"):
+        command = (
+            f"python {SCRIPT} --directory {args.directory} "
+            f"--output {args.output}"
+        )
+        sensitivity = reporting.sensitivity.write_sensitivity(
+            grid, runs, args.output, command
+        )
+        if sensitivity:
+            plotting.plot_lr_sensitivity(
+                sensitivity,
+                os.path.join(args.output, "lr_sensitivity.png"),
+                title="Test error against the learning rate, K = "
+                f"{settings['num_pairs']}: every seed",
+            )
 
     if args.attention_model:
         import keras

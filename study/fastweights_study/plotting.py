@@ -1,6 +1,7 @@
 """The study's figures: the paper's Figure 2, validation curves, the fast
-memory's attention and its causal reading, the ablation study and the
-capacity curve (with the errors by queried pair).
+memory's attention and its causal reading, the ablation study, the
+capacity curve (with the errors by queried pair) and the learning-rate
+sensitivity.
 
 Every function draws with matplotlib's object-oriented API (no pyplot, so
 no global state or interactive backend), saves the figure to `path` (the
@@ -430,6 +431,97 @@ def plot_errors_by_queried_pair(
         axes.grid(True, alpha=0.3)
         axes.set_title(label)
         axes.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.savefig(path, dpi=120)
+    return figure
+
+
+def plot_lr_sensitivity(
+    rows: Sequence[Mapping],
+    path: str | os.PathLike,
+    title: str | None = None,
+) -> "Figure":
+    """Test error (%) against the learning rate, one panel per R: each
+    model's mean over its seeds as a line, the seeds' range shaded, each
+    seed a dot; a star marks seed 0's choice, a square the choice on the
+    seeds' mean.
+
+    Args:
+        rows: As `reporting.sensitivity.sensitivity_rows` returns them (or
+            `read_csv` reads them back).
+        path: The image file to write.
+        title: Optional title of the figure.
+
+    Returns:
+        The `matplotlib.figure.Figure`; one axes per R, ascending, its
+        lines labelled with the models' names (the means).
+    """
+    from matplotlib import ticker
+
+    from keras_fastweights import models
+
+    units = sorted({int(row["units"]) for row in rows})
+    figure = new_figure_class()(
+        figsize=(4.5 * max(len(units), 1), 4.2), layout="constrained"
+    )
+    for index, width in enumerate(units):
+        axes = figure.add_subplot(1, len(units), index + 1)
+        cell_rows = [row for row in rows if int(row["units"]) == width]
+        for kind in dict.fromkeys(row["model"] for row in cell_rows):
+            cell = sorted(
+                (row for row in cell_rows if row["model"] == kind),
+                key=lambda row: row["learning_rate"],
+            )
+            rates = [row["learning_rate"] for row in cell]
+            (line,) = axes.plot(
+                rates,
+                [row["test_error_mean"] for row in cell],
+                marker="o",
+                label=models.PAPER_NAMES.get(kind, kind),
+            )
+            color = line.get_color()
+            axes.fill_between(
+                rates,
+                [row["test_error_min"] for row in cell],
+                [row["test_error_max"] for row in cell],
+                color=color,
+                alpha=0.15,
+            )
+            for row in cell:
+                errors = [float(e) for e in str(row["test_errors"]).split()]
+                axes.plot(
+                    [row["learning_rate"]] * len(errors),
+                    errors,
+                    linestyle="none",
+                    marker=".",
+                    color=color,
+                    alpha=0.6,
+                )
+            for key, marker in (
+                ("chosen_on_seed_0", "*"),
+                ("chosen_on_mean", "s"),
+            ):
+                chosen = [row for row in cell if row[key]]
+                axes.plot(
+                    [row["learning_rate"] for row in chosen],
+                    [row["test_error_mean"] for row in chosen],
+                    linestyle="none",
+                    marker=marker,
+                    markersize=14,
+                    markerfacecolor="none",
+                    color=color,
+                )
+        axes.set_xscale("log")
+        axes.set_yscale("symlog", linthresh=0.01)
+        axes.set_ylim(0, 100)
+        axes.set_yticks([0, 0.01, 0.1, 1, 10, 100])
+        axes.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        axes.grid(True, which="both", alpha=0.3)
+        axes.set_xlabel("learning rate")
+        axes.set_ylabel("test error (%)")
+        axes.set_title(f"R = {width}")
+        axes.legend(title="★ seed 0's choice, □ the mean's", fontsize="small")
     if title:
         figure.suptitle(title)
     figure.savefig(path, dpi=120)

@@ -564,8 +564,8 @@ def test_findings_quote_the_committed_capacity_errors():
 
 @pytest.mark.backend_independent
 def test_committed_tables_regenerate_from_the_records(tmp_path):
-    """results/table1.csv, ablation.csv, capacity.csv and clipping.csv are
-    what the
+    """results/table1.csv, lr_sensitivity.csv, ablation.csv, capacity.csv
+    and clipping.csv are what the
     committed trial records give, byte for byte: a hand edit of a table,
     or a record changed without its table, fails here."""
     table1 = load_copy("results/table1_search", tmp_path)
@@ -575,6 +575,12 @@ def test_committed_tables_regenerate_from_the_records(tmp_path):
     assert_same_file(tmp_path / "t" / "table1.csv", "results/table1.csv")
     assert_same_file(
         tmp_path / "t" / "table1_runs.csv", "results/table1_runs.csv"
+    )
+    reporting.sensitivity.write_sensitivity(
+        table1["grid"], table1["runs"], tmp_path / "t"
+    )
+    assert_same_file(
+        tmp_path / "t" / "lr_sensitivity.csv", "results/lr_sensitivity.csv"
     )
 
     ablation = load_copy("results/ablation_search", tmp_path)

@@ -143,3 +143,45 @@ def test_plot_attention_writes_a_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match=r"\(11, 11\) and 10 tokens"):
         plot_attention(weights, tokens[:-1], tmp_path / "bad.png")
+
+
+def test_lr_sensitivity_figure_has_a_panel_per_r_and_marks_the_choices(
+    tmp_path,
+):
+    def row(units, rate, errors, seed_0=False, mean=False):
+        return {
+            "model": "fast_weights",
+            "units": units,
+            "learning_rate": rate,
+            "test_errors": " ".join(str(e) for e in errors),
+            "test_error_mean": float(np.mean(errors)),
+            "test_error_min": min(errors),
+            "test_error_max": max(errors),
+            "chosen_on_seed_0": seed_0,
+            "chosen_on_mean": mean,
+        }
+
+    rows = [
+        row(50, 1e-3, [0.1, 0.3], mean=True),
+        row(20, 1e-3, [2.0, 4.0, 6.0], seed_0=True, mean=True),
+        row(20, 3e-3, [1.0, 9.0, 20.0]),
+        row(50, 3e-4, [0.5, 0.7], seed_0=True),
+    ]
+    path = tmp_path / "lr_sensitivity.png"
+    figure = plotting.plot_lr_sensitivity(rows, path)
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    left, right = figure.axes
+    assert (left.get_title(), right.get_title()) == ("R = 20", "R = 50")
+    means = left.lines[0]
+    assert means.get_label() == "Fast weights"
+    np.testing.assert_allclose(means.get_data()[0], [1e-3, 3e-3])
+    np.testing.assert_allclose(means.get_data()[1], [4.0, 10.0])
+    # The band spans each rate's seeds.
+    band = left.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(1.0) and band.max() == pytest.approx(20)
+    star, square = (
+        next(line for line in axes.lines if line.get_marker() == marker)
+        for axes, marker in ((right, "*"), (right, "s"))
+    )
+    assert list(star.get_data()[0]) == [3e-4]
+    assert list(square.get_data()[0]) == [1e-3]

@@ -1,7 +1,8 @@
 """The study's reports, one module per product: `table1` (Table 1 of Ba
 et al., 2016), `ablation` (the variants of the fast-weights layer),
 `capacity` (the test error against the number K of pairs), `clipping`
-(gradient clipping against none), with the
+(gradient clipping against none), `sensitivity` (test error against the
+learning rate, every seed), with the
 key-blind `plateau` rules and what they share (`common`)."""
 
 from fastweights_study.reporting import ablation
@@ -9,6 +10,15 @@ from fastweights_study.reporting import capacity
 from fastweights_study.reporting import clipping
 from fastweights_study.reporting import common
 from fastweights_study.reporting import plateau
+from fastweights_study.reporting import sensitivity
 from fastweights_study.reporting import table1
 
-__all__ = ["ablation", "capacity", "clipping", "common", "plateau", "table1"]
+__all__ = [
+    "ablation",
+    "capacity",
+    "clipping",
+    "common",
+    "plateau",
+    "sensitivity",
+    "table1",
+]
