@@ -1,5 +1,21 @@
+import os
+
 import keras
 import pytest
+
+STUDY = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "study"
+)
+
+
+def pytest_collection_modifyitems(items):
+    """The study's >>> examples, like tests/study/test_method.py, check
+    properties of the equations: backend_independent (pyproject.toml)."""
+    for item in items:
+        if isinstance(item, pytest.DoctestItem) and str(item.path).startswith(
+            STUDY + os.sep
+        ):
+            item.add_marker(pytest.mark.backend_independent)
 
 
 @pytest.fixture(autouse=True)

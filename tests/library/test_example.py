@@ -4,17 +4,17 @@ import csv
 import importlib.util
 import os
 import re
-import subprocess
-import sys
 
 import keras
 import pytest
 from scripts import ROOT
+from scripts import run_script
 
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
 
-SCRIPT = os.path.join(ROOT, "examples", "associative_retrieval.py")
+EXAMPLE = "examples/associative_retrieval.py"
+SCRIPT = os.path.join(ROOT, EXAMPLE)
 # Tiny data, and a run that the grid search makes too (seed 2).
 SETTINGS = [
     *("--units", "8", "--epochs", "2", "--num-train", "256"),
@@ -41,11 +41,9 @@ def example():
 def run_end_to_end(output_dir):
     """Runs the example at learning rate 0.003 and seed 2 with SETTINGS,
     writing into `output_dir`; returns its standard output."""
-    command = [sys.executable, SCRIPT, "--learning-rate", "0.003"]
-    command += ["--seed", "2", "--output-dir", str(output_dir), *SETTINGS]
-    result = subprocess.run(
-        command, check=False, capture_output=True, text=True, timeout=540
-    )
+    args = ["--learning-rate", "0.003", "--seed", "2"]
+    args += ["--output-dir", output_dir, *SETTINGS]
+    result = run_script(EXAMPLE, args, timeout=540)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -103,15 +101,12 @@ def run_example(tmp_path, name, devices, *flags):
     """Runs the example in a process that sees `devices` CPU devices (JAX);
     returns its history.csv."""
     env = {
-        **os.environ,
         "KERAS_BACKEND": "jax",
         "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
     }
-    command = [sys.executable, SCRIPT, *SETTINGS, "--epochs", "1"]
-    command += ["--batch-size", "32", "--output-dir", str(tmp_path / name)]
-    result = subprocess.run(
-        [*command, *flags], capture_output=True, text=True, env=env, timeout=300
-    )
+    args = [*SETTINGS, "--epochs", "1", "--batch-size", "32"]
+    args += ["--output-dir", tmp_path / name, *flags]
+    result = run_script(EXAMPLE, args, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout, training.read_history(tmp_path / name / "history.csv")
 

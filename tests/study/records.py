@@ -5,14 +5,12 @@ training, and the searches and expectations built from them."""
 import csv
 import itertools
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from fastweights_study import analysis
 from fastweights_study import tuning
-from scripts import ROOT
+from scripts import run_script
 
 from keras_fastweights import training
 
@@ -140,13 +138,8 @@ def expected_exit(val_accuracy, num_pairs=4):
 def run_grid_search(directory, *flags):
     """Runs tuning/grid_search.py into `directory` in a subprocess (quietly,
     with `flags`) and checks that it succeeded."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "tuning", "grid_search.py"),
-            *("--verbose", "0", "--directory", str(directory), *flags),
-        ],
-        capture_output=True,
-        text=True,
+    result = run_script(
+        "tuning/grid_search.py",
+        ["--verbose", "0", "--directory", directory, *flags],
     )
     assert result.returncode == 0, result.stderr[-3000:]

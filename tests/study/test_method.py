@@ -38,6 +38,11 @@ from keras_fastweights.inspection import fast_weights_attention
 from keras_fastweights.layers import attention_form
 from keras_fastweights.models import build_retrieval_model
 
+# The method's claims are properties of the equations: checked on one
+# backend (.ci/run: JAX), since tests/library shows that every backend
+# computes the same layer (pyproject.toml's marker).
+pytestmark = pytest.mark.backend_independent
+
 
 def unit_rows(rng, n, h):
     """n random unit vectors of R^h, uniform on the sphere."""
@@ -1308,7 +1313,6 @@ DOCUMENTS = (
 )
 
 
-@pytest.mark.backend_independent
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_every_test_a_document_names_exists(document):
     """A claim's test, named as `tests/DIRECTORY/FILE.py::test_name`, is a

@@ -1,22 +1,21 @@
 """Table 1: fastweights_study.reporting.table1 and tuning/report.py."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 from fastweights_study import analysis
 from fastweights_study import reporting
 from fastweights_study import tuning
-from scripts import ROOT
+from scripts import load_script
 
 from keras_fastweights import models
 
 from .records import ROWS
-from .records import run_grid_search
+from .records import random_results
+from .records import recorded_search
 
 # Data and tables: .ci/run runs these on one backend (pyproject.toml).
 pytestmark = pytest.mark.backend_independent
+
+report = load_script("report")
 
 
 def test_table1_markdown_is_laid_out_like_the_paper():
@@ -43,36 +42,22 @@ def test_other_settings_are_refused_on_resume(tmp_path):
     assert tuning.load_settings(tmp_path)["settings"] == {"num_train": 100}
 
 
-def test_report_script_writes_the_results(tmp_path):
-    search = tmp_path / "search"
-    output = tmp_path / "results"
-    common = ["--epochs", "1", "--num-train", "64", "--num-val", "32"]
-    run_grid_search(
-        search,
-        *("--models", "fast_weights", "lstm", "--units", "50", "8"),
-        *("--learning-rates", "0.01", "--seeds", "0", "1"),
-        *("--num-test", "32", *common),
+def test_report_script_writes_the_results(tmp_path, capsys):
+    """The report from a search's records (made up, no checkpoints: a
+    clone's; tests/study/test_tuning.py::test_table_needs_no_checkpoint
+    reads a real one): the tables, the figure at each R, the plateau list,
+    and the attention of a saved model."""
+    grid = tuning.check_grid(
+        ["fast_weights", "lstm"], [50, 8], [0.01], seeds=[0, 1]
     )
-    # A clone of the repository has the trial records but no checkpoints.
-    for checkpoint in search.glob("**/checkpoint.weights.h5"):
-        checkpoint.unlink()
-
-    def report(*flags):
-        return subprocess.run(
-            [
-                sys.executable,
-                os.path.join(ROOT, "tuning", "report.py"),
-                *("--directory", str(search), "--output", str(output)),
-                *flags,
-            ],
-            capture_output=True,
-            text=True,
-        )
-
+    results = random_results(grid, 4)
+    search, output = tmp_path / "search", tmp_path / "results"
+    recorded_search(search, grid, results)
     saved = tmp_path / "saved.keras"
     models.build_retrieval_model("fast_weights", 8).save(saved)
-    result = report("--attention-model", str(saved))
-    assert result.returncode == 0, result.stderr[-3000:]
+    argv = ["--directory", str(search), "--output", str(output)]
+    assert report.main([*argv, "--attention-model", str(saved)]) == 0
+    assert "8 runs; results written to" in capsys.readouterr().out
     for name in reporting.table1.TABLE1_FILENAMES + (
         "figure2.png",
         "learning_curves_r8.png",
@@ -87,33 +72,43 @@ def test_report_script_writes_the_results(tmp_path):
         ("fast_weights", 8, "0 1"),
         ("lstm", 8, "0 1"),
     }
+    for row in rows:
+        errors = [
+            results[(row["model"], row["units"], None, 0.01, seed)][
+                tuning.TEST_ERROR
+            ]
+            for seed in (0, 1)
+        ]
+        assert row["test_error_mean"] == pytest.approx(
+            sum(errors) / 2, abs=1e-4
+        )
     assert len(reporting.common.read_csv(output / "table1_runs.csv")) == 8
     assert not list(output.glob("learning_curves_r50.png"))
+    # No sensitivity cells, no sensitivity figure.
+    assert not list(output.glob("lr_sensitivity*"))
     markdown = (output / "table1.md").read_text()
     assert "| Fast weights |" in markdown
     assert "(0.00)" in markdown and "(1.85)" in markdown
-    # After one epoch on 64 sequences every run is still on the plateau.
-    assert ": 8 of 8" in (output / "plateau.md").read_text()
-    assert (output / "plateau.png").stat().st_size > 0
+    on_plateau = sum(
+        100 * (1 - result["val_accuracy"])
+        >= reporting.plateau.key_blind_error(4) - 5
+        for result in results.values()
+    )
+    assert f": {on_plateau} of 8" in (output / "plateau.md").read_text()
+    assert (output / "plateau.png").exists() == (on_plateau > 0)
 
-    result = report("--attention-model", str(tmp_path / "missing.keras"))
-    assert result.returncode == 2
-    assert "missing.keras" in result.stderr.splitlines()[-1]
+    with pytest.raises(SystemExit) as error:
+        report.main([*argv, "--attention-model", str(tmp_path / "no.keras")])
+    assert error.value.code == 2
+    assert "no.keras" in capsys.readouterr().err.splitlines()[-1]
 
 
 def test_report_without_a_search_is_a_clear_error(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "tuning", "report.py"),
-            "--directory",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 1
-    assert "run tuning/grid_search.py" in result.stderr.splitlines()[-1]
+    with pytest.raises(SystemExit) as error:
+        report.main(["--directory", str(tmp_path)])
+    # A message, not a traceback: sys.exit(text) exits with status 1.
+    assert isinstance(error.value.code, str)
+    assert "run tuning/grid_search.py" in error.value.code
 
 
 @pytest.mark.backend_independent

@@ -20,12 +20,14 @@ from fastweights_study import tuning
 from library import test_example as example
 from scripts import ROOT
 from scripts import load_script
+from scripts import run_script
 
 from keras_fastweights import cli
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
 
-SCRIPT = os.path.join(ROOT, "tuning", "grid_search.py")
+GRID_SEARCH = "tuning/grid_search.py"
+SCRIPT = os.path.join(ROOT, GRID_SEARCH)
 grid_search = load_script("grid_search")
 capacity_errors = load_script("capacity_errors")
 memory_causal = load_script("memory_causal")
@@ -385,16 +387,6 @@ def test_bad_flags_give_a_one_line_error(flags, message, capsys):
     assert message in error and "Traceback" not in error
 
 
-def run_script(args, env=None, **kwargs):
-    return subprocess.run(
-        [sys.executable, SCRIPT, *args],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        **kwargs,
-    )
-
-
 def read_oracle(directory):
     with open(directory / tuning.PROJECT_NAME / "oracle.json") as file:
         return json.load(file)
@@ -469,7 +461,7 @@ def test_table_needs_no_checkpoint(tmp_path):
         *("--models", "fast_weights", "lstm", "--units", "4"),
         *("--learning-rates", "0.01", "--directory", str(tmp_path), *TINY),
     ]
-    first = run_script(args)
+    first = run_script(GRID_SEARCH, args)
     assert first.returncode == 0, first.stderr[-3000:]
     tables = [read_csv(tmp_path / name) for name in ("table1.csv",)]
     for trial in (tmp_path / tuning.PROJECT_NAME).glob("trial_*"):
@@ -477,7 +469,7 @@ def test_table_needs_no_checkpoint(tmp_path):
         history = read_csv(trial / "history.csv")
         assert {"test_loss", "test_accuracy", "val_loss"} <= set(history[0])
 
-    again = run_script([*args, "--table-only"])
+    again = run_script(GRID_SEARCH, [*args, "--table-only"])
     assert again.returncode == 0, again.stderr[-3000:]
     assert [read_csv(tmp_path / name) for name in ("table1.csv",)] == tables
 
@@ -504,7 +496,7 @@ def test_table_only_runs_no_trial(tmp_path):
             stopped,
             stop_after=0,
         ).search()
-    result = run_script([*args, "--table-only"])
+    result = run_script(GRID_SEARCH, [*args, "--table-only"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "0 of 2 trials complete" in result.stdout
     assert "trials done] next:" not in result.stdout
@@ -556,7 +548,7 @@ def test_killed_search_resumes_and_writes_the_table(tmp_path):
     ended = read_oracle(tmp_path)["end_order"]
     assert set(finished) <= set(ended) and len(ended) < 4
 
-    resumed = run_script(args)
+    resumed = run_script(GRID_SEARCH, args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert resumed.stdout.count("trials done] next:") == 4 - len(ended)
     assert "4 of 4 trials complete" in resumed.stdout
@@ -565,7 +557,7 @@ def test_killed_search_resumes_and_writes_the_table(tmp_path):
     assert len(trial_records(tmp_path)) == 4
     check_table(tmp_path, SMALL_GRID)
 
-    again = run_script(args)
+    again = run_script(GRID_SEARCH, args)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "trials done] next:" not in again.stdout
     assert "4 of 4 trials complete" in again.stdout
@@ -581,7 +573,7 @@ def test_one_chief_and_two_workers_on_loopback_resume_a_search(tmp_path):
     finished = read_oracle(tmp_path)["end_order"]
     assert len(finished) == 2
     args = [*small_search_args(tmp_path), "--workers", "2"]
-    result = run_script(args, timeout=500)
+    result = run_script(GRID_SEARCH, args, timeout=500)
     assert result.returncode == 0, result.stderr[-3000:]
     oracle = read_oracle(tmp_path)
     # Every trial of the grid ran exactly once (the two finished ones were
@@ -593,7 +585,9 @@ def test_one_chief_and_two_workers_on_loopback_resume_a_search(tmp_path):
     assert len(trial_records(tmp_path)) == 4
     check_table(tmp_path, SMALL_GRID)
     # Resuming a finished distributed search runs nothing.
-    again = run_script([a for a in args if a not in ("--workers", "2")])
+    again = run_script(
+        GRID_SEARCH, [a for a in args if a not in ("--workers", "2")]
+    )
     assert again.returncode == 0 and "trials done] next:" not in again.stdout
 
 
@@ -920,11 +914,12 @@ def test_the_example_repeats_a_grid_search_trial(tmp_path):
     same history epoch by epoch (same backend, CPU) and the same test
     error: the search and the example build and train the same run."""
     search = run_script(
+        GRID_SEARCH,
         [
             *("--models", "fast_weights", "--learning-rates", "0.003"),
             *("--seeds", "2", "--verbose", "0"),
             *("--directory", str(tmp_path / "g"), *example.SETTINGS),
-        ]
+        ],
     )
     assert search.returncode == 0, search.stderr[-3000:]
     stdout = example.run_end_to_end(tmp_path / "run")
