@@ -122,9 +122,6 @@ def test_data_parallel_matches_one_device(tmp_path):
     assert set(single) == set(parallel)
     for name in ("loss", "accuracy", "val_loss", "test_loss"):
         assert parallel[name] == pytest.approx(single[name], rel=1e-5), name
-    # Another batch size is another run: the comparison can tell.
-    _, other = run_example(tmp_path, "other", 2, "--batch-size", "64")
-    assert other["loss"] != pytest.approx(single["loss"], rel=1e-5)
 
 
 @pytest.mark.backend_independent
