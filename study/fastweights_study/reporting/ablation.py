@@ -12,6 +12,7 @@ from fastweights_study.reporting.common import runs_markdown
 from fastweights_study.reporting.common import summary_cells
 from fastweights_study.reporting.common import variant_markdown
 from fastweights_study.reporting.common import write_csv
+from fastweights_study.reporting.plateau import OUTCOME_COLUMNS
 from fastweights_study.reporting.plateau import plateau_rule
 from fastweights_study.reporting.plateau import run_outcomes
 from keras_fastweights import models
@@ -30,16 +31,7 @@ ABLATION_COLUMNS = (
     "units",
     "learning_rate",
     "seeds",
-    "runs",
-    "test_error_mean",
-    "test_error_std",
-    "test_error_min",
-    "test_error_max",
-    "runs_at_zero",
-    "best_epoch_mean",
-    "runs_on_plateau",
-    "plateau_exit_epochs",
-    "runs_diverged",
+    *OUTCOME_COLUMNS,
     "seeds_worse_than_paper",
     "seeds_paired",
     "description",

@@ -11,6 +11,7 @@ from fastweights_study import analysis
 from fastweights_study.reporting.common import cell_runs
 from fastweights_study.reporting.common import mean_and_std
 from fastweights_study.reporting.common import write_csv
+from fastweights_study.reporting.plateau import OUTCOME_COLUMNS
 from fastweights_study.reporting.plateau import diverged
 from fastweights_study.reporting.plateau import plateau_rule
 from fastweights_study.reporting.plateau import run_outcomes
@@ -26,16 +27,7 @@ CLIPPING_COLUMNS = (
     "rates_tried",
     "seeds",
     "test_errors",
-    "runs",
-    "test_error_mean",
-    "test_error_std",
-    "test_error_min",
-    "test_error_max",
-    "runs_at_zero",
-    "best_epoch_mean",
-    "runs_on_plateau",
-    "plateau_exit_epochs",
-    "runs_diverged",
+    *OUTCOME_COLUMNS,
     "cell_runs",
     "cell_runs_diverged",
 )

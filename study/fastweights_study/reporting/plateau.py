@@ -101,6 +101,22 @@ def plateau_exit_epochs(
     )
 
 
+# The columns of a cell's test errors over its seeds and of `run_outcomes`,
+# as the ablation's and the clipping comparison's tables have them.
+OUTCOME_COLUMNS = (
+    "runs",
+    "test_error_mean",
+    "test_error_std",
+    "test_error_min",
+    "test_error_max",
+    "runs_at_zero",
+    "best_epoch_mean",
+    "runs_on_plateau",
+    "plateau_exit_epochs",
+    "runs_diverged",
+)
+
+
 def run_outcomes(
     counted: Sequence[Mapping], histories: Mapping[str, Mapping], num_pairs: int
 ) -> dict:
