@@ -18,29 +18,16 @@ from keras_fastweights.models import build_retrieval_model
 UNITS = 6
 
 
-@pytest.fixture(scope="module")
-def trained(data):
-    """One model of each kind and its logs of 8 steps on one batch.
-
-    Built once per kind because compiling a training step is the slow part.
-    """
-    (x, y), _, _ = data
+def build(kind):
+    """A model of `kind` as the tests below read it (building compiles no
+    step: cheap)."""
     keras.utils.set_random_seed(0)
-    result = {}
-    for kind in MODEL_KINDS:
-        model = build_retrieval_model(kind, UNITS, learning_rate=1e-2)
-        # train_on_batch reports the loss before its update.
-        logs = [
-            model.train_on_batch(x[:32], y[:32], return_dict=True)
-            for _ in range(8)
-        ]
-        result[kind] = model, logs
-    return result
+    return build_retrieval_model(kind, UNITS, learning_rate=1e-2)
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
-def test_architecture(kind, trained):
-    model, _ = trained[kind]
+def test_architecture(kind):
+    model = build(kind)
     assert model.name == f"{kind}_{UNITS}"
     assert model.input_shape == (None, 11)
     assert model.output_shape == (None, 10)
@@ -70,8 +57,8 @@ def test_sequence_length_follows_num_pairs():
     assert model.input_shape == (None, 17)
 
 
-def test_fast_weights_layer_has_the_paper_settings(trained):
-    recurrent = trained["fast_weights"][0].get_layer("recurrent")
+def test_fast_weights_layer_has_the_paper_settings():
+    recurrent = build("fast_weights").get_layer("recurrent")
     assert isinstance(recurrent, keras.layers.RNN)
     assert isinstance(recurrent, FastWeightsRNN)
     cell = recurrent.cell
@@ -92,8 +79,8 @@ def test_irnn_layer_is_relu_with_identity_recurrence():
     )
 
 
-def test_lstm_layer(trained):
-    recurrent = trained["lstm"][0].get_layer("recurrent")
+def test_lstm_layer():
+    recurrent = build("lstm").get_layer("recurrent")
     assert type(recurrent) is keras.layers.LSTM
 
 
@@ -154,8 +141,8 @@ def test_associative_lstm_layer_is_seeded():
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
-def test_compiled_with_adam_and_logit_loss(kind, trained):
-    model, _ = trained[kind]
+def test_compiled_with_adam_and_logit_loss(kind):
+    model = build(kind)
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert math.isclose(
         float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
@@ -176,18 +163,21 @@ def test_default_learning_rate():
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
-def test_training_steps_lower_the_loss(kind, trained):
-    _, logs = trained[kind]
+def test_trains_then_saves_and_loads(kind, data, tmp_path):
+    """Eight steps on one batch lower the loss; the trained model saves and
+    loads with the same predictions. One test per kind, so that each
+    kind's training step compiles once in the suite (on one worker)."""
+    (x, y), (x_val, _), _ = data
+    model = build(kind)
+    # train_on_batch reports the loss before its update.
+    logs = [
+        model.train_on_batch(x[:32], y[:32], return_dict=True) for _ in range(8)
+    ]
     assert sorted(logs[0]) == ["accuracy", "loss"]
     losses = [step["loss"] for step in logs]
     assert all(math.isfinite(loss) for loss in losses)
     assert losses[-1] < losses[0] - 0.05, losses
 
-
-@pytest.mark.parametrize("kind", MODEL_KINDS)
-def test_save_and_load(kind, trained, data, tmp_path):
-    _, (x, _), _ = data
-    model, _ = trained[kind]
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
@@ -196,8 +186,8 @@ def test_save_and_load(kind, trained, data, tmp_path):
         model.get_layer("recurrent")
     )
     np.testing.assert_allclose(
-        loaded.predict(x, verbose=0),
-        model.predict(x, verbose=0),
+        loaded.predict(x_val, verbose=0),
+        model.predict(x_val, verbose=0),
         rtol=1e-5,
         atol=1e-5,
     )
