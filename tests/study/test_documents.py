@@ -297,6 +297,52 @@ def test_findings_quote_the_committed_ablation():
         )
 
 
+def test_findings_quote_the_committed_clipping():
+    """results/findings.md §6's table says what results/clipping.csv says,
+    a line per cell in its order, and each Welch p it quotes is the one
+    the CSV's seeds give."""
+    text = read_document("results", "findings.md")
+    header = "| R | clipnorm | chosen rate | test error (%), seeds 0, 1, 2 |"
+    lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+    rows = reporting.common.read_csv(
+        os.path.join(ROOT, "results", "clipping.csv")
+    )
+    rows = [row for row in rows if row["variant"] == "paper"]
+    assert len(lines) == len(rows)
+    for line, row in zip(lines, rows):
+        units, clipnorm, rate, errors, summary, exits, diverged = line.strip(
+            "| "
+        ).split(" | ")
+        assert int(units) == row["units"]
+        assert clipnorm == (
+            f"{row['clipnorm']:g}" if row["clipnorm"] else "none"
+        )
+        assert float(rate) == row["learning_rate"]
+        assert errors.split(", ") == str(row["test_errors"]).split()
+        assert summary == (
+            f"{row['test_error_mean']:.2f} ± {row['test_error_std']:.2f}"
+        )
+        assert exits.split(", ") == [
+            "never" if epoch == "–" else epoch
+            for epoch in str(row["plateau_exit_epochs"]).split()
+        ]
+        assert diverged == (
+            f"{row['cell_runs_diverged']} of {row['cell_runs']}"
+        )
+    section = text[text.index("## 6. Gradient clipping") :]
+    quoted = re.findall(r"R = (\d+): .*?Welch p = ([0-9.]+)", section, re.S)
+    assert quoted
+    for units, p in quoted:
+        clipped, unclipped = (
+            [float(error) for error in str(row["test_errors"]).split()]
+            for row in sorted(
+                (row for row in rows if row["units"] == int(units)),
+                key=lambda row: -row["clipnorm"],
+            )
+        )
+        assert p == f"{analysis.welch_test(clipped, unclipped)['p']:.2g}"
+
+
 def test_findings_quote_the_committed_capacity():
     """results/findings.md §2's capacity table says what results/capacity.csv
     says: each (model, K)'s mean ± standard deviation over seeds 0, 1, 2,
