@@ -400,6 +400,45 @@ def test_findings_quote_the_committed_capacity():
     )
 
 
+def test_results_readme_compares_the_capacity_curve_with_welch():
+    """results/README.md's capacity sentence: fast weights' mean below the
+    LSTM's at each K it names, the Welch p it quotes for each K (from the
+    seeds of results/capacity.csv), and, where it says there is no
+    difference, a fast-weights seed above the LSTM's best."""
+    text = " ".join(read_document("results", "README.md").split())
+    rows = reporting.common.read_csv(
+        os.path.join(ROOT, "results", "capacity.csv")
+    )
+    seeds = {
+        (row["model"], row["num_pairs"]): [
+            float(error) for error in str(row["test_errors"]).split()
+        ]
+        for row in rows
+    }
+    match = re.search(
+        r"a difference at K = (\d+), (\d+) and (\d+), Welch p = ([0-9.]+), "
+        r"([0-9.]+) and ([0-9.]+), not at K = (\d+) and (\d+), p = "
+        r"([0-9.]+) and ([0-9.]+), where one fast-weights seed is above the "
+        r"LSTM's best",
+        text,
+    )
+    assert match, "the capacity sentence is gone"
+    numbers = match.groups()
+    pairs = [int(k) for k in numbers[:3] + numbers[6:8]]
+    quoted = numbers[3:6] + numbers[8:10]
+    assert "at every K from 4 to 12" in text
+    for k in range(4, 13, 2):
+        assert np.mean(seeds[("fast_weights", k)]) < np.mean(seeds[("lstm", k)])
+    for k, p in zip(pairs, quoted):
+        got = analysis.welch_test(
+            seeds[("fast_weights", k)], seeds[("lstm", k)]
+        )
+        assert p == f"{got['p']:.2g}", k
+        assert (got["p"] < 0.05) == (k in pairs[:3]), k
+    for k in pairs[3:]:
+        assert max(seeds[("fast_weights", k)]) > min(seeds[("lstm", k)])
+
+
 def test_findings_read_the_capacity_curve():
     """results/findings.md §2's reading of the capacity curve ("What the curve
     says") holds for results/capacity.csv: each mean, each spread of a
