@@ -23,6 +23,21 @@ from keras_fastweights import models
 pytestmark = pytest.mark.backend_independent
 
 
+def table_lines(text, header):
+    """The body lines of the Markdown table of `text` that starts with
+    `header` (its header and separator lines left out)."""
+    return text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+
+
+def quoted_exits(row):
+    """A CSV row's plateau exit epochs as the findings quote them: "never"
+    for a run that did not leave the plateau ("–" in the CSV)."""
+    return [
+        "never" if epoch == "–" else epoch
+        for epoch in str(row["plateau_exit_epochs"]).split()
+    ]
+
+
 def quoted_causal_readings(text, header, runs):
     """Checks each line of the Markdown table under `header` in `text`
     against the memory_causal.csv of its run: `runs[(first column,
@@ -30,7 +45,7 @@ def quoted_causal_readings(text, header, runs):
     its `"causal"`. Returns each run's CSV rows by what they removed."""
     readings = {}
     directory = os.path.join(ROOT, "results", "memory_causal_seeds")
-    lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+    lines = table_lines(text, header)
     assert sorted(
         (int(line.split("|")[1]), int(line.split("|")[2])) for line in lines
     ) == sorted(runs), f"the table under {header!r} lists other runs"
@@ -108,7 +123,7 @@ def test_readmes_quote_the_committed_table1():
     header = "| Model | R = 20 | R = 50 | R = 100 |"
     names = {name: model for model, name in models.PAPER_NAMES.items()}
     for text in (readme, status):
-        lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+        lines = table_lines(text, header)
         lines = [line.strip().strip("|").split(" | ") for line in lines]
         assert sorted(line[0].strip() for line in lines) == sorted(names)
         for name, *cells in lines:
@@ -269,7 +284,7 @@ def test_findings_quote_the_committed_ablation():
     line per variant in the study's order."""
     text = read_document("results", "findings.md")
     header = "| variant | test error (%), seeds 0, 1, 2 |"
-    lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+    lines = table_lines(text, header)
     results = os.path.join(ROOT, "results")
     rows = reporting.common.read_csv(os.path.join(results, "ablation.csv"))
     runs = reporting.common.read_csv(os.path.join(results, "ablation_runs.csv"))
@@ -286,10 +301,7 @@ def test_findings_quote_the_committed_ablation():
         assert summary == (
             f"{row['test_error_mean']:.2f} ± {row['test_error_std']:.2f}"
         )
-        assert exits.split(", ") == [
-            "never" if epoch == "–" else epoch
-            for epoch in str(row["plateau_exit_epochs"]).split()
-        ]
+        assert exits.split(", ") == quoted_exits(row)
         assert worse == (
             "–"
             if row["variant"] == "paper"
@@ -303,7 +315,7 @@ def test_findings_quote_the_committed_clipping():
     out), and each Welch p it quotes is the one the CSV's seeds give."""
     text = read_document("results", "findings.md")
     header = "| R | clipnorm | chosen rate | test error (%), seeds 0, 1, 2 |"
-    lines = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+    lines = table_lines(text, header)
     rows = reporting.common.read_csv(
         os.path.join(ROOT, "results", "clipping.csv")
     )
@@ -326,10 +338,7 @@ def test_findings_quote_the_committed_clipping():
         assert summary == (
             f"{row['test_error_mean']:.2f} ± {row['test_error_std']:.2f}"
         )
-        assert exits.split(", ") == [
-            "never" if epoch == "–" else epoch
-            for epoch in str(row["plateau_exit_epochs"]).split()
-        ]
+        assert exits.split(", ") == quoted_exits(row)
         assert diverged == (
             f"{row['cell_runs_diverged']} of {row['cell_runs']}"
         )
