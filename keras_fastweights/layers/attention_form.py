@@ -95,11 +95,19 @@ def zero_state(batch_size, size, dtype):
 
 
 def run_chunk(
-    cell, input_drive, mask, h, memory, return_memory, zero_output_for_mask
+    cell,
+    input_drive,
+    mask,
+    h,
+    memory,
+    return_memory,
+    zero_output_for_mask,
+    recurrent_dropout_mask=None,
 ):
     """Runs `cell` over the steps of `input_drive` (`C x(t) + b`, unrolled)
     from the state `[h, memory]`, where `memory=None` stands for `A = 0`,
-    and `mask` is `None` or the steps' boolean mask, `(batch, steps)`.
+    and `mask` is `None` or the steps' boolean mask, `(batch, steps)`;
+    `W h(t)` reads `h(t) ⊙ recurrent_dropout_mask` if that is given.
 
     Returns the last `h`, the last (flattened) `A` or, unless
     `return_memory`, `None`, and the outputs of all steps.
@@ -132,7 +140,7 @@ def run_chunk(
                 "bij,bj->bi", memory, h_s
             )
 
-        z = cell.boundary_condition(drive, h)
+        z = cell.boundary_condition(drive, h, recurrent_dropout_mask)
         h_S = cell.inner_loop(z, read_memory)[-1]
         if mask is None:
             h = output = h_S
@@ -202,6 +210,7 @@ def run(
     return_sequences,
     go_backwards,
     zero_output_for_mask,
+    recurrent_dropout_mask=None,
 ):
     """Equations 3-4 over the whole sequence, or chunk by chunk.
 
@@ -221,6 +230,8 @@ def run(
             returned in its place).
         return_sequences, go_backwards, zero_output_for_mask: As in
             `keras.layers.RNN`.
+        recurrent_dropout_mask: `None`, or the mask `r`, `(batch, units)`,
+            with which `W h(t)` reads `h(t) ⊙ r`.
 
     Returns:
         `(last_output, outputs, [h, A])`, as `keras.layers.RNN.inner_loop`.
@@ -247,7 +258,14 @@ def run(
             h, memory, _ = carry
             chunk, chunk_mask = (window, None) if mask is None else window
             carry = run_chunk(
-                cell, chunk, chunk_mask, h, memory, True, zero_output_for_mask
+                cell,
+                chunk,
+                chunk_mask,
+                h,
+                memory,
+                True,
+                zero_output_for_mask,
+                recurrent_dropout_mask,
             )
             # Keras's TensorFlow scan requires the per-step outputs to have
             # the structure and shapes of the carry.
@@ -285,6 +303,7 @@ def run(
             memory,
             return_memory,
             zero_output_for_mask,
+            recurrent_dropout_mask,
         )
         outputs.append(tail)
     if memory is None or not return_memory:

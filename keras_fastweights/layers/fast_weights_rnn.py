@@ -206,9 +206,28 @@ class FastWeightsRNN(keras.layers.RNN):
         self.seed_generator = None
         if dropout or recurrent_dropout:
             self.seed_generator = keras.random.SeedGenerator(seed)
-        self._memory_starts_at_zero = False
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
+        # What `inner_loop` needs besides [h, A] travels in the states that
+        # keras.layers.RNN.call hands it (which passes nothing else on):
+        # A(0) = 0 as an empty memory, and the recurrent dropout mask as a
+        # third state, which the cell's step reads and returns unchanged.
+        batch_size = ops.shape(sequences)[0]
+        if initial_state is None:
+            if self.stateful:
+                initial_state = self.states
+            else:
+                initial_state = [
+                    attention_form.zero_state(
+                        batch_size, self.units, self.compute_dtype
+                    ),
+                    attention_form.zero_state(
+                        batch_size, 0, self.compute_dtype
+                    ),
+                ]
+        elif not keras.tree.is_nested(initial_state):
+            initial_state = [initial_state]
+        initial_state = list(initial_state)
         # The dropout masks are drawn here, once per batch and outside the
         # time loop (a draw inside a loop's step breaks under JAX's fit);
         # each is the same at every step.
@@ -219,29 +238,15 @@ class FastWeightsRNN(keras.layers.RNN):
                 seed=self.seed_generator,
             )
         if training and self.recurrent_dropout:
-            ones = ops.ones(
-                (ops.shape(sequences)[0], self.units), self.compute_dtype
+            ones = ops.ones((batch_size, self.units), self.compute_dtype)
+            initial_state.append(
+                keras.random.dropout(
+                    ones, self.recurrent_dropout, seed=self.seed_generator
+                )
             )
-            self.cell._recurrent_dropout_mask = keras.random.dropout(
-                ones, self.recurrent_dropout, seed=self.seed_generator
-            )
-        # Whether A(0) = 0, so that the attention form skips its product.
-        # Like the recurrent dropout mask, a setting of this call that
-        # keras.layers.RNN.call cannot pass on to `inner_loop` or the cell;
-        # both hold only while it runs.
-        self._memory_starts_at_zero = initial_state is None and not (
-            self.stateful
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
         )
-        try:
-            return super().call(
-                sequences,
-                initial_state=initial_state,
-                mask=mask,
-                training=training,
-            )
-        finally:
-            self._memory_starts_at_zero = False
-            self.cell._recurrent_dropout_mask = None
 
     def get_initial_state(self, batch_size):
         if self.stateful:
@@ -253,20 +258,40 @@ class FastWeightsRNN(keras.layers.RNN):
         ]
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
+        """`keras.layers.RNN.inner_loop` on the chosen implementation.
+
+        `initial_state` is `[h, A]` as `call` hands it on: `A` of shape
+        `(batch, 0)` stands for `A = 0` (the attention forms then skip its
+        product), and a third state, if any, is the recurrent dropout mask.
+        Returns `(last_output, outputs, [h, A])`.
+        """
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
+        h, memory, *recurrent_dropout_mask = initial_state
+        memory_starts_at_zero = memory.shape[-1] == 0
+        if memory_starts_at_zero:
+            memory = attention_form.zero_state(
+                ops.shape(h)[0], self.units**2, h.dtype
+            )
         implementation = self._resolve_implementation(sequences)
         if implementation == "cell":
-            return super().inner_loop(
-                sequences, initial_state, mask, training=training
+            last_output, outputs, states = super().inner_loop(
+                sequences,
+                [h, memory, *recurrent_dropout_mask],
+                mask,
+                training=training,
             )
+            return last_output, outputs, states[:2]
         return attention_form.run(
             self.cell,
             sequences,
-            initial_state,
+            [h, memory],
             mask,
             chunk_length=CHUNK_LENGTH if implementation == "chunked" else None,
-            memory_starts_at_zero=self._memory_starts_at_zero,
+            memory_starts_at_zero=memory_starts_at_zero,
+            recurrent_dropout_mask=(
+                recurrent_dropout_mask[0] if recurrent_dropout_mask else None
+            ),
             # The last A is needed for return_state and to carry a stateful
             # layer's memory to its next batch.
             return_memory=self.return_state or self.stateful,

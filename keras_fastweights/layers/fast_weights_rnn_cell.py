@@ -139,8 +139,15 @@ class FastWeightsRNNCell(RecurrentCell):
         inputs: A 2D tensor of shape `(batch, features)`, one time step.
         states: A list `[h, A]` of the previous output `h`, shape
             `(batch, units)`, and the fast memory `A(t-1)` flattened
-            row-major to shape `(batch, units * units)`.
+            row-major to shape `(batch, units * units)`. A third entry,
+            if given, is a recurrent-dropout mask `r` of shape
+            `(batch, units)`: `W h(t)` then reads `h(t) ⊙ r` (the memory
+            stores the undropped `h(t)`), and the step returns `r`
+            unchanged as its third state. `FastWeightsRNN` passes its
+            mask this way, through the loop it runs the cell in.
         training: Unused; accepted for compatibility.
+        return_iterates: Whether to also return the boundary condition
+            `z` and the inner loop's iterates (see `call`).
 
     State layout: `state_size = [units, units * units]`; the first state is
     the output `h`, the second the flattened fast-weight matrix `A`.
@@ -220,9 +227,6 @@ class FastWeightsRNNCell(RecurrentCell):
 
         self.state_size = [self.units, self.units * self.units]
         self.output_size = self.units
-        # Set by FastWeightsRNN around its loop while it trains with
-        # recurrent dropout: the mask that W h(t) sees (see `call`).
-        self._recurrent_dropout_mask = None
 
     def build(self, input_shape):
         self._build_slow_weights(input_shape, self.units, self.use_bias)
@@ -237,20 +241,27 @@ class FastWeightsRNNCell(RecurrentCell):
 
     def call(self, inputs, states, training=False, return_iterates=False):
         """One step: `(h(t+1), [h(t+1), A(t)])`, as `keras.layers.RNN`
-        calls it. With `return_iterates=True` (what
+        calls it (`[h(t+1), A(t), r]` with a recurrent dropout mask `r` as
+        third state). With `return_iterates=True` (what
         `keras_fastweights.inspection` asks for), also the boundary
         condition `z` and the inner loop's iterates `[h_0, ..., h_S]`."""
-        h, memory = states[0], states[1]
+        h, memory, *recurrent_dropout_mask = states
         H = self.units
         A = self.write_memory(ops.reshape(memory, (-1, H, H)), h)
         # Sustained boundary condition z = C x(t) + W h(t) + b.
-        z = self.boundary_condition(self.input_drive(inputs), h)
+        z = self.boundary_condition(
+            self.input_drive(inputs), h, *recurrent_dropout_mask
+        )
         # Inner loop h_{s+1} = f(LN(z + A(t) h_s)) from h_0 = f(z) (eq. 4).
         iterates = self.inner_loop(
             z, lambda h_s: ops.einsum("bij,bj->bi", A, h_s)
         )
         # h(t+1) = h_S.
-        new_states = [iterates[-1], ops.reshape(A, (-1, H * H))]
+        new_states = [
+            iterates[-1],
+            ops.reshape(A, (-1, H * H)),
+            *recurrent_dropout_mask,
+        ]
         if return_iterates:
             return iterates[-1], new_states, z, iterates
         return iterates[-1], new_states
@@ -287,11 +298,12 @@ class FastWeightsRNNCell(RecurrentCell):
             drive = drive + self.bias
         return drive
 
-    def boundary_condition(self, input_drive, h):
-        """`z = C x(t) + b + W h(t)` from the input drive `C x(t) + b`."""
-        return input_drive + _dot(
-            self._recurrent_input(h), self.recurrent_kernel
-        )
+    def boundary_condition(self, input_drive, h, recurrent_dropout_mask=None):
+        """`z = C x(t) + b + W h(t)` from the input drive `C x(t) + b`;
+        with a `recurrent_dropout_mask` `r`, `W (h(t) ⊙ r)`."""
+        if recurrent_dropout_mask is not None:
+            h = h * recurrent_dropout_mask
+        return input_drive + _dot(h, self.recurrent_kernel)
 
     def inner_loop(self, z, read_memory):
         """The iterates `[h_0, ..., h_S]` of `h_0 = f(z)` and
@@ -310,14 +322,6 @@ class FastWeightsRNNCell(RecurrentCell):
                 self.activation(self._layer_norm(z + read_memory(h_s)))
             )
         return iterates
-
-    def _recurrent_input(self, h):
-        """`h(t)` as `W h(t)` reads it: times FastWeightsRNN's recurrent
-        dropout mask while that layer trains with one. The memory stores
-        the undropped `h(t)`."""
-        if self._recurrent_dropout_mask is None:
-            return h
-        return h * self._recurrent_dropout_mask
 
     def _layer_norm(self, x):
         """Normalizes each example over its hidden units (not the batch)."""

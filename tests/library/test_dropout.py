@@ -17,6 +17,7 @@ from reference import cell_arguments
 from reference import numpy_fast_weights
 
 from keras_fastweights import FastWeightsRNN
+from keras_fastweights import FastWeightsRNNCell
 
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 BATCH, FEATURES, UNITS, STEPS = 3, 5, 6, 11
@@ -253,3 +254,76 @@ def test_bad_rates_name_the_value(name, value, error, message):
         error, match=rf"in \[0, 1\)\. Received: {name}{message}"
     ):
         FastWeightsRNN(UNITS, **{name: value})
+
+
+def test_the_cell_reads_a_recurrent_dropout_mask_as_its_third_state():
+    # `FastWeightsRNN` hands the cell its mask r as a third state: the step
+    # is that of the cell whose W has its rows scaled by r (W (h ⊙ r)),
+    # with the memory of the undropped h, and r comes back unchanged.
+    rng = np.random.default_rng(1)
+    cell = FastWeightsRNNCell(UNITS, recurrent_initializer="orthogonal")
+    x = rng.normal(size=(BATCH, FEATURES)).astype("float32")
+    h = rng.normal(size=(BATCH, UNITS)).astype("float32")
+    memory = rng.normal(size=(BATCH, UNITS * UNITS)).astype("float32")
+    r = rng.choice([0.0, 2.0], size=(BATCH, UNITS)).astype("float32")
+    cell.build((None, FEATURES))
+    output, (new_h, new_memory, same_r) = cell(x, [h, memory, r])
+    np.testing.assert_array_equal(ops.convert_to_numpy(same_r), r)
+
+    kernel = ops.convert_to_numpy(cell.recurrent_kernel)
+    expected = []
+    for example in range(BATCH):
+        cell.recurrent_kernel.assign(r[example][:, None] * kernel)
+        expected.append(cell(x, [h, memory]))
+    cell.recurrent_kernel.assign(kernel)
+    for got, want in (
+        (output, [o[example] for example, (o, _) in enumerate(expected)]),
+        (new_memory, [s[1][e] for e, (_, s) in enumerate(expected)]),
+    ):
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(got),
+            np.stack([ops.convert_to_numpy(w) for w in want]),
+            **TOLERANCE,
+        )
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(new_h), ops.convert_to_numpy(output)
+    )
+
+
+@pytest.mark.parametrize("implementation", PATHS)
+def test_returned_and_stateful_states_are_h_and_a_only(implementation):
+    # The mask travels through the loop as a third state; the layer
+    # returns, and a stateful layer keeps, [h, A] alone.
+    x = make_inputs(STEPS)
+    layer = make_layer(implementation, recurrent_dropout=0.5, seed=3)
+    layer.return_state = True
+    outputs, h, memory = layer(x, training=True)
+    assert tuple(h.shape) == (BATCH, UNITS)
+    assert tuple(memory.shape) == (BATCH, UNITS * UNITS)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(outputs)[:, -1], ops.convert_to_numpy(h)
+    )
+    if implementation == "delta":
+        implementation, rule = "auto", {"update_rule": "delta"}
+    else:
+        rule = {}
+    stateful = FastWeightsRNN(
+        UNITS,
+        implementation=implementation,
+        **rule,
+        recurrent_dropout=0.5,
+        stateful=True,
+        seed=3,
+    )
+    first = ops.convert_to_numpy(stateful(x, training=True))
+    assert [tuple(s.shape) for s in stateful.states] == [
+        (BATCH, UNITS),
+        (BATCH, UNITS * UNITS),
+    ]
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(stateful.states[0]), first
+    )
+    carried = ops.convert_to_numpy(stateful.states[1])
+    assert np.abs(carried).max() > 0
+    stateful(x, training=True)
+    assert np.abs(ops.convert_to_numpy(stateful.states[1]) - carried).max()

@@ -454,9 +454,12 @@ def read_csv(path):
         return list(csv.DictReader(file))
 
 
+@pytest.mark.backend_independent
 def test_table_needs_no_checkpoint(tmp_path):
     """A clone of committed trial records (no checkpoints) gives the same
-    tables: each trial records its metrics, and the history its curves."""
+    tables: each trial records its metrics, and the history its curves.
+    (Bookkeeping: JAX's run only; a real search on every backend is
+    `test_a_trial_s_checkpoint_holds_the_weights_it_was_tested_with`'s.)"""
     args = [
         *("--models", "fast_weights", "lstm", "--units", "4"),
         *("--learning-rates", "0.01", "--directory", str(tmp_path), *TINY),
