@@ -627,20 +627,56 @@ def _hashable(value):
 ENVIRONMENT_FILENAME = "environment.json"
 
 
-def environment() -> dict:
-    """The CPU model, Python, Keras backend and library versions of this
-    process, as recorded beside each trial (`write_environment`)."""
+def cpu_description(cpuinfo: str = "/proc/cpuinfo") -> dict:
+    """The first CPU's `model name`, and its `cpu_id` (family, model and
+    stepping, and the widest vector instructions it offers) from
+    `cpuinfo` (Linux's /proc/cpuinfo) where there is one.
+
+    The name alone does not tell machines apart that give different draws:
+    virtual machines may call CPUs of two generations "AMD EPYC", and XLA
+    picks its CPU kernels by the instructions it finds (AVX-512 or not),
+    which changes the rounding of a seeded run."""
     import platform
 
-    cpu = platform.processor() or platform.machine()
+    fields = {}
     try:
-        with open("/proc/cpuinfo") as file:
+        with open(cpuinfo) as file:
             for line in file:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                if not line.strip():
+                    break  # the first processor's block only
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         pass
+    cpu = fields.get("model name") or platform.processor() or platform.machine()
+    described = {"cpu": cpu}
+    if "cpu family" in fields and "model" in fields:
+        flags = fields.get("flags", "").split()
+        vector = next(
+            (name for flag, name in VECTOR_EXTENSIONS if flag in flags), None
+        )
+        described["cpu_id"] = ", ".join(
+            [
+                f"family {fields['cpu family']}",
+                f"model {fields['model']}",
+                f"stepping {fields.get('stepping', '?')}",
+                *([vector] if vector else []),
+            ]
+        )
+    return described
+
+
+# The widest vector instructions a CPU offers, as /proc/cpuinfo's flags name
+# them, widest first.
+VECTOR_EXTENSIONS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"))
+
+
+def environment() -> dict:
+    """The CPU model (`cpu_description`), Python, Keras backend and library
+    versions of this process, as recorded beside each trial
+    (`write_environment`)."""
+    import platform
+
     backend = keras.backend.backend()
     module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
     versions = {
@@ -652,7 +688,7 @@ def environment() -> dict:
     if backend in module:
         versions[backend] = __import__(module[backend]).__version__
     return {
-        "cpu": cpu,
+        **cpu_description(),
         "cpu_count": os.cpu_count(),
         "backend": backend,
         "versions": versions,
@@ -809,13 +845,18 @@ def columns(base: Sequence[str], grid: dict) -> list[str]:
     return base
 
 
-def _environment_columns(trial_dir) -> dict:
+def environment_columns(trial_dir) -> dict:
     recorded = read_environment(trial_dir)
     if recorded is None:
         return dict.fromkeys(ENVIRONMENT_COLUMNS, "")
     versions = recorded["versions"]
+    # Records before `cpu_id` was kept name the model and cores only.
+    detail = [recorded["cpu_id"]] if "cpu_id" in recorded else []
     return {
-        "cpu": f"{recorded['cpu']} ({recorded['cpu_count']} cores)",
+        "cpu": "{} ({})".format(
+            recorded["cpu"],
+            "; ".join([*detail, f"{recorded['cpu_count']} cores"]),
+        ),
         "versions": ", ".join(
             f"{name} {versions[name]}"
             for name in ("keras", recorded["backend"], "numpy", "python")
@@ -850,7 +891,7 @@ def run_rows(tuner: keras_tuner.Tuner) -> list[dict]:
                 else None,
                 "seconds": round(values["seconds"], 1),
                 "trial_id": trial.trial_id,
-                **_environment_columns(tuner.get_trial_dir(trial.trial_id)),
+                **environment_columns(tuner.get_trial_dir(trial.trial_id)),
             }
         )
     return rows

@@ -249,11 +249,14 @@ def test_a_trial_s_checkpoint_holds_the_weights_it_was_tested_with(
         "retrieval_callbacks",
         lambda **kwargs: [TiedValidation(), *recipe(**kwargs)],
     )
+    # K = 3, not the default 4: the model read back is built for the
+    # search's own sequences (2K + 3 tokens), which only TensorFlow's
+    # functional models would refuse to run on other lengths.
     (x, y), validation, test = associative_retrieval.load_data(
-        num_train=64, num_val=8, num_test=32, seed=0
+        num_pairs=3, num_train=64, num_val=8, num_test=32, seed=0
     )
     hypermodel = KeepsItsModel(
-        tuning.check_grid(["lstm"], [4], [0.05]), epochs=3
+        tuning.check_grid(["lstm"], [4], [0.05]), num_pairs=3, epochs=3
     )
     search = tuning.RetrievalGridSearch(
         hypermodel, directory=tmp_path, project_name=tuning.PROJECT_NAME
@@ -262,6 +265,7 @@ def test_a_trial_s_checkpoint_holds_the_weights_it_was_tested_with(
     (trial,) = tuning.completed_trials(search)
     assert trial.metrics.get_last_value("best_epoch") == 3
     loaded = search.load_model(trial)
+    assert loaded.input_shape == (None, 9)
     for mine, kept in zip(loaded.weights, hypermodel.trained.weights):
         np.testing.assert_array_equal(
             keras.ops.convert_to_numpy(mine), keras.ops.convert_to_numpy(kept)
@@ -454,6 +458,56 @@ def read_csv(path):
         return list(csv.DictReader(file))
 
 
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: {model}
+model name\t: AMD EPYC
+stepping\t: 1
+flags\t\t: fpu sse2 {flags}
+
+processor\t: 1
+model name\t: another CPU
+"""
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    "model, flags, cpu_id",
+    [
+        ("17", "avx avx2 avx512f", "family 25, model 17, stepping 1, AVX-512"),
+        ("1", "avx avx2", "family 25, model 1, stepping 1, AVX2"),
+        ("1", "", "family 25, model 1, stepping 1"),
+    ],
+)
+def test_a_run_records_which_cpu_it_ran_on(
+    tmp_path, monkeypatch, model, flags, cpu_id
+):
+    """Two generations of CPU may both call themselves "AMD EPYC" and give
+    a seeded run different draws: the record keeps the first CPU's family,
+    model, stepping and widest vector instructions, and the run's row
+    shows them (a record without them, as before, shows name and cores)."""
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(CPUINFO.format(model=model, flags=flags))
+    described = tuning.cpu_description(str(cpuinfo))
+    assert described == {"cpu": "AMD EPYC", "cpu_id": cpu_id}
+    missing = tmp_path / "missing"
+    assert "cpu_id" not in tuning.cpu_description(str(missing))
+
+    monkeypatch.setattr(tuning, "cpu_description", lambda: described)
+    trial_dir = tmp_path / "trial_0000"
+    tuning.write_environment(trial_dir)
+    row = tuning.environment_columns(trial_dir)
+    assert row["cpu"] == f"AMD EPYC ({cpu_id}; {os.cpu_count()} cores)"
+    recorded = tuning.read_environment(trial_dir)
+    del recorded["cpu_id"]
+    with open(trial_dir / tuning.ENVIRONMENT_FILENAME, "w") as file:
+        json.dump(recorded, file)
+    assert tuning.environment_columns(trial_dir)["cpu"] == (
+        f"AMD EPYC ({os.cpu_count()} cores)"
+    )
+
+
 @pytest.mark.backend_independent
 def test_table_needs_no_checkpoint(tmp_path):
     """A clone of committed trial records (no checkpoints) gives the same
@@ -630,7 +684,12 @@ def trained_search(directory, num_pairs):
     return tuner
 
 
+@pytest.mark.backend_independent
 def test_capacity_errors_and_memory_causal_read_the_checkpoints(tmp_path):
+    """The scripts that read trained runs back: what they read and write.
+    That a checkpoint read back on each backend holds the weights its
+    trial was tested with, for its own K, is
+    `test_a_trial_s_checkpoint_holds_the_weights_it_was_tested_with`."""
     tuners = {k: trained_search(tmp_path / f"k{k}", k) for k in (2, 3)}
     # A search read back builds its trials' models for its own sequences
     # (2K + 3 tokens), not the default K = 4 (which only TensorFlow's
