@@ -199,6 +199,47 @@ def test_partial_ablation_reports_what_has_finished(tmp_path, capsys):
     )
 
 
+def test_variants_are_compared_with_the_paper_at_its_own_rate(tmp_path):
+    """Each variant is counted at the rate its seed 0 chose on validation
+    and compared, seed by seed, with the paper's layer at the rate the
+    paper's seed 0 chose, not at the variant's."""
+    grid = tuning.check_grid(
+        ["fast_weights"], [8], [1e-3, 3e-3], [0, 1], VARIANTS[:2]
+    )
+    results = random_results(grid, 0)
+    # (validation error, test error) by variant, rate and seed: the paper's
+    # layer chooses 3e-3, no_fast_memory 1e-3.
+    made_up = {
+        ("paper", 1e-3, 0): (30, 50),
+        ("paper", 3e-3, 0): (5, 5),
+        ("paper", 3e-3, 1): (4, 5),
+        ("no_fast_memory", 1e-3, 0): (10, 20),
+        ("no_fast_memory", 1e-3, 1): (10, 1),
+        ("no_fast_memory", 3e-3, 0): (50, 50),
+    }
+    for (variant, rate, seed), (val_error, test_error) in made_up.items():
+        results[("fast_weights", 8, variant, rate, seed)].update(
+            val_accuracy=1 - val_error / 100,
+            diverged=False,
+            **{tuning.TEST_ERROR: test_error},
+        )
+    search, output = tmp_path / "search", tmp_path / "results"
+    recorded_search(search, grid, results)
+    argv = ["--directory", str(search), "--output", str(output)]
+    assert ablation_report.main(argv) == 0
+    paper, variant = reporting.common.read_csv(output / "ablation.csv")
+    assert (paper["learning_rate"], variant["learning_rate"]) == (3e-3, 1e-3)
+    # Seed 0: 20 % against the paper's 5 % at 3e-3 (not its 50 % at 1e-3);
+    # seed 1: 1 % against 5 %.
+    assert (variant["seeds_worse_than_paper"], variant["seeds_paired"]) == (
+        1,
+        2,
+    )
+    assert "chosen on validation with seed 0 among 0.001, 0.003" in (
+        (output / "ablation.md").read_text()
+    )
+
+
 def test_ablation_report_errors_name_the_directory(tmp_path):
     missing = tmp_path / "no_such_search"
     with pytest.raises(SystemExit) as error:

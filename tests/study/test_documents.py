@@ -277,36 +277,75 @@ def test_findings_quote_the_committed_causal_readings():
     )
 
 
-def test_findings_quote_the_committed_ablation():
-    """results/findings.md §4's table says what results/ablation.csv and
-    ablation_runs.csv say: each seed's test error, the mean ± standard
-    deviation, the epochs of leaving the plateau and the paired count, one
-    line per variant in the study's order."""
-    text = read_document("results", "findings.md")
-    header = "| variant | test error (%), seeds 0, 1, 2 |"
-    lines = table_lines(text, header)
+def ablation_errors():
+    """results/ablation.csv's rows, and each variant's test errors at its
+    chosen rate in the order of the seeds (from ablation_runs.csv)."""
     results = os.path.join(ROOT, "results")
     rows = reporting.common.read_csv(os.path.join(results, "ablation.csv"))
     runs = reporting.common.read_csv(os.path.join(results, "ablation_runs.csv"))
-    assert len(lines) == len(rows) == len(models.FAST_WEIGHTS_VARIANTS)
-    for line, row in zip(lines, rows):
-        _, errors, summary, exits, worse = line.strip("| ").split(" | ")
-        assert row["seeds"] == "0 1 2"
-        quoted = [
-            f"{run['test_error_percent']:g}"
+    errors = {
+        row["variant"]: [
+            run["test_error_percent"]
             for run in sorted(runs, key=lambda run: run["seed"])
             if run["variant"] == row["variant"]
+            and run["learning_rate"] == row["learning_rate"]
         ]
-        assert errors.split(", ") == quoted, row["variant"]
+        for row in rows
+    }
+    return rows, errors
+
+
+def test_findings_quote_the_committed_ablation():
+    """results/findings.md §4's table says what results/ablation.csv and
+    ablation_runs.csv say: each variant's chosen rate, each seed's test
+    error at it, the mean ± standard deviation, the epochs of leaving the
+    plateau, the paired count and Welch's p against the paper's layer, one
+    line per variant in the study's order."""
+    text = read_document("results", "findings.md")
+    header = "| variant | learning rate | test error (%), seeds 0, 1, 2 |"
+    lines = table_lines(text, header)
+    rows, errors = ablation_errors()
+    assert len(lines) == len(rows) == len(models.FAST_WEIGHTS_VARIANTS)
+    for line, row in zip(lines, rows):
+        _, rate, quoted, summary, exits, worse, p = line.strip("| ").split(
+            " | "
+        )
+        assert row["seeds"] == "0 1 2"
+        assert float(rate) == row["learning_rate"], row["variant"]
+        mine = errors[row["variant"]]
+        assert quoted.split(", ") == [f"{e:g}" for e in mine], row["variant"]
         assert summary == (
             f"{row['test_error_mean']:.2f} ± {row['test_error_std']:.2f}"
         )
         assert exits.split(", ") == quoted_exits(row)
+        if row["variant"] == "paper":
+            assert worse == p == "–"
+            continue
         assert worse == (
-            "–"
-            if row["variant"] == "paper"
-            else f"{row['seeds_worse_than_paper']} of {row['seeds_paired']}"
+            f"{row['seeds_worse_than_paper']} of {row['seeds_paired']}"
         )
+        welch = analysis.welch_test(mine, errors["paper"])["p"]
+        assert p == f"{welch:.2g}", row["variant"]
+
+
+def test_findings_ablation_exits_separate_the_errors():
+    """§4: at the chosen rates, every run that left the key-blind plateau
+    by epoch 7 ended below 10 % test error, every run that left it at
+    epoch 23 or later, or never, above 15 %, and no run left it between."""
+    text = read_document("results", "findings.md")
+    assert "by epoch 7 ended below 10 % test error" in text
+    assert "at epoch 23 or later, or never, ended above 15 %" in text
+    rows, errors = ablation_errors()
+    early, late = [], []
+    for row in rows:
+        for exit, error in zip(quoted_exits(row), errors[row["variant"]]):
+            if exit != "never" and int(exit) <= 7:
+                early.append(error)
+            else:
+                assert exit == "never" or int(exit) >= 23, row["variant"]
+                late.append(error)
+    assert early and late
+    assert max(early) < 10 < 15 < min(late)
 
 
 def test_findings_quote_the_committed_clipping():

@@ -119,8 +119,9 @@ def ablation_rows(
         `plateau_exit_epochs` (each seed's `plateau_exit_epoch`, in the
         order of `seeds`, "–" for a run that never left the plateau),
         `runs_diverged` (`diverged`), `seeds_worse_than_paper` of
-        `seeds_paired` (the seeds at which the paper's layer also ran and
-        had a lower test error; None for the paper's layer) and the
+        `seeds_paired` (the seeds at which the paper's layer also ran, at
+        its own chosen rate, and had a lower test error; None for the
+        paper's layer) and the
         variant's `description` (`variant_description`).
 
     Raises:
@@ -134,43 +135,47 @@ def ablation_rows(
             "An ablation search has a grid of variants (tuning/grid_search.py "
             f"--variants). Received a grid of {sorted(grid)}"
         )
-    rows = []
-    for row in tuning.table_rows(grid, runs):
-        counted = cell_runs(row, runs)
-        rows.append(
-            {
-                **row,
-                **run_outcomes(counted, histories, num_pairs),
-                **_paired_with_paper(counted, runs),
-                "description": variant_description(row["variant"]),
-            }
-        )
-    return rows
+    table = [
+        (row, cell_runs(row, runs)) for row in tuning.table_rows(grid, runs)
+    ]
+    # The paper's layer as the table counts it: at its own chosen rate.
+    paper = {
+        _pair_key(run): run["test_error_percent"]
+        for row, counted in table
+        if row["variant"] == "paper"
+        for run in counted
+    }
+    return [
+        {
+            **row,
+            **run_outcomes(counted, histories, num_pairs),
+            **_paired_with_paper(counted, paper),
+            "description": variant_description(row["variant"]),
+        }
+        for row, counted in table
+    ]
 
 
-def _paired_with_paper(
-    counted: Sequence[Mapping], runs: Sequence[Mapping]
-) -> dict:
-    """How many of a variant's runs (`counted`) have a higher test error
-    than the paper's layer at the same R, learning rate and seed
+def _pair_key(run: Mapping) -> tuple:
+    return run["model"], run["units"], run["seed"]
+
+
+def _paired_with_paper(counted: Sequence[Mapping], paper: Mapping) -> dict:
+    """How many of a variant's runs (`counted`, at its chosen rate) have a
+    higher test error than the paper's layer at the same R and seed, at
+    the paper's own chosen rate (`paper`, by `_pair_key`)
     (`seeds_worse_than_paper`), of how many have such a run
     (`seeds_paired`); both None for the paper's layer itself.
 
     The same seed gives every variant the same initial weights (those it
-    shares with the paper's layer) and the same batches, so a seed's two
-    runs differ only by the variant."""
+    shares with the paper's layer) and the same batches; each is trained
+    at the rate its own grid chose."""
     if not counted or counted[0]["variant"] == "paper":
         return {"seeds_worse_than_paper": None, "seeds_paired": None}
-    keys = ("model", "units", "learning_rate", "seed")
-    paper = {
-        tuple(run[key] for key in keys): run["test_error_percent"]
-        for run in runs
-        if run["variant"] == "paper"
-    }
     pairs = [
-        (run["test_error_percent"], paper[tuple(run[key] for key in keys)])
+        (run["test_error_percent"], paper[_pair_key(run)])
         for run in counted
-        if tuple(run[key] for key in keys) in paper
+        if _pair_key(run) in paper
     ]
     return {
         "seeds_worse_than_paper": sum(mine > its for mine, its in pairs),
@@ -203,13 +208,20 @@ def ablation_markdown(
     waiting = [v for v in grid["variant"] if v not in done]
     seeds = " ".join(str(seed) for seed in grid["seed"])
     rates = ", ".join(f"{rate:g}" for rate in grid["learning_rate"])
+    if len(grid["learning_rate"]) > 1:
+        rates = (
+            f"each variant's learning rate chosen on validation with seed "
+            f"{grid['seed'][0]} among {rates}, the other seeds at it"
+        )
+    else:
+        rates = f"learning rate {rates}"
     units = ", ".join(str(u) for u in grid["units"])
     text = [
         f"# Ablation study: fast weights, K = {num_pairs}, R = {units}\n",
         "The paper's fast-weights layer and variants that each change one "
         "thing (`keras_fastweights.models.FAST_WEIGHTS_VARIANTS`), on the "
-        f"associative-retrieval task with K = {num_pairs} pairs: learning "
-        f"rate {rates}, seeds {seeds}, {settings['epochs']} epochs each, the "
+        f"associative-retrieval task with K = {num_pairs} pairs: "
+        f"{rates}; seeds {seeds}, {settings['epochs']} epochs each, the "
         "best epoch on validation kept. Test error (%): mean ± sample "
         "standard deviation over the seeds. *On the plateau*: runs whose "
         f"{plateau_rule(num_pairs)}. *Epoch it left the plateau*: for each "
@@ -217,8 +229,9 @@ def ablation_markdown(
         "none). *Diverged*: runs whose loss became "
         "NaN or infinite (their best epoch came before). *Worse than the "
         "paper's, same seed*: of the seeds at which the paper's layer ran "
-        "too, those where the variant's test error is higher; a seed gives "
-        "every variant the same initial weights and batches.\n",
+        "too (at its own chosen rate), those where the variant's test error "
+        "is higher; a seed gives every variant the same initial weights and "
+        "batches.\n",
         f"{tuning.runs_finished(grid, runs)}."
         + (f" Not run yet: {', '.join(waiting)}." if waiting else "")
         + "\n",
