@@ -846,6 +846,8 @@ def columns(base: Sequence[str], grid: dict) -> list[str]:
 
 
 def environment_columns(trial_dir) -> dict:
+    """A run's `cpu` and `versions` columns, from its `environment.json`
+    (empty for a run recorded before there was one)."""
     recorded = read_environment(trial_dir)
     if recorded is None:
         return dict.fromkeys(ENVIRONMENT_COLUMNS, "")
