@@ -212,6 +212,55 @@ def test_findings_quote_the_sensitivity_choices():
     assert chosen("lstm", 20, "chosen_on_mean")["learning_rate"] == 1e-3
 
 
+def test_documents_quote_one_run_on_two_machines():
+    """findings §4 and results/README quote the same run (fast weights,
+    R = 20, 0.003, seed 0) recorded by Table 1's search and by the
+    ablation's on two sessions' machines: the test errors and first-epoch
+    training accuracies they quote are the records'."""
+    results = os.path.join(ROOT, "results")
+    records = {}
+    for search, runs_csv, trial in (
+        ("table1_search", "table1_runs.csv", "0022"),
+        ("ablation_search", "ablation_runs.csv", "0024"),
+    ):
+        (run,) = [
+            run
+            for run in reporting.common.read_csv(
+                os.path.join(results, runs_csv)
+            )
+            if f"{int(run['trial_id']):04d}" == trial
+        ]
+        assert (run["model"], run["units"], run["seed"]) == (
+            "fast_weights",
+            20,
+            0,
+        )
+        assert run["learning_rate"] == 0.003
+        history = reporting.common.read_csv(
+            os.path.join(
+                results,
+                search,
+                tuning.PROJECT_NAME,
+                f"trial_{trial}",
+                "history.csv",
+            )
+        )
+        records[search] = (run["test_error_percent"], history[0]["accuracy"])
+    (table1_error, table1_first), (ablation_error, ablation_first) = (
+        records["table1_search"],
+        records["ablation_search"],
+    )
+    assert table1_error != ablation_error
+    findings = " ".join(read_document("results", "findings.md").split())
+    assert f"{table1_error:g} % there, {ablation_error:g} % here" in findings
+    assert f"({table1_first:.4f} and {ablation_first:.4f})" in findings
+    status = " ".join(read_document("results", "README.md").split())
+    assert (
+        f"gave {table1_error:g} % in Table 1 and {ablation_error:g} % in the "
+        "ablation" in status
+    )
+
+
 def test_findings_quote_the_committed_causal_readings():
     """results/findings.md's tables of the causal reading by seed say what
     results/memory_causal_seeds/*/memory_causal.csv say: for fast weights'
