@@ -31,7 +31,7 @@ affects both sides of a ratio alike. The benchmarks (`--benchmarks`):
 
 A kind is a `build_retrieval_model` kind (`fast_weights`, `lstm`, `irnn`,
 `associative_lstm`), `fast_weights_delta` for fast weights with the delta
-rule (`update_rule="delta"`, which runs the cell loop), or
+rule (`update_rule="delta"`; `fast_weights_delta:PATH` on a path), or
 `fast_weights:PATH` for
 `FastWeightsRNN(implementation=PATH)`: `fast_weights` is the default
 `"auto"`, `fast_weights:cell` runs `keras.layers.RNN`'s loop over

@@ -44,11 +44,12 @@ UNROLLED = attention_form.run
 
 def scanned(cell, sequences, initial_state, mask, **options):
     """`attention_form.run` as a scan over the steps, for what the paper's
-    model needs (no mask, `A(0) = 0`, the last `A` not returned, no chunks,
-    forwards, no recurrent dropout); anything else runs the package's
-    own."""
+    model needs (the Hebbian rule, no mask, `A(0) = 0`, the last `A` not
+    returned, no chunks, forwards, no recurrent dropout); anything else
+    runs the package's own."""
     if (
-        mask is not None
+        cell.update_rule != "hebbian"
+        or mask is not None
         or options["recurrent_dropout_mask"] is not None
         or options["chunk_length"]
         or not options["memory_starts_at_zero"]

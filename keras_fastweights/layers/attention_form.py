@@ -7,6 +7,10 @@ product with a query needs no matrix:
 A(t) h_s = λ^{t+1} A(0) h_s + η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)      (eq. 3)
 ```
 
+The delta rule's memory reads the same way with keys `k(τ)` and values
+`e(τ) = h(τ) - λ A(τ-1) k(τ)` (each read from the memory before it) in
+place of `h(τ)` (docs/method.md, section 14).
+
 `FastWeightsRNN` runs its `"attention"` and `"chunked"` implementations
 through `run`; its `"cell"` implementation is `keras.layers.RNN`'s loop over
 `FastWeightsRNNCell`. Both call the cell's one inner loop
@@ -20,25 +24,29 @@ import numpy as np
 from keras import ops
 
 
-def read_out_matmul(history, weights, h_s):
+def read_out_matmul(history, weights, h_s, values=None):
     """`Σ_τ weights[τ] h(τ) (h(τ)ᵀ h_s)` for `history` `(B, t+1, H)`, as two
-    batched `ops.matmul`."""
+    batched `ops.matmul`; with `values` `v(τ)` (same shape),
+    `Σ_τ weights[τ] v(τ) (h(τ)ᵀ h_s)`."""
+    values = history if values is None else values
     scores = ops.matmul(history, ops.expand_dims(h_s, -1))
     scores = scores * ops.expand_dims(weights, -1)
-    return ops.squeeze(ops.matmul(ops.transpose(scores, (0, 2, 1)), history), 1)
+    return ops.squeeze(ops.matmul(ops.transpose(scores, (0, 2, 1)), values), 1)
 
 
-def read_out_products(history, weights, h_s):
+def read_out_products(history, weights, h_s, values=None):
     """The same, as elementwise products and `ops.sum`."""
+    values = history if values is None else values
     scores = ops.sum(history * ops.expand_dims(h_s, 1), axis=-1)
     scores = ops.expand_dims(scores * weights, -1)
-    return ops.sum(scores * history, axis=1)
+    return ops.sum(scores * values, axis=1)
 
 
-def read_out_einsum(history, weights, h_s):
+def read_out_einsum(history, weights, h_s, values=None):
     """The same, as two `ops.einsum`."""
+    values = history if values is None else values
     scores = ops.einsum("bti,bi->bt", history, h_s)
-    return ops.einsum("bt,bti->bi", scores * weights, history)
+    return ops.einsum("bt,bti->bi", scores * weights, values)
 
 
 # Each backend's fastest form at these sizes (benchmarks/contractions.py and
@@ -51,10 +59,11 @@ READ_OUT_BY_BACKEND = {
 }
 
 
-def read_out(history, weights, h_s):
-    """The attention read-out of eq. 3 in the current backend's form."""
+def read_out(history, weights, h_s, values=None):
+    """The attention read-out of eq. 3 in the current backend's form (keys
+    `history`, and `values`, by default the keys)."""
     form = READ_OUT_BY_BACKEND.get(keras.backend.backend(), read_out_einsum)
-    return form(history, weights, h_s)
+    return form(history, weights, h_s, values)
 
 
 def memory_weights(mask, steps, decay_rate, fast_learning_rate, dtype):
@@ -109,10 +118,17 @@ def run_chunk(
     and `mask` is `None` or the steps' boolean mask, `(batch, steps)`;
     `W h(t)` reads `h(t) ⊙ recurrent_dropout_mask` if that is given.
 
+    With the delta rule (`cell.update_rule == "delta"`) the memory is
+    `A(t) = λ A(t-1) + η e(τ) k(τ)ᵀ`, `e(τ) = h(τ) - λ A(t-1) k(τ)`, so that
+    it reads as eq. 3 with keys `k(τ)` and values `e(τ)` in place of `h(τ)`
+    twice, each `e(τ)` read from the memory before it (docs/method.md,
+    section 14).
+
     Returns the last `h`, the last (flattened) `A` or, unless
     `return_memory`, `None`, and the outputs of all steps.
     """
     units = cell.units
+    delta = cell.update_rule == "delta"
     if memory is not None:
         memory = ops.reshape(memory, (-1, units, units))
     weights, memory_decay = memory_weights(
@@ -122,23 +138,50 @@ def run_chunk(
         cell.fast_learning_rate,
         h.dtype,
     )
-    # h(0), ..., h(t): (B, t+1, H), the h entering each step; that of a
-    # masked step has weight 0.
-    history = ops.expand_dims(h, axis=1)
+
+    def read(keys, values, t, query):
+        """`A(t) query`: eq. 3 over the first `t + 1` keys and values, and
+        the memory entering the chunk decayed by `λ^{t+1}` (`t - τ` and
+        `t + 1` counting only unmasked steps); `t = -1` reads that memory."""
+        total = ops.zeros_like(query)
+        if t >= 0:
+            total = read_out(keys, weights[..., t, : t + 1], query, values)
+        if memory is None:
+            return total
+        decay = 1 if t < 0 else memory_decay[:, t : t + 1]
+        return total + decay * ops.einsum("bij,bj->bi", memory, query)
+
+    def store(keys, values, h, t):
+        """Keys and values with those of `h(t)`, the h entering step `t`."""
+
+        def append(stack, x):
+            x = ops.expand_dims(x, axis=1)
+            return x if stack is None else ops.concatenate([stack, x], axis=1)
+
+        if not delta:
+            # Hebbian: h(τ) is key and value.
+            return append(keys, h), None
+        k = cell.memory_key(h)
+        # e(t) = h(t) - λ A(t-1) k(t), read from the memory of step t - 1
+        # (for t = 0 the memory entering the chunk).
+        recalled = read(keys, values, t - 1, k)
+        error = h - cell.decay_rate * recalled
+        return append(keys, k), append(values, error)
+
+    # Keys (and, for the delta rule, values) of steps 0 .. t: (B, t+1, H),
+    # those of the h entering each step; that of a masked step has weight 0.
+    keys, values = store(None, None, h, 0)
     outputs = []
     # One unstack rather than a slice per step: torch builds the gradient of
     # each slice as a zero tensor of the whole chunk.
     for t, drive in enumerate(ops.unstack(input_drive, axis=1)):
+        if t:
+            keys, values = store(keys, values, h, t)
 
         def read_memory(h_s):
             # A(t) h_s = λ^{t+1} A(0) h_s + η Σ_τ λ^{t-τ} h(τ) (h(τ)ᵀ h_s)
             # (eq. 3), with t - τ, t + 1 counting only unmasked steps.
-            read = read_out(history, weights[..., t, : t + 1], h_s)
-            if memory is None:
-                return read
-            return read + memory_decay[:, t : t + 1] * ops.einsum(
-                "bij,bj->bi", memory, h_s
-            )
+            return read(keys, values, t, h_s)
 
         z = cell.boundary_condition(drive, h, recurrent_dropout_mask)
         h_S = cell.inner_loop(z, read_memory)[-1]
@@ -151,15 +194,14 @@ def run_chunk(
             if zero_output_for_mask:
                 output = ops.where(mask[:, t : t + 1], h, ops.zeros_like(h))
         outputs.append(output)
-        history = ops.concatenate([history, ops.expand_dims(h, axis=1)], axis=1)
     outputs = ops.stack(outputs, axis=1)
     if not return_memory:
         return h, None, outputs
-    # A(T) = λ^T A(0) + η Σ_τ λ^{T-1-τ} h(τ) h(τ)ᵀ over τ = 0 .. T-1:
-    # the last step's weights.
-    past = history[:, :-1]
+    # A(T) = λ^T A(0) + η Σ_τ λ^{T-1-τ} v(τ) k(τ)ᵀ over τ = 0 .. T-1 (the
+    # last step's weights), v = k = h for the Hebbian memory.
     last_weights = ops.expand_dims(weights[..., -1, :], -1)
-    new_memory = ops.einsum("bti,btj->bij", past * last_weights, past)
+    stored = keys if values is None else values
+    new_memory = ops.einsum("bti,btj->bij", stored * last_weights, keys)
     if memory is not None:
         last_decay = ops.expand_dims(memory_decay[:, -1:], -1)
         new_memory = new_memory + last_decay * memory

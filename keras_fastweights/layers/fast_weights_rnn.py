@@ -10,9 +10,6 @@ from keras_fastweights.layers.fast_weights_rnn_cell import FastWeightsRNNCell
 
 # The ways FastWeightsRNN can run the recurrence; see its docstring.
 IMPLEMENTATIONS = ("auto", "cell", "attention", "chunked")
-# The implementations that read A(t) as an attention over past outputs,
-# which only the Hebbian memory is (eq. 3).
-ATTENTION_FORMS = ("attention", "chunked")
 # The longest sequence for which "auto" takes the unchunked attention
 # form, whose work grows with T² H per example (the matrix form's with
 # T H²), and the steps per chunk of the "chunked" path, which keeps A(t)
@@ -77,9 +74,9 @@ class FastWeightsRNN(keras.layers.RNN):
             to one small loop.
             `"auto"` (default): `"attention"` for `T <= 32`, else
             `"chunked"`. With an unknown `T`, every path runs as `"cell"`.
-            The delta rule's memory is no attention over past outputs:
-            with `update_rule="delta"`, `"auto"` runs `"cell"`, and
-            `"attention"` or `"chunked"` raise a `ValueError`.
+            With `update_rule="delta"` the attention forms read `A(t)`
+            as an attention with keys `k(τ)` and values
+            `e(τ) = h(τ) - λ A(τ-1) k(τ)` (docs/method.md, section 14).
             A mask is honoured by every path: with mask `m(t)` in
             {0, 1}, `A(t) = λ^{m(t)} A(t-1) + m(t) η h(t) h(t)ᵀ`, so that
             the attention forms weigh a stored `h(τ)` by `η λ^n`, `n` the
@@ -154,13 +151,6 @@ class FastWeightsRNN(keras.layers.RNN):
             raise ValueError(
                 f"`implementation` must be one of {IMPLEMENTATIONS}. "
                 f"Received: implementation={implementation!r}"
-            )
-        if update_rule == "delta" and implementation in ATTENTION_FORMS:
-            raise ValueError(
-                "The attention forms hold the Hebbian memory only; the delta "
-                "rule runs the cell loop (implementation='cell' or 'auto'). "
-                f"Received: implementation={implementation!r} with "
-                "update_rule='delta'"
             )
         dropout = check_rate("dropout", dropout)
         recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
@@ -302,7 +292,7 @@ class FastWeightsRNN(keras.layers.RNN):
 
     def _resolve_implementation(self, sequences):
         timesteps = sequences.shape[1]
-        if timesteps is None or self.cell.update_rule == "delta":
+        if timesteps is None:
             return "cell"
         if self.implementation == "auto":
             if timesteps <= ATTENTION_MAX_STEPS:

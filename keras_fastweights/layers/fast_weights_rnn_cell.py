@@ -275,16 +275,21 @@ class FastWeightsRNNCell(RecurrentCell):
             return lam * A + eta * ops.einsum("bi,bj->bij", h, h)
         # The delta rule, A(t) = λ A(t-1) (I - η k kᵀ) + η h kᵀ, written as
         # λ A(t-1) + η (h - λ A(t-1) k) kᵀ: one matrix-vector product.
-        # The key's norm in at least float32: 1e-6 is zero in float16.
+        k = self.memory_key(h)
+        recalled = ops.einsum("bij,bj->bi", A, k)
+        error = h - lam * recalled
+        return lam * A + eta * ops.einsum("bi,bj->bij", error, k)
+
+    def memory_key(self, h):
+        """The delta rule's key `k = h / sqrt(hᵀh + 1e-6)` of `h`
+        `(batch, units)`, its norm computed in at least float32 (1e-6 is
+        zero in float16)."""
         dtype = keras.backend.standardize_dtype(h.dtype)
         wide = ops.cast(
             h, "float32" if dtype in ("float16", "bfloat16") else dtype
         )
         norm = ops.sum(ops.square(wide), axis=-1, keepdims=True)
-        k = ops.cast(wide * ops.rsqrt(norm + DELTA_KEY_EPSILON), dtype)
-        recalled = ops.einsum("bij,bj->bi", A, k)
-        error = h - lam * recalled
-        return lam * A + eta * ops.einsum("bi,bj->bij", error, k)
+        return ops.cast(wide * ops.rsqrt(norm + DELTA_KEY_EPSILON), dtype)
 
     # The step in three public parts, which the cell's `call` chains and
     # `FastWeightsRNN`'s attention forms reuse with their own memory read:

@@ -114,10 +114,10 @@ def test_gradients_match_finite_differences(update_rule, float64_backend):
     np.testing.assert_allclose(got[-1], expected, rtol=1e-5, atol=1e-6)
 
 
-def test_auto_runs_the_cell_loop():
+def test_auto_runs_the_attention_forms_as_for_the_hebbian_rule():
     layer = make_layer("auto", update_rule="delta")
-    assert layer._resolve_implementation(make_inputs(11)) == "cell"
-    assert layer._resolve_implementation(make_inputs(64)) == "cell"
+    assert layer._resolve_implementation(make_inputs(11)) == "attention"
+    assert layer._resolve_implementation(make_inputs(64)) == "chunked"
 
 
 def test_default_fast_learning_rate_depends_on_the_rule():
@@ -156,12 +156,6 @@ def test_hebbian_rule_takes_any_non_negative_fast_learning_rate():
     assert FastWeightsRNNCell(4, fast_learning_rate=1.5).fast_learning_rate
     with pytest.raises(ValueError, match="fast_learning_rate=-1.0"):
         FastWeightsRNNCell(4, fast_learning_rate=-1.0)
-
-
-@pytest.mark.parametrize("implementation", ["attention", "chunked"])
-def test_attention_forms_refuse_the_delta_rule(implementation):
-    with pytest.raises(ValueError, match=f"implementation='{implementation}'"):
-        FastWeightsRNN(4, update_rule="delta", implementation=implementation)
 
 
 def test_config_and_saved_model_keep_the_rule(tmp_path):

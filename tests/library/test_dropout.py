@@ -21,7 +21,7 @@ from keras_fastweights import FastWeightsRNNCell
 
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 BATCH, FEATURES, UNITS, STEPS = 3, 5, 6, 11
-# "delta": the delta rule's memory, on the cell loop ("auto").
+# "delta": the delta rule's memory ("auto": its attention form).
 PATHS = ["cell", "attention", "chunked", "delta"]
 
 

@@ -27,10 +27,13 @@ BATCH, FEATURES, UNITS = 3, 5, 6
 # them (test_auto_chooses_path), so it would repeat a case at the cost of
 # another compilation (JAX compiles the unrolled forms slowly).
 OTHER_PATHS = ("attention", "chunked")
-# "delta": the delta rule's memory (`update_rule="delta"`), which "auto"
-# runs on the cell loop; the tests that compare a path with the reference
-# run it too.
-PATHS = ("cell", *OTHER_PATHS, "delta")
+# The delta rule's memory (`update_rule="delta"`): "delta" is "auto" (here
+# the attention form), "delta:chunked" and "delta:cell" the other paths.
+# The tests that compare a path with the reference run the first two; the
+# tests that compare a path with the cell loop compare them with
+# "delta:cell" (`cell_path`) where the chunks or the gradients differ.
+DELTA_PATHS = ("delta", "delta:chunked")
+PATHS = ("cell", *OTHER_PATHS, *DELTA_PATHS)
 
 # Chunks of 4 steps (conftest.py) unless a test asks for `real_chunks`:
 # they put several chunks and a rest in a dozen steps, which JAX compiles
@@ -56,8 +59,9 @@ def make_layer(implementation, batch_size=None, **kwargs):
     # Fixed weights: the sensitivity of the recurrence to rounding varies
     # with them, and a test should not depend on the tests run before it.
     keras.utils.set_random_seed(0)
-    if implementation == "delta":
-        implementation, kwargs["update_rule"] = "auto", "delta"
+    rule, _, path = implementation.partition(":")
+    if rule == "delta":
+        implementation, kwargs["update_rule"] = path or "auto", "delta"
     kwargs.setdefault("recurrent_initializer", "orthogonal")
     kwargs.setdefault("bias_initializer", "random_normal")
     kwargs.setdefault("return_sequences", True)
@@ -66,6 +70,11 @@ def make_layer(implementation, batch_size=None, **kwargs):
     )
     layer.build((batch_size, None, FEATURES))
     return layer
+
+
+def cell_path(implementation):
+    """The cell loop of `implementation`'s update rule."""
+    return "delta:cell" if implementation.startswith("delta") else "cell"
 
 
 def copy_weights(source, target):
@@ -97,7 +106,7 @@ def assert_matches_reference(layer, x, mask=None, tolerance=TOLERANCE):
     "implementation, timesteps, inner_steps",
     [
         (path, timesteps, inner_steps)
-        for path in PATHS
+        for path in (*PATHS, "delta:cell")
         for timesteps, inner_steps in [(1, 1), (11, 1), (11, 3), (19, 1)]
     ],
 )
@@ -131,7 +140,7 @@ def test_matches_reference_in_float64(implementation, float64):
     assert keras.backend.standardize_dtype(outputs.dtype) == "float64"
 
 
-@pytest.mark.parametrize("implementation", OTHER_PATHS)
+@pytest.mark.parametrize("implementation", [*OTHER_PATHS, *DELTA_PATHS])
 def test_masked_matches_reference_in_float64(implementation, float64):
     # With a mask, the weights of eq. 3 come from counts of unmasked
     # steps: exact too, not only to float32 rounding.
@@ -239,10 +248,7 @@ def test_masked_long_sequence_matches_reference():
 @pytest.mark.parametrize("implementation", PATHS)
 @pytest.mark.parametrize("mask_kind", ["padding", "holes"])
 def test_masked_backwards_matches_reference_and_cell(implementation, mask_kind):
-    # The delta rule's path is its cell loop: it checks Keras's own masked
-    # backwards loop against the reference.
-    cell = "delta" if implementation == "delta" else "cell"
-    cell_layer = make_layer(cell, go_backwards=True)
+    cell_layer = make_layer(cell_path(implementation), go_backwards=True)
     layer = make_layer(implementation, go_backwards=True)
     copy_weights(cell_layer, layer)
     x, mask = make_inputs(11), make_mask(mask_kind, 11)
@@ -265,12 +271,12 @@ def random_initial_state(seed=1):
     ]
 
 
-@pytest.mark.parametrize("implementation", OTHER_PATHS)
+@pytest.mark.parametrize("implementation", [*OTHER_PATHS, *DELTA_PATHS])
 @pytest.mark.parametrize("timesteps", [3, 11])
 def test_initial_state_matches_cell(implementation, timesteps):
     # 11 steps carry the initial A through two chunks and a
     # rest; 3 steps, the rest alone.
-    cell_layer = make_layer("cell")
+    cell_layer = make_layer(cell_path(implementation))
     layer = make_layer(implementation)
     copy_weights(cell_layer, layer)
     x = make_inputs(timesteps)
@@ -401,7 +407,7 @@ def test_zero_output_for_mask_matches_cell(implementation, return_sequences):
         assert not outputs[~mask].any() and outputs[mask].any()
 
 
-@pytest.mark.parametrize("implementation", OTHER_PATHS)
+@pytest.mark.parametrize("implementation", [*OTHER_PATHS, *DELTA_PATHS])
 def test_gradients_equal_the_cell_path(implementation):
     # 11 steps: two chunks of "chunked" (ops.scan) and a rest of 3; the
     # float64 test below runs more.
@@ -410,7 +416,7 @@ def test_gradients_equal_the_cell_path(implementation):
     )
 
 
-@pytest.mark.parametrize("implementation", OTHER_PATHS)
+@pytest.mark.parametrize("implementation", [*OTHER_PATHS, *DELTA_PATHS])
 @pytest.mark.parametrize("mask_kind", ["padding", "holes"])
 def test_masked_gradients_equal_the_cell_path(implementation, mask_kind):
     # The gradients flow through masked steps within and
@@ -438,7 +444,7 @@ def test_gradients_equal_the_cell_path_in_float64(float64):
 def assert_gradients_equal_the_cell_path(
     implementation, x, tolerance, mask=None, **kw
 ):
-    cell_layer = make_layer("cell", **kw)
+    cell_layer = make_layer(cell_path(implementation), **kw)
     layer = make_layer(implementation, **kw)
     copy_weights(cell_layer, layer)
     assert_gradients_close(
