@@ -894,18 +894,28 @@ def run_rows(tuner: keras_tuner.Tuner) -> list[dict]:
                 "seconds": round(values["seconds"], 1),
                 "trial_id": trial.trial_id,
                 **environment_columns(tuner.get_trial_dir(trial.trial_id)),
+                # Not a column: the validation metrics unrounded, as the
+                # search chose by them (`trials_from_runs`).
+                "validation": (values["val_accuracy"], values["val_loss"]),
             }
         )
     return rows
 
 
 def trials_from_runs(runs: Sequence[Mapping]) -> list[dict]:
-    """Rows of `run_rows` as the protocol reads trials: with
-    `val_accuracy` (from `val_error_percent`)."""
-    return [
-        {**run, "val_accuracy": 1 - run["val_error_percent"] / 100}
-        for run in runs
-    ]
+    """Rows of `run_rows` as the protocol reads trials: with the
+    `val_accuracy` and `val_loss` the search recorded (`validation`, kept
+    unrounded by `run_rows`: runs that solve the task tie on accuracy and
+    may differ in loss below the CSV's six decimals, and a report must
+    choose as the search did), else those of the CSV's columns."""
+    trials = []
+    for run in runs:
+        accuracy, loss = run.get("validation") or (
+            1 - run["val_error_percent"] / 100,
+            run["val_loss"],
+        )
+        trials.append({**run, "val_accuracy": accuracy, "val_loss": loss})
+    return trials
 
 
 def rates_around(

@@ -839,9 +839,14 @@ def test_committed_tables_regenerate_from_the_records(tmp_path):
     )
     assert_same_file(tmp_path / "ablation.csv", "results/ablation.csv")
 
-    searches = [table1] + [
-        load_copy(f"results/capacity_search/k{pairs}", tmp_path)
-        for pairs in (2, 6, 8, 10, 12)
+    # The capacity report's searches (tuning/capacity_report.py's default
+    # --directories), those run so far: the delta rule's too.
+    searches = [
+        table1
+        if directory == table1["directory"]
+        else load_copy(directory, tmp_path)
+        for directory in reporting.capacity.CAPACITY_DIRECTORIES
+        if os.path.exists(os.path.join(ROOT, directory))
     ]
     rows = reporting.capacity.capacity_rows(
         searches, ["fast_weights", "lstm"], 50

@@ -26,6 +26,9 @@ from keras_fastweights import cli
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
 
+from .records import random_results
+from .records import recorded_search
+
 GRID_SEARCH = "tuning/grid_search.py"
 SCRIPT = os.path.join(ROOT, GRID_SEARCH)
 grid_search = load_script("grid_search")
@@ -319,6 +322,36 @@ def test_table_rows_summarise_the_seeds_of_the_chosen_rate():
     assert row["test_error_mean"] == pytest.approx(1.0)
     assert row["test_error_std"] == pytest.approx(1.0)
     assert (row["test_error_min"], row["test_error_max"]) == (0.0, 2.0)
+
+
+@pytest.mark.backend_independent
+def test_a_report_chooses_as_the_search_did_below_the_csv_s_rounding(
+    tmp_path,
+):
+    """Runs that solve the task tie on validation accuracy; the search
+    then chooses the lower validation loss, which can differ below the six
+    decimals of the runs' CSV. The table chooses what the search chose
+    and counted the seeds of, not the first rate of a rounded tie."""
+    grid = tuning.check_grid(["fast_weights"], [8], [1e-3, 3e-3], [0, 1])
+    results = random_results(grid, 0)
+    for rate, loss in ((1e-3, 3e-9), (3e-3, 1e-9)):
+        for seed in (0, 1):
+            results[("fast_weights", 8, None, rate, seed)].update(
+                val_accuracy=1.0, val_loss=loss, diverged=False
+            )
+    recorded_search(tmp_path, grid, results)
+    runs = tuning.load_search(tmp_path)["runs"]
+    ran = {run["learning_rate"] for run in runs if run["seed"] == 1}
+    assert ran == {3e-3}
+    assert {run["val_loss"] for run in runs if run["seed"] == 0} == {0.0}
+    (row,) = tuning.table_rows(grid, runs)
+    assert (row["learning_rate"], row["seeds"]) == (3e-3, "0 1")
+    # Read back from the CSV's columns alone, the tie goes to the first.
+    rounded = [
+        {k: v for k, v in run.items() if k != "validation"} for run in runs
+    ]
+    (row,) = tuning.table_rows(grid, rounded)
+    assert row["learning_rate"] == 1e-3
 
 
 @pytest.mark.backend_independent

@@ -172,6 +172,26 @@ def capacity_rows(
     ]
 
 
+def capacity_cell_runs(row: Mapping, runs: Sequence[Mapping]) -> list:
+    """The runs (of `tuning.run_rows`) that a row of `capacity_rows`
+    counts: those of its series (`series`: the delta rule's are fast
+    weights with `update_rule` "delta"), the paper's variant, at its R,
+    learning rate and seeds, in the order of their seeds."""
+    seeds = str(row["seeds"]).split()
+    return sorted(
+        (
+            run
+            for run in runs
+            if series(run) == row["model"]
+            and run.get("variant", "paper") == "paper"
+            and run["units"] == row["units"]
+            and run["learning_rate"] == row["learning_rate"]
+            and str(run["seed"]) in seeds
+        ),
+        key=lambda run: run["seed"],
+    )
+
+
 def capacity_plateau_runs(
     searches: Sequence[Mapping], kinds: Sequence[str], units: int
 ) -> list[dict]:
