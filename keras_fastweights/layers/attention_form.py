@@ -143,13 +143,16 @@ def run_chunk(
         """`A(t) query`: eq. 3 over the first `t + 1` keys and values, and
         the memory entering the chunk decayed by `λ^{t+1}` (`t - τ` and
         `t + 1` counting only unmasked steps); `t = -1` reads that memory."""
-        total = ops.zeros_like(query)
-        if t >= 0:
-            total = read_out(keys, weights[..., t, : t + 1], query, values)
+        if t < 0:
+            if memory is None:
+                return ops.zeros_like(query)
+            return ops.einsum("bij,bj->bi", memory, query)
+        total = read_out(keys, weights[..., t, : t + 1], query, values)
         if memory is None:
             return total
-        decay = 1 if t < 0 else memory_decay[:, t : t + 1]
-        return total + decay * ops.einsum("bij,bj->bi", memory, query)
+        return total + memory_decay[:, t : t + 1] * ops.einsum(
+            "bij,bj->bi", memory, query
+        )
 
     def store(keys, values, h, t):
         """Keys and values with those of `h(t)`, the h entering step `t`."""
