@@ -179,7 +179,7 @@ def main(argv=None):
         if cell["directory"] not in tests:
             _, _, tests[cell["directory"]] = cli.load_data(search["settings"])
         test = tests[cell["directory"]]
-        for run in reporting.capacity.capacity_cell_runs(cell, search["runs"]):
+        for run in cell["runs"]:
             key = (cell["model"], cell["num_pairs"], run["trial_id"])
             try:
                 rows.append(read_run(search, run, test))

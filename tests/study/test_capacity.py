@@ -182,21 +182,25 @@ def test_capacity_report_puts_the_delta_rule_beside_the_hebbian(tmp_path):
         assert [float(e) for e in str(row["test_errors"]).split()] == [
             run[tuning.TEST_ERROR] for run in runs
         ]
-        # The runs a row counts, as capacity_errors.py reads them: the
-        # delta rule's, not the Hebbian runs of the same model and rate.
-        counted = reporting.capacity.capacity_cell_runs(
-            row, tuning.load_search(directory)["runs"]
+    # The runs a row counts, as capacity_errors.py reads them: the delta
+    # rule's, not the Hebbian runs of the same model and rate.
+    loaded = [tuning.load_search(directory) for directory in directories]
+    counted = {
+        (row["model"], row["num_pairs"]): row["runs"]
+        for row in reporting.capacity.capacity_rows(
+            loaded, ["fast_weights", "lstm"], 8
         )
-        assert [run["test_error_percent"] for run in counted] == [
+    }
+    for num_pairs, (directory, grid, results) in delta.items():
+        _, runs = expected_capacity(grid, results, "fast_weights")
+        mine = counted[reporting.capacity.DELTA_SERIES, num_pairs]
+        assert [run["test_error_percent"] for run in mine] == [
             run[tuning.TEST_ERROR] for run in runs
         ]
-        assert {run["update_rule"] for run in counted} == {"delta"}
-    hebbian = rows[0]
-    counted = reporting.capacity.capacity_cell_runs(
-        hebbian, tuning.load_search(searches[2][0])["runs"]
-    )
-    assert len(counted) == hebbian["num_seeds"]
-    assert all("update_rule" not in run for run in counted)
+        assert {run["update_rule"] for run in mine} == {"delta"}
+    hebbian = counted["fast_weights", 2]
+    assert len(hebbian) == rows[0]["num_seeds"]
+    assert all("update_rule" not in run for run in hebbian)
     markdown = (output / "capacity.md").read_text()
     assert "| Fast weights, delta rule | – | " in markdown
     # Two delta searches at one K are refused, naming the series.

@@ -111,7 +111,9 @@ def capacity_rows(
         the key, which says nothing about what the model can store.
         `best_epochs` gives each seed's best epoch on validation (the
         epoch whose weights were tested): one near the last says the run
-        was still improving when its budget ended.
+        was still improving when its budget ended. `runs` (not a column)
+        holds the runs counted (`tuning.run_rows`), in the order of their
+        seeds.
 
     Raises:
         ValueError: two searches that hold the same (model, K), or a
@@ -162,6 +164,9 @@ def capacity_rows(
                     str(run["best_epoch"]) for run in counted
                 ),
                 "directory": str(search["directory"]),
+                # Not a column: the runs counted, for the scripts that read
+                # them again (tuning/capacity_errors.py).
+                "runs": counted,
             }
     all_pairs = sorted({num_pairs for _, num_pairs in cells})
     return [
@@ -170,26 +175,6 @@ def capacity_rows(
         for num_pairs in all_pairs
         if (kind, num_pairs) in cells
     ]
-
-
-def capacity_cell_runs(row: Mapping, runs: Sequence[Mapping]) -> list:
-    """The runs (of `tuning.run_rows`) that a row of `capacity_rows`
-    counts: those of its series (`series`: the delta rule's are fast
-    weights with `update_rule` "delta"), the paper's variant, at its R,
-    learning rate and seeds, in the order of their seeds."""
-    seeds = str(row["seeds"]).split()
-    return sorted(
-        (
-            run
-            for run in runs
-            if series(run) == row["model"]
-            and run.get("variant", "paper") == "paper"
-            and run["units"] == row["units"]
-            and run["learning_rate"] == row["learning_rate"]
-            and str(run["seed"]) in seeds
-        ),
-        key=lambda run: run["seed"],
-    )
 
 
 def capacity_plateau_runs(
