@@ -89,7 +89,7 @@ def kept_rows(path):
 def read_run(search, run, data):
     """The `COLUMNS` of one run, from its checkpoint's test answers; its
     `model` is its series of the capacity curve
-    (`reporting.capacity.series`: the delta rule apart)."""
+    (`reporting.common.series`: the delta rule apart)."""
     from fastweights_study import analysis
     from fastweights_study import reporting
 
@@ -109,7 +109,7 @@ def read_run(search, run, data):
     )
     by_pair = errors["wrong_by_pair"] / errors["sequences_by_pair"]
     return {
-        "model": reporting.capacity.series(run),
+        "model": reporting.common.series(run),
         **{
             key: run[key]
             for key in ("units", "learning_rate", "seed", "trial_id")
@@ -134,7 +134,7 @@ def pooled_by_pair(summary):
 
     pooled = {}
     for row in summary:
-        label = reporting.capacity.SERIES_NAMES[row["model"]]
+        label = reporting.common.SERIES_NAMES[row["model"]]
         pooled.setdefault(label, {})[row["num_pairs"]] = row[
             "error_by_pair_percent"
         ]

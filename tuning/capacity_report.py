@@ -82,7 +82,7 @@ def main(argv=None):
     if rows:
         errors = {}
         for row in rows:
-            label = reporting.capacity.SERIES_NAMES[row["model"]]
+            label = reporting.common.SERIES_NAMES[row["model"]]
             errors.setdefault(label, {})[row["num_pairs"]] = [
                 float(error) for error in row["test_errors"].split()
             ]

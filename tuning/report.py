@@ -5,7 +5,8 @@ records and each trial's per-epoch history; no checkpoints) and writes:
 
 - `table1.csv`, `table1_runs.csv` and `table1.md`: for each (model, R), the
   test error over the seeds of the learning rate chosen on validation,
-  beside the paper's Table 1, and every run;
+  beside the paper's Table 1, and every run; `table1.md` adds the rows of
+  the `--beside` searches (the delta rule's, beyond the paper);
 - `figure2.png`: test log-likelihood and test error against updates at
   R = 50 for every model, the mean over the seeds with their range, like
   the paper's Figure 2; `learning_curves_r20.png` and so on, the same
@@ -20,7 +21,8 @@ records and each trial's per-epoch history; no checkpoints) and writes:
 - with `--attention-model`, `attention.png`: what the fast memory of a
   saved fast-weights model attends to on the paper's example.
 
-    python tuning/report.py --directory results/table1_search --output results
+    python tuning/report.py --directory results/table1_search --output results \
+        --beside results/delta_search/table1
 """
 
 import math
@@ -47,6 +49,15 @@ def parse_args(argv=None):
         default=os.path.join("results", "table1_search"),
         help="the --directory of the grid search",
     )
+    parser.add_argument(
+        "--beside",
+        nargs="+",
+        default=[],
+        metavar="DIRECTORY",
+        help="searches of further rows for table1.md, on the same data and "
+        "budget (results/delta_search/table1: the delta rule); one not run "
+        "yet is skipped with a message",
+    )
     parser.add_argument("--output", default="results", help="where to write")
     parser.add_argument(
         "--example", default="c9k8j3f1??c", help="sequence for attention.png"
@@ -68,23 +79,28 @@ def main(argv=None):
     from fastweights_study import reporting
     from fastweights_study import tuning
 
-    from keras_fastweights import models
-
+    beside = []
     try:
         search = tuning.load_search(args.directory)
+        for directory in args.beside:
+            if not os.path.exists(directory):
+                print(f"{directory}: not found (not run yet), skipped")
+                continue
+            beside.append(tuning.load_search(directory))
+        reporting.table1.check_beside(search["settings"], beside)
     except ValueError as error:
         sys.exit(f"{sys.argv[0]}: error: {error}")
     grid, settings = search["grid"], search["settings"]
     runs, histories = search["runs"], search["histories"]
     os.makedirs(args.output, exist_ok=True)
-    rows = reporting.table1.write_table1(runs, args.output, grid)
+    rows = reporting.table1.write_table1(runs, args.output, grid, beside)
     updates_per_epoch = math.ceil(
         settings["num_train"] / settings["batch_size"]
     )
 
     for units in grid["units"]:
         curves = {
-            f"{models.PAPER_NAMES[row['model']]}, "
+            f"{reporting.common.SERIES_NAMES[reporting.common.series(row)]}, "
             f"lr {row['learning_rate']:g}": [
                 histories[run["trial_id"]]
                 for run in reporting.common.cell_runs(row, runs)
@@ -163,7 +179,13 @@ def main(argv=None):
             title=f"Fast-memory attention: {args.example} -> {answer}",
         )
     print(f"{len(runs)} runs; results written to {args.output}")
-    print(reporting.common.table1_markdown(rows, value="test_error_mean"))
+    print(
+        reporting.common.table1_markdown(
+            reporting.table1.as_series(rows),
+            value="test_error_mean",
+            names=reporting.common.SERIES_NAMES,
+        )
+    )
     return 0
 
 

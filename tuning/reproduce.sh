@@ -35,8 +35,8 @@
 # The delta rule (update_rule="delta", beyond the paper): a Table 1 row at
 # R = 50, 20, 100 in lane 1, its capacity curve at the end of lane 2.
 # When both are done, the causal readings of the fast-weights runs that
-# the tables count (tuning/causal_readings.py), and the reports: table1.*,
-# figure2.png, plateau.*;
+# the tables count (tuning/causal_readings.py), and the reports: table1.*
+# (with the delta rule's row), figure2.png, plateau.*;
 # ablation.*; capacity.* and capacity_errors.* (from the trials'
 # checkpoints); clipping.*.
 set -euo pipefail
@@ -50,7 +50,14 @@ table1() {
         --models fast_weights lstm associative_lstm irnn --units 50 20 100 \
         $protocol --sensitivity fast_weights:20 fast_weights:50 lstm:20 \
         lstm:50
-    python tuning/report.py --directory results/table1_search --output results
+    table1_report
+}
+
+# table1.* and the figures, with the delta rule's row (those of its runs
+# finished so far) beside the paper's models.
+table1_report() {
+    python tuning/report.py --directory results/table1_search \
+        --output results --beside results/delta_search/table1
 }
 
 longer_budget() {
@@ -96,6 +103,7 @@ studies() {
 delta_table1() {
     $search --directory results/delta_search/table1 \
         --models fast_weights --units 50 20 100 $protocol --update-rule delta
+    table1_report
 }
 
 delta_capacity() {

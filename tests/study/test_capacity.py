@@ -143,7 +143,7 @@ def test_capacity_report_against_the_runs(tmp_path, capsys):
 
 def test_capacity_report_puts_the_delta_rule_beside_the_hebbian(tmp_path):
     """Searches of fast weights with the delta rule at the same K as the
-    paper's give their own rows (`reporting.capacity.DELTA_SERIES`), after fast
+    paper's give their own rows (`reporting.common.DELTA_SERIES`), after fast
     weights' and before the next model's."""
     searches = capacity_searches(tmp_path)
     delta = {}
@@ -166,14 +166,14 @@ def test_capacity_report_puts_the_delta_rule_beside_the_hebbian(tmp_path):
         ("fast_weights", 2),
         ("fast_weights", 4),
         ("fast_weights", 6),
-        (reporting.capacity.DELTA_SERIES, 4),
-        (reporting.capacity.DELTA_SERIES, 6),
+        (reporting.common.DELTA_SERIES, 4),
+        (reporting.common.DELTA_SERIES, 6),
         ("lstm", 2),
         ("lstm", 4),
         ("lstm", 6),
     ]
     for row in rows:
-        if row["model"] != reporting.capacity.DELTA_SERIES:
+        if row["model"] != reporting.common.DELTA_SERIES:
             continue
         directory, grid, results = delta[row["num_pairs"]]
         rate, runs = expected_capacity(grid, results, "fast_weights")
@@ -193,7 +193,7 @@ def test_capacity_report_puts_the_delta_rule_beside_the_hebbian(tmp_path):
     }
     for num_pairs, (directory, grid, results) in delta.items():
         _, runs = expected_capacity(grid, results, "fast_weights")
-        mine = counted[reporting.capacity.DELTA_SERIES, num_pairs]
+        mine = counted[reporting.common.DELTA_SERIES, num_pairs]
         assert [run["test_error_percent"] for run in mine] == [
             run[tuning.TEST_ERROR] for run in runs
         ]

@@ -715,7 +715,7 @@ def test_findings_quote_the_committed_capacity_errors():
     for model, num_pairs in {(r["model"], r["num_pairs"]) for r in rows}:
         # §2's sentences are on the paper's two models; the delta rule's
         # rows wait for their own findings.
-        if num_pairs < 4 or model == reporting.capacity.DELTA_SERIES:
+        if num_pairs < 4 or model == reporting.common.DELTA_SERIES:
             continue
         runs = [
             r
@@ -810,18 +810,23 @@ def test_findings_quote_the_committed_capacity_errors():
 
 @pytest.mark.backend_independent
 def test_committed_tables_regenerate_from_the_records(tmp_path):
-    """results/table1.csv, lr_sensitivity.csv, ablation.csv, capacity.csv
-    and clipping.csv are what the
+    """results/table1.csv (and table1.md, with the delta rule's row),
+    lr_sensitivity.csv, ablation.csv, capacity.csv and clipping.csv are
+    what the
     committed trial records give, byte for byte: a hand edit of a table,
     or a record changed without its table, fails here."""
     table1 = load_copy("results/table1_search", tmp_path)
+    # With the delta rule's row beside, as tuning/reproduce.sh reports it.
+    beside = [load_copy("results/delta_search/table1", tmp_path)]
+    reporting.table1.check_beside(table1["settings"], beside)
     reporting.table1.write_table1(
-        table1["runs"], tmp_path / "t", table1["grid"]
+        table1["runs"], tmp_path / "t", table1["grid"], beside
     )
     assert_same_file(tmp_path / "t" / "table1.csv", "results/table1.csv")
     assert_same_file(
         tmp_path / "t" / "table1_runs.csv", "results/table1_runs.csv"
     )
+    assert_same_file(tmp_path / "t" / "table1.md", "results/table1.md")
     reporting.sensitivity.write_sensitivity(
         table1["grid"], table1["runs"], tmp_path / "t"
     )
@@ -843,10 +848,9 @@ def test_committed_tables_regenerate_from_the_records(tmp_path):
 
     # The capacity report's searches (tuning/capacity_report.py's default
     # --directories), those run so far: the delta rule's too.
+    loaded = {search["directory"]: search for search in [table1, *beside]}
     searches = [
-        table1
-        if directory == table1["directory"]
-        else load_copy(directory, tmp_path)
+        loaded.get(directory) or load_copy(directory, tmp_path)
         for directory in reporting.capacity.CAPACITY_DIRECTORIES
         if os.path.exists(os.path.join(ROOT, directory))
     ]

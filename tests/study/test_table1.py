@@ -140,3 +140,69 @@ def test_welch_test_and_the_comparisons_of_table1():
         lines[2]
         == f"| 50 | LSTM | 0.2 (0.055–0.375) | 3.74 (3.08–4.395) | {p:.2g} |"
     )
+
+
+def test_report_puts_the_delta_rule_s_row_beside_table1(tmp_path, capsys):
+    """`--beside` adds the delta rule's search as its own row of table1.md
+    (no paper value), compared with fast weights by Welch's test, with its
+    runs listed; table1.csv and table1_runs.csv stay Table 1's search's. A
+    search on other data, or one of the paper's models again, is refused
+    naming it; one not run yet is skipped."""
+    grid = tuning.check_grid(
+        ["fast_weights", "lstm"], [50, 8], [0.01], seeds=[0, 1]
+    )
+    search, output = tmp_path / "search", tmp_path / "results"
+    results = random_results(grid, 4)
+    recorded_search(search, grid, results)
+    delta_grid = tuning.check_grid(
+        ["fast_weights"], [8], [0.01], seeds=[0, 1], update_rules=["delta"]
+    )
+    delta_results = random_results(delta_grid, 5)
+    delta = tmp_path / "delta"
+    recorded_search(delta, delta_grid, delta_results)
+    argv = ["--directory", str(search), "--output", str(output)]
+    assert report.main(argv) == 0
+    alone = {
+        name: (output / name).read_text()
+        for name in reporting.table1.TABLE1_FILENAMES
+    }
+    missing = tmp_path / "not_yet"
+    assert report.main([*argv, "--beside", str(delta), str(missing)]) == 0
+    assert f"{missing}: not found (not run yet), skipped" in (
+        capsys.readouterr().out
+    )
+    for name in ("table1.csv", "table1_runs.csv"):
+        assert (output / name).read_text() == alone[name], name
+    markdown = (output / "table1.md").read_text()
+    assert "delta" not in alone["table1.md"]
+    errors = [
+        delta_results[("fast_weights", 8, None, 0.01, seed)][tuning.TEST_ERROR]
+        for seed in (0, 1)
+    ]
+    mean = sum(errors) / 2
+    std = abs(errors[0] - errors[1]) / 2**0.5
+    # R = 8 first, then R = 50, where the delta rule has no run.
+    assert f"| Fast weights, delta rule | {mean:.2f} ± {std:.2f} | – |" in (
+        markdown
+    )
+    assert f"data (`{delta}`)." in markdown
+    hebbian = [
+        results[("fast_weights", 8, None, 0.01, seed)][tuning.TEST_ERROR]
+        for seed in (0, 1)
+    ]
+    p = analysis.welch_test(hebbian, errors)["p"]
+    assert "| 8 | Fast weights, delta rule | " in markdown
+    assert f" | {p:.2g} |\n" in markdown.split("| 8 | Fast weights, delta")[1]
+    assert f"Every run of `{delta}`" in markdown
+    assert markdown.count("| fast_weights | 8 | delta | 0.01 |") == 2
+
+    # Refused: another budget, or the paper's models again.
+    other = tmp_path / "other"
+    recorded_search(other, delta_grid, delta_results, num_pairs=6)
+    with pytest.raises(SystemExit) as error:
+        report.main([*argv, "--beside", str(other)])
+    assert f"{other} ran with other settings" in error.value.code
+    assert "num_pairs 6 (Table 1: 4)" in error.value.code
+    with pytest.raises(SystemExit) as error:
+        report.main([*argv, "--beside", str(search)])
+    assert "holds runs of fast_weights, lstm" in error.value.code

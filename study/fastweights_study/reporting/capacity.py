@@ -9,16 +9,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from fastweights_study import analysis
+from fastweights_study.reporting.common import DELTA_SERIES
+from fastweights_study.reporting.common import SERIES_NAMES
 from fastweights_study.reporting.common import cell_runs
 from fastweights_study.reporting.common import mean_and_std
 from fastweights_study.reporting.common import runs_markdown
+from fastweights_study.reporting.common import series
 from fastweights_study.reporting.common import table1_markdown
 from fastweights_study.reporting.common import write_csv
 from fastweights_study.reporting.plateau import PLATEAU_MARGIN
 from fastweights_study.reporting.plateau import key_blind_error
 from fastweights_study.reporting.plateau import on_plateau
 from fastweights_study.reporting.plateau import plateau_exit_epochs
-from keras_fastweights import models
 
 # The capacity curve's files (`write_capacity`); its figure is
 # `capacity.png` (`plotting.plot_capacity`).
@@ -35,21 +37,6 @@ CAPACITY_DIRECTORIES = (
     os.path.join("results", "delta_search", "table1"),
     *(os.path.join("results", "delta_search", f"k{k}") for k in CAPACITY_PAIRS),
 )
-# The capacity curve's series: a model, or fast weights with the delta
-# rule (`update_rule="delta"`, beyond the paper) beside the paper's.
-DELTA_SERIES = "fast_weights_delta"
-SERIES_NAMES = {
-    **models.PAPER_NAMES,
-    DELTA_SERIES: f"{models.PAPER_NAMES['fast_weights']}, delta rule",
-}
-
-
-def series(run: Mapping) -> str:
-    """A run's or a table row's series of the capacity curve: its model,
-    or `DELTA_SERIES` for fast weights with the delta rule."""
-    if run["model"] == "fast_weights" and run.get("update_rule") == "delta":
-        return DELTA_SERIES
-    return run["model"]
 
 
 def _series_order(kinds: Sequence[str]) -> list[str]:

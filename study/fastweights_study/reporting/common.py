@@ -1,5 +1,6 @@
 """What the study's reports share: CSV files, the runs of a table's cell,
-summaries of a cell's seeds, and Markdown tables."""
+summaries of a cell's seeds, Markdown tables, and the series a run
+belongs to (a model, or fast weights with the delta rule)."""
 
 import csv
 import os
@@ -8,6 +9,22 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 
 from keras_fastweights import models
+
+# A report's series: a model, or fast weights with the delta rule
+# (`update_rule="delta"`, beyond the paper) beside the paper's layer.
+DELTA_SERIES = "fast_weights_delta"
+SERIES_NAMES = {
+    **models.PAPER_NAMES,
+    DELTA_SERIES: f"{models.PAPER_NAMES['fast_weights']}, delta rule",
+}
+
+
+def series(run: Mapping) -> str:
+    """A run's or a table row's series: its model, or `DELTA_SERIES` for
+    fast weights with the delta rule."""
+    if run["model"] == "fast_weights" and run.get("update_rule") == "delta":
+        return DELTA_SERIES
+    return run["model"]
 
 
 def write_csv(

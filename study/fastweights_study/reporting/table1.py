@@ -10,8 +10,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from fastweights_study import analysis
+from fastweights_study.reporting.common import SERIES_NAMES
 from fastweights_study.reporting.common import cell_runs
 from fastweights_study.reporting.common import runs_markdown
+from fastweights_study.reporting.common import series
 from fastweights_study.reporting.common import summary_cells
 from fastweights_study.reporting.common import table1_markdown
 from fastweights_study.reporting.common import variant_markdown
@@ -42,7 +44,8 @@ def comparisons_markdown(
     reference: str = "fast_weights",
 ) -> str:
     """A Markdown table comparing `reference` with every other model of
-    `rows` (`tuning.table_rows`) at each R: each side's mean and range of
+    `rows` (`tuning.table_rows`, their `model` a series of
+    `common.series`) at each R: each side's mean and range of
     test errors over its seeds and Welch's p (`analysis.welch_test`); "–"
     where a side has fewer than two seeds."""
     errors = {
@@ -52,7 +55,7 @@ def comparisons_markdown(
         for row in rows
     }
     lines = [
-        f"| R | model | {models.PAPER_NAMES.get(reference, reference)} | "
+        f"| R | model | {SERIES_NAMES.get(reference, reference)} | "
         "model's | Welch p |",
         "|---:|---|---:|---:|---:|",
     ]
@@ -71,7 +74,7 @@ def comparisons_markdown(
             p = "–"
             if len(ours) >= 2 and len(theirs) >= 2:
                 p = f"{analysis.welch_test(ours, theirs)['p']:.2g}"
-            name = models.PAPER_NAMES.get(model, model)
+            name = SERIES_NAMES.get(model, model)
             lines.append(
                 f"| {units} | {name} | {summary(ours)} | {summary(theirs)} "
                 f"| {p} |"
@@ -79,10 +82,48 @@ def comparisons_markdown(
     return "\n".join(lines) + "\n"
 
 
+def as_series(rows: Sequence[Mapping]) -> list[dict]:
+    """`rows` (runs or table rows) with their `model` replaced by their
+    series (`common.series`): the delta rule's fast weights apart."""
+    return [{**row, "model": series(row)} for row in rows]
+
+
+def check_beside(settings: Mapping, beside: Sequence[Mapping]) -> None:
+    """Raises a ValueError naming the search and the setting if a search of
+    `beside` ran on other data or another budget than `settings`, or holds
+    no other series than the paper's models (which would repeat Table 1's
+    rows)."""
+    for search in beside:
+        differ = sorted(
+            key
+            for key in set(settings) | set(search["settings"])
+            if settings.get(key) != search["settings"].get(key)
+        )
+        if differ:
+            raise ValueError(
+                f"{search['directory']} ran with other settings than Table "
+                "1's search: "
+                + ", ".join(
+                    f"{key} {search['settings'].get(key)} (Table 1: "
+                    f"{settings.get(key)})"
+                    for key in differ
+                )
+            )
+        models_run = {series(run) for run in search["runs"]}
+        repeated = sorted(models_run & set(models.PAPER_NAMES))
+        if repeated:
+            raise ValueError(
+                f"{search['directory']} holds runs of {', '.join(repeated)}, "
+                "a row Table 1's search has: give a search of another series "
+                "(the delta rule's)"
+            )
+
+
 def write_table1(
     runs: Sequence[Mapping],
     directory: str | os.PathLike,
     grid: Mapping,
+    beside: Sequence[Mapping] = (),
 ) -> list[dict]:
     """Writes `table1.csv` (one row per (model, R)), `table1_runs.csv` (one
     row per run) and `table1.md` (both, beside the paper's values) into
@@ -93,6 +134,15 @@ def write_table1(
             `fastweights_study.tuning.run_rows`.
         directory: Where to write, created if missing.
         grid: The search's grid; a grid of variants adds their column.
+        beside: Searches of further rows, beyond the paper (the delta
+            rule's, `results/delta_search/table1`): dicts with the
+            `directory`, `grid` and `runs` of a search
+            (`tuning.load_search`), which share the settings of Table 1's
+            (`check_beside`, which the caller runs). Their rows join
+            `table1.md`'s tables under their series' names
+            (`common.SERIES_NAMES`), with no paper value, and their runs
+            its list; `table1.csv` and `table1_runs.csv` stay this
+            search's.
 
     Returns:
         The rows of `table1.csv` (`fastweights_study.tuning.table_rows`).
@@ -100,6 +150,8 @@ def write_table1(
     # Imported here: fastweights_study.tuning needs keras-tuner.
     from fastweights_study import tuning
 
+    if beside and "variant" in grid:
+        raise ValueError("a search of variants takes no searches beside it")
     rows = tuning.table_rows(grid, runs)
 
     table_csv, runs_csv, table_md = (
@@ -108,7 +160,15 @@ def write_table1(
     run_columns = tuning.columns(tuning.RUN_COLUMNS, grid)
     write_csv(rows, table_csv, tuning.columns(tuning.TABLE_COLUMNS, grid))
     write_csv(runs, runs_csv, run_columns + list(tuning.ENVIRONMENT_COLUMNS))
-    cells = summary_cells(rows, runs)
+    # The Markdown tables: this search's rows, then each search beside it,
+    # by series (a search of the delta rule alone is not the paper's row).
+    shown_rows, shown_runs = as_series(rows), as_series(runs)
+    for search in beside:
+        shown_rows += as_series(
+            tuning.table_rows(search["grid"], search["runs"])
+        )
+        shown_runs += as_series(search["runs"])
+    cells = summary_cells(shown_rows, shown_runs)
     with open(table_md, "w") as file:
         file.write(
             "Test error (%): mean ± sample standard deviation over the seeds "
@@ -118,18 +178,33 @@ def write_table1(
             file.write(".\n\n")
             file.write(variant_markdown(cells))
         else:
-            file.write("; the paper's value in brackets.\n\n")
+            file.write("; the paper's value in brackets.")
+            for search in beside:
+                names = sorted(
+                    {SERIES_NAMES[series(run)] for run in search["runs"]}
+                )
+                file.write(
+                    f" {', '.join(names)}: beyond the paper, the same "
+                    f"protocol and data (`{search['directory']}`)."
+                )
+            file.write("\n\n")
             file.write(
                 table1_markdown(
                     cells,
                     value="summary",
                     paper=PAPER_TABLE1,
                     number_format="{}",
+                    names=SERIES_NAMES,
                 )
             )
             file.write("\nRuns at 0.00 % test error\n\n")
             file.write(
-                table1_markdown(cells, value="at_zero", number_format="{}")
+                table1_markdown(
+                    cells,
+                    value="at_zero",
+                    number_format="{}",
+                    names=SERIES_NAMES,
+                )
             )
             file.write(
                 "\nThe best seed's test error (%), as the paper gives one "
@@ -137,20 +212,35 @@ def write_table1(
             )
             file.write(
                 table1_markdown(
-                    cells, value="test_error_min", number_format="{:g}"
+                    cells,
+                    value="test_error_min",
+                    number_format="{:g}",
+                    names=SERIES_NAMES,
                 )
             )
             file.write(
                 "\nChosen learning rates (widening: further rates are "
                 "still being tried with seed 0)\n\n"
             )
-            file.write(table1_markdown(cells, value="rate", number_format="{}"))
+            file.write(
+                table1_markdown(
+                    cells, value="rate", number_format="{}", names=SERIES_NAMES
+                )
+            )
             file.write(
                 "\nFast weights against each other model, by R: the test "
                 "errors' means and ranges over the seeds, and Welch's "
                 "two-sided p (three seeds can support little)\n\n"
             )
-            file.write(comparisons_markdown(rows, runs))
+            file.write(comparisons_markdown(shown_rows, shown_runs))
         file.write("\nEvery run\n\n")
         file.write(runs_markdown(runs, run_columns))
+        for search in beside:
+            file.write(f"\nEvery run of `{search['directory']}`\n\n")
+            file.write(
+                runs_markdown(
+                    search["runs"],
+                    tuning.columns(tuning.RUN_COLUMNS, search["grid"]),
+                )
+            )
     return rows
