@@ -25,7 +25,8 @@
 #    for fast weights and the LSTM at R = 20 and 50, seeds 1 and 2 at every
 #    rate tried (the learning-rate sensitivity). Then the delta rule's
 #    Table 1 row (below), then a longer budget, outside the protocol: fast
-#    weights at R = 100 at 0.0003, seeds 0-2, 300 epochs.
+#    weights at R = 100 at 0.0003, seeds 0-2, 300 epochs; then the capacity
+#    curve at K = 16 (the delta rule, fast weights, the LSTM).
 # Lane 2. Capacity: fast weights and the LSTM at R = 50 against K (K = 4 is
 #    Table 1's), widened. Gradient clipping: fast weights at R = 50, 20,
 #    100 with the global gradient norm clipped at 5, widened. The ablation
@@ -74,11 +75,21 @@ ablation_rates() {
         --cell fast_weights:20 --include 0.001 | tail -n 1
 }
 
+# The capacity curve's search at K pairs: fast weights and the LSTM at
+# R = 50; with the delta rule, its own search.
+capacity() {
+    $search --directory "results/capacity_search/k$1" --num-pairs "$1" \
+        --models fast_weights lstm --units 50 $protocol
+}
+
+delta_capacity_at() {
+    $search --directory "results/delta_search/k$1" --num-pairs "$1" \
+        --models fast_weights --units 50 $protocol --update-rule delta
+}
+
 studies() {
     for pairs in 2 6 8 10 12; do
-        $search --directory "results/capacity_search/k$pairs" \
-            --num-pairs "$pairs" --models fast_weights lstm --units 50 \
-            $protocol
+        capacity "$pairs"
     done
     $search --directory results/clipping_search/table1 \
         --models fast_weights --units 50 20 100 $protocol --clipnorm 5
@@ -108,10 +119,15 @@ delta_table1() {
 
 delta_capacity() {
     for pairs in 2 6 8 10 12; do
-        $search --directory "results/delta_search/k$pairs" \
-            --num-pairs "$pairs" --models fast_weights --units 50 \
-            $protocol --update-rule delta
+        delta_capacity_at "$pairs"
     done
+}
+
+# Beyond the curve's K = 2 to 12 (when lane 1 is done): K = 16 for the
+# three series, the delta rule's first.
+capacity_k16() {
+    delta_capacity_at 16
+    capacity 16
 }
 
 # The causal reading of every fast-weights run the tables count (trial ids
@@ -141,7 +157,7 @@ studies_reports() {
 
 case "${1:-both}" in
     both)
-        { table1 && delta_table1 && longer_budget; } &
+        { table1 && delta_table1 && longer_budget && capacity_k16; } &
         lane1=$!
         { studies && delta_capacity; } > results/reproduce_studies.log 2>&1 &
         lane2=$!
@@ -150,7 +166,7 @@ case "${1:-both}" in
         causal_readings
         studies_reports
         ;;
-    table1) table1 && delta_table1 && longer_budget ;;
+    table1) table1 && delta_table1 && longer_budget && capacity_k16 ;;
     studies) studies && delta_capacity && studies_reports ;;
     *)
         echo "usage: bash tuning/reproduce.sh [both|table1|studies]" >&2

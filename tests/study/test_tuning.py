@@ -847,6 +847,7 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
         flags = [
             flag.replace("${pairs}", "2")
             .replace("$pairs", "2")
+            .replace("$1", "2")
             .replace("{2,6,8,10,12}", "2")
             for flag in flags
         ]
