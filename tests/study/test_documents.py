@@ -878,3 +878,92 @@ def test_committed_tables_regenerate_from_the_records(tmp_path):
         rows, tmp_path / "clipping.csv", reporting.clipping.CLIPPING_COLUMNS
     )
     assert_same_file(tmp_path / "clipping.csv", "results/clipping.csv")
+
+
+def pooled_wrong_answers(rows, model, num_pairs):
+    """The wrong answers of a (model, K)'s runs in capacity_errors.csv, the
+    seeds pooled, as findings §7 quotes them: "W of N, S %", S the share
+    that is another pair's digit."""
+    runs = [
+        r for r in rows if (r["model"], r["num_pairs"]) == (model, num_pairs)
+    ]
+    wrong = sum(r["wrong"] for r in runs)
+    sequences = sum(r["sequences"] for r in runs)
+    share = (
+        "–"
+        if not wrong
+        else (f"{100 * sum(r['wrong_stored'] for r in runs) / wrong:.1f} %")
+    )
+    return f"{wrong} of {sequences}, {share}"
+
+
+def test_findings_quote_the_delta_rule():
+    """results/findings.md §7 (the delta rule) says what the committed
+    records say: its capacity table has a line for each K >= 4 at which
+    the delta rule's three seeds have finished, each rule's mean ± sd
+    (capacity.csv), Welch's p on their seeds, the wrong answers pooled
+    over the seeds with the share that is another pair's digit
+    (capacity_errors.csv) and the epochs each seed left the plateau; its
+    Table 1 lines say what table1.md's delta row says (the regeneration
+    test checks table1.md against the records)."""
+    text = read_document("results", "findings.md")
+    section = text[text.index("## 7. The delta rule") :]
+    finished = finished_capacity()
+    delta = reporting.common.DELTA_SERIES
+    errors = reporting.common.read_csv(
+        os.path.join(ROOT, "results", "capacity_errors.csv")
+    )
+    header = "| K | test error (%), Hebbian | delta rule | Welch p |"
+    lines = table_lines(section, header)
+    expected = sorted(k for model, k in finished if model == delta and k >= 4)
+    assert [int(line.strip("| ").split(" | ")[0]) for line in lines] == (
+        expected
+    )
+    for line in lines:
+        k, hebbian, ours, p, wrong_h, wrong_d, exits_h, exits_d = line.strip(
+            "| "
+        ).split(" | ")
+        rows = finished["fast_weights", int(k)], finished[delta, int(k)]
+        for quoted, row in zip((hebbian, ours), rows):
+            assert quoted == (
+                f"{row['test_error_mean']:.2f} ± {row['test_error_std']:.2f}"
+            ), k
+        seeds = [
+            [float(e) for e in str(row["test_errors"]).split()] for row in rows
+        ]
+        assert p == f"{analysis.welch_test(*seeds)['p']:.2g}", k
+        assert wrong_h == pooled_wrong_answers(errors, "fast_weights", int(k))
+        assert wrong_d == pooled_wrong_answers(errors, delta, int(k))
+        assert exits_h.split(", ") == quoted_exits(rows[0]), k
+        assert exits_d.split(", ") == quoted_exits(rows[1]), k
+
+    # Table 1's delta row: the means, rates and Welch p of table1.md.
+    table1 = read_document("results", "table1.md")
+    summary = {
+        line.strip("| ").split(" | ")[0]: line.strip("| ").split(" | ")[1:]
+        for line in table_lines(table1, "| Model | R = 20 | R = 50 | R = 100 |")
+    }
+    rates = dict(
+        (line.strip("| ").split(" | ")[0], line.strip("| ").split(" | ")[1:])
+        for line in table1.split("Chosen learning rates")[1]
+        .split("\n\n")[1]
+        .splitlines()[2:]
+    )
+    welch = {
+        line.strip("| ").split(" | ")[0]: line.strip("| ").split(" | ")[-1]
+        for line in table_lines(table1, "| R | model | Fast weights |")
+        if "delta rule" in line
+    }
+    header = "| R | rate, test error (%), Hebbian | delta rule | Welch p |"
+    quoted = table_lines(section, header)
+    assert quoted
+    for line in quoted:
+        units, hebbian, ours, p = line.strip("| ").split(" | ")
+        column = ["20", "50", "100"].index(units)
+        for quote, name in (
+            (hebbian, "Fast weights"),
+            (ours, "Fast weights, delta rule"),
+        ):
+            mean = summary[name][column].split(" (")[0]
+            assert quote == f"{rates[name][column]}, {mean}", (units, name)
+        assert p == welch[units], units
