@@ -181,9 +181,7 @@ def main(argv=None):
     print(f"{len(runs)} runs; results written to {args.output}")
     print(
         reporting.common.table1_markdown(
-            reporting.table1.as_series(rows),
-            value="test_error_mean",
-            names=reporting.common.SERIES_NAMES,
+            reporting.table1.as_series(rows), value="test_error_mean"
         )
     )
     return 0

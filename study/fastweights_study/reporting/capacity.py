@@ -260,7 +260,6 @@ def capacity_markdown(
                 number_format="{}",
                 column="num_pairs",
                 column_label="K",
-                names=SERIES_NAMES,
             ),
             "| model | K | learning rate | seeds | test error per seed (%) "
             "| key-blind error (%) | epoch each seed left the plateau "

@@ -166,7 +166,8 @@ def table1_markdown(
         number_format: Format of the numbers, e.g. `"{:g}"`.
         column, column_label: The key whose values make the columns, and
             its name in the header (`"R = 20"`, ...).
-        names: The rows' names by `model`; default `models.PAPER_NAMES`.
+        names: The rows' names by `model`; default `SERIES_NAMES` (the
+            paper's models' names, and the delta rule's series).
 
     Returns:
         A Markdown table: one row per model, one column per `R = units`.
@@ -187,6 +188,6 @@ def table1_markdown(
             if paper is not None and (kind, u) in paper:
                 text += f" ({paper[(kind, u)]:.2f})"
             entries.append(text)
-        name = (names or models.PAPER_NAMES).get(kind, kind)
+        name = (names or SERIES_NAMES).get(kind, kind)
         lines.append(f"| {name} | " + " | ".join(entries) + " |")
     return "\n".join(lines) + "\n"

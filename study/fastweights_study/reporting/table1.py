@@ -194,17 +194,11 @@ def write_table1(
                     value="summary",
                     paper=PAPER_TABLE1,
                     number_format="{}",
-                    names=SERIES_NAMES,
                 )
             )
             file.write("\nRuns at 0.00 % test error\n\n")
             file.write(
-                table1_markdown(
-                    cells,
-                    value="at_zero",
-                    number_format="{}",
-                    names=SERIES_NAMES,
-                )
+                table1_markdown(cells, value="at_zero", number_format="{}")
             )
             file.write(
                 "\nThe best seed's test error (%), as the paper gives one "
@@ -212,21 +206,14 @@ def write_table1(
             )
             file.write(
                 table1_markdown(
-                    cells,
-                    value="test_error_min",
-                    number_format="{:g}",
-                    names=SERIES_NAMES,
+                    cells, value="test_error_min", number_format="{:g}"
                 )
             )
             file.write(
                 "\nChosen learning rates (widening: further rates are "
                 "still being tried with seed 0)\n\n"
             )
-            file.write(
-                table1_markdown(
-                    cells, value="rate", number_format="{}", names=SERIES_NAMES
-                )
-            )
+            file.write(table1_markdown(cells, value="rate", number_format="{}"))
             file.write(
                 "\nFast weights against each other model, by R: the test "
                 "errors' means and ranges over the seeds, and Welch's "
