@@ -98,6 +98,23 @@ class RestoreBestOnValidation(keras.callbacks.Callback):
         self._best_rank = None
         self._best_weights = None
 
+    @property
+    def best_weights(self):
+        """The best epoch's weights so far (`model.get_weights()`), or
+        `None` before the first epoch."""
+        return self._best_weights
+
+    def resume(self, best_epoch: int, logs: dict, weights) -> None:
+        """Takes up where a stopped training left off: its best epoch's
+        index, logs (with `val_accuracy` and `val_loss`) and weights, as a
+        backup kept them. Call it after `on_train_begin`, which forgets
+        them."""
+        self.best_epoch = best_epoch
+        self._best_rank = validation_rank(
+            logs["val_accuracy"], logs["val_loss"]
+        )
+        self._best_weights = list(weights)
+
     def on_train_begin(self, logs=None):
         self.best_epoch = self._best_rank = self._best_weights = None
 

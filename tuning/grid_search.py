@@ -7,8 +7,9 @@ seeds at the learning rate best on validation (`fastweights_study.tuning`).
 It keeps its state in `--directory` and writes `table1.csv` (the seeds'
 test errors per cell), `table1_runs.csv` (every run) and `table1.md`.
 
-Single machine (a rerun of the same command resumes; finished trials are
-kept and not run again):
+Single machine (a rerun of the same command resumes: finished trials are
+kept and not run again, and the trial that was running goes on from its
+last finished epoch, from the backup in its directory):
 
     python tuning/grid_search.py --models fast_weights --units 8 16 \\
         --learning-rates 0.001 0.01 --epochs 1 --num-train 1000 \\

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every long run behind results/, each resumable: run this script again
 # after an interruption and it goes on where it stopped (finished trials
-# are kept; an interrupted trial runs again from its start). A grid that
+# are kept; an interrupted trial goes on from its last finished epoch, as
+# it would have gone on, from the backup.npz in its directory). A grid that
 # grew (--widen, more rates or seeds) extends its search: the runs it had
 # are kept, only the new points run.
 #

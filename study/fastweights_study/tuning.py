@@ -41,6 +41,9 @@ GRID_FILENAME = "grid.json"
 SETTINGS_FILENAME = "settings.json"
 # The metric under which a trial records its best epoch's test error.
 TEST_ERROR = "test_error_percent"
+# A running trial's backup (`TrialBackup`), in its directory; deleted when
+# the trial has ended.
+BACKUP_FILENAME = "backup.npz"
 
 
 # The learning rates a widened grid may add, in order: the next one beyond
@@ -303,6 +306,130 @@ def _chosen_before_runs(grid, rates, chosen):
     return chosen
 
 
+class TrialBackup(keras.callbacks.Callback):
+    """Lets an interrupted trial go on from its last finished epoch, as it
+    would have gone on had it not stopped.
+
+    `keras.callbacks.BackupAndRestore` keeps the weights, the optimizer's
+    state and the epoch. A trial that resumes must also draw the same
+    shuffles (on JAX and torch, `fit` draws each epoch's order from NumPy's
+    global generator), keep the same best epoch on validation
+    (`training.RestoreBestOnValidation`, whose weights it restores at the
+    end) and report every epoch, not only those after the resume. After
+    each epoch this callback writes all of that to one file, replaced
+    atomically, so that a kill at any moment leaves the last finished
+    epoch's backup whole; `on_train_begin` reads it back and `fit` goes on
+    from the next epoch (`BackupAndRestore`'s way of setting it).
+
+    Place it after the callbacks that log an epoch (`CSVLogger`): an epoch
+    is backed up once it is logged. On TensorFlow, `fit` shuffles with
+    `tf.data`, whose generator is not restored: there the epochs after a
+    resume are another draw of the order.
+
+    Args:
+        filepath: The backup file (`.npz`); read when it exists.
+        best: The recipe's `training.RestoreBestOnValidation`.
+
+    Attributes:
+        logs: Every finished epoch's logs, those before a resume included.
+        seconds_before: Seconds the epochs before a resume took.
+    """
+
+    def __init__(self, filepath, best: training.RestoreBestOnValidation):
+        super().__init__()
+        self.filepath = os.fspath(filepath)
+        self.best = best
+        self.logs = []
+        self.seconds_before = 0.0
+        self._start = None
+
+    @staticmethod
+    def epochs_done(filepath) -> int:
+        """How many epochs the backup at `filepath` holds (0 without one)."""
+        if not os.path.exists(filepath):
+            return 0
+        with np.load(filepath) as saved:
+            return len(json.loads(str(saved["logs"])))
+
+    def history(self) -> dict:
+        """`{metric: [value per epoch]}` of every finished epoch, like
+        `keras.callbacks.History.history`."""
+        return {
+            name: [logs[name] for logs in self.logs] for name in self.logs[0]
+        }
+
+    def _variables(self):
+        return [*self.model.variables, *self.model.optimizer.variables]
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self.logs, self.seconds_before = [], 0.0
+        if not os.path.exists(self.filepath):
+            return
+        variables = self._variables()
+        with np.load(self.filepath) as saved:
+            values = [saved[f"variable_{i}"] for i in range(len(variables))]
+            if int(saved["num_variables"]) != len(variables) or any(
+                tuple(v.shape) != value.shape
+                for v, value in zip(variables, values)
+            ):
+                raise ValueError(
+                    f"The backup {self.filepath} holds another model's "
+                    f"variables ({int(saved['num_variables'])}, not "
+                    f"{len(variables)} of these shapes); delete it to run "
+                    "the trial from its start."
+                )
+            self.logs = json.loads(str(saved["logs"]))
+            self.seconds_before = float(saved["seconds"])
+            np.random.set_state(
+                (
+                    "MT19937",
+                    saved["rng_keys"],
+                    int(saved["rng_pos"]),
+                    int(saved["rng_has_gauss"]),
+                    float(saved["rng_cached_gaussian"]),
+                )
+            )
+            best = int(saved["best_epoch"])
+            best_weights = [
+                saved[f"best_weight_{i}"]
+                for i in range(int(saved["num_best_weights"]))
+            ]
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+        self.best.resume(best, self.logs[best], best_weights)
+        # How BackupAndRestore tells `fit` where to start.
+        self.model._initial_epoch = len(self.logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.logs.append({name: float(value) for name, value in logs.items()})
+        _, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+        arrays = {
+            "logs": np.array(json.dumps(self.logs)),
+            "seconds": np.array(
+                self.seconds_before + time.perf_counter() - self._start
+            ),
+            "rng_keys": keys,
+            "rng_pos": np.array(pos),
+            "rng_has_gauss": np.array(has_gauss),
+            "rng_cached_gaussian": np.array(cached_gaussian),
+            "best_epoch": np.array(self.best.best_epoch),
+            "num_best_weights": np.array(len(self.best.best_weights)),
+            "num_variables": np.array(len(self._variables())),
+        }
+        for i, value in enumerate(self.best.best_weights):
+            arrays[f"best_weight_{i}"] = value
+        for i, variable in enumerate(self._variables()):
+            arrays[f"variable_{i}"] = keras.ops.convert_to_numpy(variable)
+        partial = self.filepath + ".partial.npz"
+        np.savez(partial, **arrays)
+        os.replace(partial, self.filepath)
+
+    def on_train_end(self, logs=None):
+        if os.path.exists(self.filepath):
+            os.remove(self.filepath)
+
+
 class RetrievalHyperModel(keras_tuner.HyperModel):
     """The paper's models on the associative retrieval task, as a grid.
 
@@ -359,13 +486,22 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
         validation_data,
         test_data=None,
         callbacks=(),
+        backup=None,
         **kwargs,
     ):
         # The recipe's callbacks first, so that the tuner's CSVLogger (see
-        # RetrievalGridSearch.run_trial) records the test metrics too.
-        callbacks = training.retrieval_callbacks(test_data=test_data) + list(
-            callbacks
-        )
+        # RetrievalGridSearch.run_trial) records the test metrics too; the
+        # backup last, once the epoch is logged.
+        recipe = training.retrieval_callbacks(test_data=test_data)
+        callbacks = recipe + list(callbacks)
+        if backup is not None:
+            (best,) = [
+                callback
+                for callback in recipe
+                if isinstance(callback, training.RestoreBestOnValidation)
+            ]
+            backup = TrialBackup(backup, best)
+            callbacks.append(backup)
         start = time.perf_counter()
         history = training.train_retrieval_model(
             model,
@@ -377,10 +513,16 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
             verbose=kwargs.get("verbose", "auto"),
         )
         seconds = time.perf_counter() - start
+        if backup is not None:
+            # Every epoch's, those before a resume included.
+            history = backup.history()
+            seconds += backup.seconds_before
+        else:
+            history = history.history
         best = training.best_epoch(history)
         results = {
             name: float(values[best])
-            for name, values in history.history.items()
+            for name, values in history.items()
             if name.startswith(("val_", "test_"))
         }
         if test_data is not None:
@@ -391,7 +533,7 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
         return {
             **results,
             "best_epoch": best + 1,
-            "epochs": len(history.epoch),
+            "epochs": len(history["val_loss"]),
             "seconds": seconds,
         }
 
@@ -403,7 +545,7 @@ class GridOracle(keras_tuner.Oracle):
     rate with the first seed, then the other seeds at the learning rate
     best on validation. What is left is derived from the trials the oracle
     saves, so a search resumed after an interruption runs only what did not
-    finish (the trial that was running runs again).
+    finish (the trial that was running runs again, from its `TrialBackup`).
     keras-tuner 1.4.8's `GridSearchOracle` keeps its order in memory only and
     fails on resume (keras-team/keras-tuner#1055).
 
@@ -523,19 +665,36 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         return protocol_progress(self.hypermodel.grid, completed)
 
     def run_trial(self, trial, *args, **kwargs):
-        path = os.path.join(
-            self.get_trial_dir(trial.trial_id), training.HISTORY_FILENAME
-        )
+        trial_dir = self.get_trial_dir(trial.trial_id)
+        path = os.path.join(trial_dir, training.HISTORY_FILENAME)
+        # A trial that was interrupted goes on from its backup's epoch, its
+        # history cut to the epochs the backup holds; unless it began on
+        # another machine or versions, which would draw another run.
+        backup = os.path.join(trial_dir, BACKUP_FILENAME)
+        done = TrialBackup.epochs_done(backup)
+        if done and read_environment(trial_dir) != environment():
+            print(
+                f"{backup} was written on {read_environment(trial_dir)}, "
+                f"not on this machine ({environment()}): the trial runs "
+                "again from its start.",
+                flush=True,
+            )
+            os.remove(backup)
+            done = 0
+        if done:
+            _keep_epochs(path, done)
         callbacks = list(kwargs.pop("callbacks", []))
-        callbacks.append(keras.callbacks.CSVLogger(path))
+        callbacks.append(keras.callbacks.CSVLogger(path, append=bool(done)))
         # Keras Tuner's checkpoint (what `load_model` reads) is the first
         # epoch of highest validation accuracy; the recipe's best epoch
         # breaks ties by validation loss. Once the recipe has restored its
         # best epoch, write that over it, so that the checkpoint holds the
         # weights the trial's test error comes from.
         callbacks.append(SaveWeightsAtEnd(self.checkpoint_path(trial.trial_id)))
-        write_environment(self.get_trial_dir(trial.trial_id))
-        return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
+        write_environment(trial_dir)
+        return super().run_trial(
+            trial, *args, callbacks=callbacks, backup=backup, **kwargs
+        )
 
     def checkpoint_path(self, trial_id: str) -> str:
         """The file of a trial's tested weights, which `load_model` reads."""
@@ -552,6 +711,15 @@ class RetrievalGridSearch(keras_tuner.Tuner):
             f"seed={values['seed']}",
             flush=True,
         )
+
+
+def _keep_epochs(path, epochs: int) -> None:
+    """Cuts the CSV history at `path` to its header and first `epochs`
+    epochs (a row written after the last backup goes)."""
+    with open(path) as file:
+        lines = file.readlines()
+    with open(path, "w") as file:
+        file.writelines(lines[: epochs + 1])
 
 
 def make_tuner(

@@ -23,6 +23,7 @@ from scripts import load_script
 from scripts import run_script
 
 from keras_fastweights import cli
+from keras_fastweights import models
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
 
@@ -276,6 +277,134 @@ def test_a_trial_s_checkpoint_holds_the_weights_it_was_tested_with(
     assert training.error_percent(loaded, *test) == pytest.approx(
         trial.metrics.get_last_value(tuning.TEST_ERROR)
     )
+
+
+class StopAtEpoch(keras.callbacks.Callback):
+    """Interrupts training as the given epoch begins, as if the session
+    ended there."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def one_trial_search(directory, **search_kwargs):
+    """One fast-weights trial of 4 epochs on tiny data, shuffled each
+    epoch, its trial (completed or not) and the search."""
+    (x, y), validation, test = associative_retrieval.load_data(
+        num_pairs=3, num_train=96, num_val=16, num_test=16, seed=0
+    )
+    hypermodel = tuning.RetrievalHyperModel(
+        tuning.check_grid(["fast_weights"], [8], [0.02]),
+        num_pairs=3,
+        epochs=4,
+        batch_size=16,
+    )
+    search = tuning.RetrievalGridSearch(
+        hypermodel, directory=directory, project_name=tuning.PROJECT_NAME
+    )
+    search.search(
+        x,
+        y,
+        validation_data=validation,
+        test_data=test,
+        verbose=0,
+        **search_kwargs,
+    )
+    return search
+
+
+def test_an_interrupted_trial_goes_on_from_its_last_epoch_as_if_not_stopped(
+    tmp_path,
+):
+    """Stopped after two of its four epochs, with a history row written
+    after the last backup, a trial resumes at its third epoch and ends
+    with the same history, results and weights as a trial that ran
+    through (on JAX, where the shuffles come from NumPy's generator)."""
+    through = one_trial_search(tmp_path / "through")
+    with pytest.raises(KeyboardInterrupt):
+        one_trial_search(tmp_path / "stopped", callbacks=[StopAtEpoch(2)])
+    trial_dir = tmp_path / "stopped" / tuning.PROJECT_NAME / "trial_0000"
+    backup = trial_dir / tuning.BACKUP_FILENAME
+    assert tuning.TrialBackup.epochs_done(backup) == 2
+    with open(trial_dir / training.HISTORY_FILENAME, "a") as file:
+        file.write("2,0.5,1.0,0.5,1.0,0.5,1.0\n")  # killed before its backup
+    resumed = one_trial_search(tmp_path / "stopped")
+
+    assert not backup.exists()
+    (first,), (second,) = (
+        tuning.completed_trials(search) for search in (through, resumed)
+    )
+    paths = [
+        tmp_path / name / tuning.PROJECT_NAME / "trial_0000"
+        for name in ("through", "stopped")
+    ]
+    histories = [
+        (path / training.HISTORY_FILENAME).read_text() for path in paths
+    ]
+    assert histories[0].count("\n") == 5 and histories[1] == histories[0]
+    values = [tuning.trial_values(trial) for trial in (first, second)]
+    for value in values:
+        value.pop("seconds")
+    assert values[1] == values[0] and values[0]["epochs"] == 4
+    for mine, theirs in zip(
+        through.load_model(first).weights, resumed.load_model(second).weights
+    ):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(mine), keras.ops.convert_to_numpy(theirs)
+        )
+
+
+def test_a_trial_begun_on_another_machine_runs_again_from_its_start(
+    tmp_path, capsys
+):
+    with pytest.raises(KeyboardInterrupt):
+        one_trial_search(tmp_path, callbacks=[StopAtEpoch(1)])
+    trial_dir = tmp_path / tuning.PROJECT_NAME / "trial_0000"
+    recorded = tuning.read_environment(trial_dir)
+    recorded["cpu_id"] = "family 6, model 85"
+    with open(trial_dir / tuning.ENVIRONMENT_FILENAME, "w") as file:
+        json.dump(recorded, file)
+    capsys.readouterr()
+    search = one_trial_search(tmp_path)
+    out = capsys.readouterr().out
+    assert "family 6, model 85" in out and "again from its start" in out
+    (trial,) = tuning.completed_trials(search)
+    assert tuning.trial_values(trial)["epochs"] == 4
+    assert tuning.read_environment(trial_dir) == tuning.environment()
+
+
+def test_a_backup_of_another_model_is_refused_naming_it(tmp_path):
+    path = tmp_path / tuning.BACKUP_FILENAME
+    data = np.zeros((32, 9)), np.zeros(32, dtype="int32")
+    for units in (8, 4):
+        model = models.build_retrieval_model("fast_weights", units, num_pairs=3)
+        best = training.RestoreBestOnValidation()
+        backup = tuning.TrialBackup(path, best)
+        callbacks = [best, backup, StopAtEpoch(1)]
+        if units == 4:
+            with pytest.raises(ValueError, match=f"{path}.*another model"):
+                model.fit(
+                    *data,
+                    validation_data=data,
+                    callbacks=callbacks,
+                    epochs=2,
+                    verbose=0,
+                )
+        else:
+            with pytest.raises(KeyboardInterrupt):
+                model.fit(
+                    *data,
+                    validation_data=data,
+                    callbacks=callbacks,
+                    epochs=2,
+                    verbose=0,
+                )
+            assert tuning.TrialBackup.epochs_done(path) == 1
 
 
 @pytest.mark.backend_independent
