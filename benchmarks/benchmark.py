@@ -10,7 +10,8 @@ that rotates from round to round) and a ratio is the median over rounds of
 the ratio within a round, so that load from other processes on the machine
 affects both sides of a ratio alike. The benchmarks (`--benchmarks`):
 
-* `throughput`: the epoch time at T = 11 (the paper's sequences), after a
+* `throughput`: the epoch time at T = 11 (the paper's sequences;
+  `--sequence-length` sets another), after a
   warm-up epoch that compiles the training step;
 * `padded`: the same on padded batches of variable length: each sequence
   has a length drawn uniformly from `--padded-lengths` MIN:MAX and is
@@ -102,9 +103,16 @@ def parse_args(argv=None):
         "--examples",
         type=int,
         default=20480,
-        help="Examples per epoch at T = 11 (throughput, first_epoch), "
-        "rounded down to whole batches, so that no partial batch triggers "
-        "a recompilation.",
+        help="Examples per epoch (throughput, first_epoch), rounded down "
+        "to whole batches, so that no partial batch triggers a "
+        "recompilation.",
+    )
+    parser.add_argument(
+        "--sequence-length",
+        type=int,
+        default=SEQUENCE_LENGTH,
+        help="Steps T per sequence of the throughput and first_epoch "
+        "benchmarks (T = 2K + 3 for K pairs; 11 is the paper's K = 4).",
     )
     parser.add_argument(
         "--batch-size", type=int, default=128, help="Training batch size."
@@ -315,7 +323,7 @@ def epochs_worker(args):
         examples = args.padded_examples // batch_size * batch_size
         x, y = padded_data(examples, shortest, timesteps)
     else:
-        timesteps = SEQUENCE_LENGTH
+        timesteps = args.sequence_length
         examples = args.examples // batch_size * batch_size
         x, y = random_data(examples, timesteps)
     models = {}
@@ -359,7 +367,7 @@ def first_epoch_worker(args):
 
     batch_size = args.batch_size
     examples = args.examples // batch_size * batch_size
-    x, y = random_data(examples, SEQUENCE_LENGTH)
+    x, y = random_data(examples, args.sequence_length)
     keys = [
         (kind, units)
         for units in split(args.units, int)
@@ -386,7 +394,7 @@ def first_epoch_worker(args):
         {
             "kind": kind,
             "units": units,
-            "path": recurrent_path(models[kind, units], SEQUENCE_LENGTH),
+            "path": recurrent_path(models[kind, units], args.sequence_length),
             "first_epoch_seconds": first[kind, units],
             "second_epoch_seconds": second[kind, units],
             "ratio_to_lstm": median_ratios(
@@ -399,6 +407,7 @@ def first_epoch_worker(args):
         {
             "benchmark": "first_epoch",
             "examples": examples,
+            "timesteps": args.sequence_length,
             "batch_size": batch_size,
             "jit_compile": args.jit_compile,
             "rows": rows,
@@ -675,7 +684,7 @@ def print_epochs(result):
 
 def print_first_epoch(result):
     print(
-        f"\n## first_epoch, {result['backend']} (T = {SEQUENCE_LENGTH}; "
+        f"\n## first_epoch, {result['backend']} (T = {result['timesteps']}; "
         f"{result['examples']} examples/epoch, batch {result['batch_size']}, "
         f"jit_compile={result['jit_compile']}; {result['versions']}; "
         f"{result['device']})\n"
@@ -702,6 +711,7 @@ def run_epochs(args, backend, benchmark):
         f"--kinds={args.kinds}",
         f"--units={args.units}",
         f"--examples={args.examples}",
+        f"--sequence-length={args.sequence_length}",
         f"--batch-size={args.batch_size}",
         f"--rounds={args.rounds}",
         f"--padded-lengths={args.padded_lengths}",

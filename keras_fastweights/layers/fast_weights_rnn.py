@@ -15,8 +15,11 @@ IMPLEMENTATIONS = ("auto", "cell", "attention", "chunked")
 # T H²), and the steps per chunk of the "chunked" path, which keeps A(t)
 # for backprop once per chunk instead of per step. Chunks of 8 rather than
 # 32 train padded batches of 20-200 steps 2x as fast and compile 5x as
-# fast on JAX, for 4x the stored A's (benchmarks/README.md).
-ATTENTION_MAX_STEPS = 32
+# fast on JAX, for 4x the stored A's. The attention form trains faster
+# than chunks of 8 up to about 40 steps, with either update rule (JAX: at
+# T = 35 1.8x for the Hebbian rule and 1.5x for the delta rule; at T = 43
+# chunks win for the Hebbian rule; benchmarks/README.md).
+ATTENTION_MAX_STEPS = 40
 CHUNK_LENGTH = 8
 
 
@@ -72,7 +75,7 @@ class FastWeightsRNN(keras.layers.RNN):
             differentiate), so that backprop keeps `A` once per chunk
             (`batch * T / 8 * units²` floats) and long sequences compile
             to one small loop.
-            `"auto"` (default): `"attention"` for `T <= 32`, else
+            `"auto"` (default): `"attention"` for `T <= 40`, else
             `"chunked"`. With an unknown `T`, every path runs as `"cell"`.
             With `update_rule="delta"` the attention forms read `A(t)`
             as an attention with keys `k(τ)` and values

@@ -535,8 +535,9 @@ def test_rejects_unknown_implementation():
     "timesteps, units, expected",
     [
         (11, 50, "attention"),
-        (32, 8, "attention"),
-        (33, 8, "chunked"),
+        (35, 50, "attention"),
+        (40, 8, "attention"),
+        (41, 8, "chunked"),
         (1000, 256, "chunked"),
         (None, 256, "cell"),
     ],
