@@ -15,6 +15,7 @@ Needs the `tuning` extra: `pip install "keras-fastweights[tuning]"`.
 The command-line tool is `tuning/grid_search.py`.
 """
 
+import csv
 import itertools
 import json
 import os
@@ -344,12 +345,27 @@ class TrialBackup(keras.callbacks.Callback):
         self._start = None
 
     @staticmethod
-    def epochs_done(filepath) -> int:
-        """How many epochs the backup at `filepath` holds (0 without one)."""
+    def read_logs(filepath) -> list:
+        """The logs of the epochs the backup at `filepath` holds (none
+        without one)."""
         if not os.path.exists(filepath):
-            return 0
+            return []
         with np.load(filepath) as saved:
-            return len(json.loads(str(saved["logs"])))
+            return json.loads(str(saved["logs"]))
+
+    @staticmethod
+    def write_history(filepath, logs) -> None:
+        """Writes the epochs' `logs` as `keras.callbacks.CSVLogger` writes
+        them, so that a resumed trial's CSVLogger appends to its own
+        history: the rows of the backup's epochs, no row written after it
+        (a kill between the two) and none missing (a copy of the trial's
+        files taken between them)."""
+        names = sorted(logs[0])
+        with open(filepath, "w", newline="") as file:
+            writer = csv.DictWriter(file, ["epoch", *names], dialect="excel")
+            writer.writeheader()
+            for epoch, values in enumerate(logs):
+                writer.writerow({"epoch": epoch, **values})
 
     def history(self) -> dict:
         """`{metric: [value per epoch]}` of every finished epoch, like
@@ -668,10 +684,10 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         trial_dir = self.get_trial_dir(trial.trial_id)
         path = os.path.join(trial_dir, training.HISTORY_FILENAME)
         # A trial that was interrupted goes on from its backup's epoch, its
-        # history cut to the epochs the backup holds; unless it began on
+        # history that of the epochs the backup holds; unless it began on
         # another machine or versions, which would draw another run.
         backup = os.path.join(trial_dir, BACKUP_FILENAME)
-        done = TrialBackup.epochs_done(backup)
+        done = TrialBackup.read_logs(backup)
         if done and read_environment(trial_dir) != environment():
             print(
                 f"{backup} was written on {read_environment(trial_dir)}, "
@@ -680,9 +696,9 @@ class RetrievalGridSearch(keras_tuner.Tuner):
                 flush=True,
             )
             os.remove(backup)
-            done = 0
+            done = []
         if done:
-            _keep_epochs(path, done)
+            TrialBackup.write_history(path, done)
         callbacks = list(kwargs.pop("callbacks", []))
         callbacks.append(keras.callbacks.CSVLogger(path, append=bool(done)))
         # Keras Tuner's checkpoint (what `load_model` reads) is the first
@@ -711,15 +727,6 @@ class RetrievalGridSearch(keras_tuner.Tuner):
             f"seed={values['seed']}",
             flush=True,
         )
-
-
-def _keep_epochs(path, epochs: int) -> None:
-    """Cuts the CSV history at `path` to its header and first `epochs`
-    epochs (a row written after the last backup goes)."""
-    with open(path) as file:
-        lines = file.readlines()
-    with open(path, "w") as file:
-        file.writelines(lines[: epochs + 1])
 
 
 def make_tuner(

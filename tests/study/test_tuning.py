@@ -318,21 +318,26 @@ def one_trial_search(directory, **search_kwargs):
     return search
 
 
+@pytest.mark.parametrize("history_rows", [3, 1])
 def test_an_interrupted_trial_goes_on_from_its_last_epoch_as_if_not_stopped(
-    tmp_path,
+    tmp_path, history_rows
 ):
-    """Stopped after two of its four epochs, with a history row written
-    after the last backup, a trial resumes at its third epoch and ends
-    with the same history, results and weights as a trial that ran
-    through (on JAX, where the shuffles come from NumPy's generator)."""
+    """Stopped after two of its four epochs, a trial resumes at its third
+    epoch and ends with the same history, results and weights as a trial
+    that ran through (on JAX, where the shuffles come from NumPy's
+    generator); whether its history holds a row written after the last
+    backup (killed between the two) or lacks one (its files copied
+    between them)."""
     through = one_trial_search(tmp_path / "through")
     with pytest.raises(KeyboardInterrupt):
         one_trial_search(tmp_path / "stopped", callbacks=[StopAtEpoch(2)])
     trial_dir = tmp_path / "stopped" / tuning.PROJECT_NAME / "trial_0000"
     backup = trial_dir / tuning.BACKUP_FILENAME
-    assert tuning.TrialBackup.epochs_done(backup) == 2
-    with open(trial_dir / training.HISTORY_FILENAME, "a") as file:
-        file.write("2,0.5,1.0,0.5,1.0,0.5,1.0\n")  # killed before its backup
+    assert len(tuning.TrialBackup.read_logs(backup)) == 2
+    history = trial_dir / training.HISTORY_FILENAME
+    lines = history.read_bytes().splitlines(keepends=True)
+    lines = (lines + [b"2,0.5,1.0,0.5,1.0,0.5,1.0\r\n"])[: history_rows + 1]
+    history.write_bytes(b"".join(lines))
     resumed = one_trial_search(tmp_path / "stopped")
 
     assert not backup.exists()
@@ -344,9 +349,9 @@ def test_an_interrupted_trial_goes_on_from_its_last_epoch_as_if_not_stopped(
         for name in ("through", "stopped")
     ]
     histories = [
-        (path / training.HISTORY_FILENAME).read_text() for path in paths
+        (path / training.HISTORY_FILENAME).read_bytes() for path in paths
     ]
-    assert histories[0].count("\n") == 5 and histories[1] == histories[0]
+    assert histories[0].count(b"\n") == 5 and histories[1] == histories[0]
     values = [tuning.trial_values(trial) for trial in (first, second)]
     for value in values:
         value.pop("seconds")
@@ -404,7 +409,7 @@ def test_a_backup_of_another_model_is_refused_naming_it(tmp_path):
                     epochs=2,
                     verbose=0,
                 )
-            assert tuning.TrialBackup.epochs_done(path) == 1
+            assert len(tuning.TrialBackup.read_logs(path)) == 1
 
 
 @pytest.mark.backend_independent
