@@ -313,8 +313,8 @@ class TrialBackup(keras.callbacks.Callback):
 
     `keras.callbacks.BackupAndRestore` keeps the weights, the optimizer's
     state and the epoch. A trial that resumes must also draw the same
-    shuffles (on JAX and torch, `fit` draws each epoch's order from NumPy's
-    global generator), keep the same best epoch on validation
+    shuffles (`fit` draws each epoch's order from NumPy's global generator
+    on JAX, from torch's on torch), keep the same best epoch on validation
     (`training.RestoreBestOnValidation`, whose weights it restores at the
     end) and report every epoch, not only those after the resume. After
     each epoch this callback writes all of that to one file, replaced
@@ -382,6 +382,9 @@ class TrialBackup(keras.callbacks.Callback):
         self.logs, self.seconds_before = [], 0.0
         if not os.path.exists(self.filepath):
             return
+        optimizer = self.model.optimizer
+        if not optimizer.built:  # TensorFlow builds it at the first step.
+            optimizer.build(self.model.trainable_variables)
         variables = self._variables()
         with np.load(self.filepath) as saved:
             values = [saved[f"variable_{i}"] for i in range(len(variables))]
@@ -406,6 +409,10 @@ class TrialBackup(keras.callbacks.Callback):
                     float(saved["rng_cached_gaussian"]),
                 )
             )
+            if "torch_rng" in saved:
+                import torch
+
+                torch.random.set_rng_state(torch.from_numpy(saved["torch_rng"]))
             best = int(saved["best_epoch"])
             best_weights = [
                 saved[f"best_weight_{i}"]
@@ -433,6 +440,10 @@ class TrialBackup(keras.callbacks.Callback):
             "num_best_weights": np.array(len(self.best.best_weights)),
             "num_variables": np.array(len(self._variables())),
         }
+        if keras.backend.backend() == "torch":
+            import torch
+
+            arrays["torch_rng"] = torch.random.get_rng_state().numpy()
         for i, value in enumerate(self.best.best_weights):
             arrays[f"best_weight_{i}"] = value
         for i, variable in enumerate(self._variables()):
