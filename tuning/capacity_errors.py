@@ -24,8 +24,9 @@ query), and by whether a wrong answer is another pair's digit. Writes into
 - `capacity_errors.png`: error (%) against the queried pair's position, a
   line per K (the seeds pooled), a panel per model.
 
-Needs the trials' checkpoints (`checkpoint.weights.h5`, kept by the machine
-that ran the search, not committed); with `--keep`, a run whose checkpoint
+Needs the trials' checkpoints (`checkpoint.weights.h5`: committed for the
+runs since 2026-12-06, kept only by the machine that ran the earlier ones);
+with `--keep`, a run whose checkpoint
 is not here keeps its row of the existing `capacity_errors.csv`. About a
 minute on a CPU for the 30 runs of K = 2 to 8:
 
@@ -98,8 +99,8 @@ def read_run(search, run, data):
     if not os.path.exists(checkpoint):
         raise FileNotFoundError(
             f"No checkpoint for trial {trial_id} in {search['directory']} "
-            f"({checkpoint}): checkpoints are not committed; run this script "
-            "where the search ran"
+            f"({checkpoint}): the checkpoints of runs before 2026-12-06 are "
+            "not committed; run this script where the search ran"
         )
     model = tuner.load_model(tuner.oracle.get_trial(trial_id))
     tokens, targets = data

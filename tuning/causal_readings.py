@@ -7,8 +7,8 @@ learning rate (the seeds of `tuning.table_rows`), each read by
         --directory results/capacity_search/k6 --prefix k6_
 
 A reading already written is kept (`--overwrite` reads it again); a run
-without its checkpoint (checkpoints are not committed) is reported and
-skipped, so the script reads what this machine ran.
+without its checkpoint (those of runs before 2026-12-06 are not committed)
+is reported and skipped, so the script reads what this machine ran.
 """
 
 import os

@@ -93,7 +93,8 @@ def load_trial(directory, saved_model=None):
         return keras.saving.load_model(saved_model), search["settings"], values
     if not os.path.exists(tuner.checkpoint_path(trial_id)):
         raise SystemExit(
-            f"No checkpoint in {directory} (checkpoints are not committed): "
+            f"No checkpoint in {directory} (those of runs before 2026-12-06 "
+            "are not committed): "
             "rerun the trial with examples/associative_retrieval.py and pass "
             "its model.keras with --model."
         )
