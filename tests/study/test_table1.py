@@ -206,3 +206,13 @@ def test_report_puts_the_delta_rule_s_row_beside_table1(tmp_path, capsys):
     with pytest.raises(SystemExit) as error:
         report.main([*argv, "--beside", str(search)])
     assert "holds runs of fast_weights, lstm" in error.value.code
+
+    # The delta rule's search alone has no fast weights to compare with.
+    alone_output = tmp_path / "delta_alone"
+    assert (
+        report.main(["--directory", str(delta), "--output", str(alone_output)])
+        == 0
+    )
+    markdown = (alone_output / "table1.md").read_text()
+    assert "| Fast weights, delta rule |" in markdown
+    assert "against each other model" not in markdown

@@ -66,7 +66,9 @@ def comparisons_markdown(
         return f"{np.mean(values):.3g} ({min(values):g}–{max(values):g})"
 
     for units in sorted({row["units"] for row in rows}):
-        ours = errors.get((reference, units), [])
+        if (reference, units) not in errors:
+            continue  # Nothing to compare with at this R.
+        ours = errors[(reference, units)]
         for model in dict.fromkeys(row["model"] for row in rows):
             if model == reference or (model, units) not in errors:
                 continue
@@ -214,12 +216,13 @@ def write_table1(
                 "still being tried with seed 0)\n\n"
             )
             file.write(table1_markdown(cells, value="rate", number_format="{}"))
-            file.write(
-                "\nFast weights against each other model, by R: the test "
-                "errors' means and ranges over the seeds, and Welch's "
-                "two-sided p (three seeds can support little)\n\n"
-            )
-            file.write(comparisons_markdown(shown_rows, shown_runs))
+            if any(row["model"] == "fast_weights" for row in shown_rows):
+                file.write(
+                    "\nFast weights against each other model, by R: the test "
+                    "errors' means and ranges over the seeds, and Welch's "
+                    "two-sided p (three seeds can support little)\n\n"
+                )
+                file.write(comparisons_markdown(shown_rows, shown_runs))
         file.write("\nEvery run\n\n")
         file.write(runs_markdown(runs, run_columns))
         for search in beside:
