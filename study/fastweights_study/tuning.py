@@ -387,14 +387,15 @@ class TrialBackup(keras.callbacks.Callback):
             optimizer.build(self.model.trainable_variables)
         variables = self._variables()
         with np.load(self.filepath) as saved:
-            values = [saved[f"variable_{i}"] for i in range(len(variables))]
-            if int(saved["num_variables"]) != len(variables) or any(
+            saved_count = int(saved["num_variables"])
+            values = [saved[f"variable_{i}"] for i in range(saved_count)]
+            if saved_count != len(variables) or any(
                 tuple(v.shape) != value.shape
                 for v, value in zip(variables, values)
             ):
                 raise ValueError(
                     f"The backup {self.filepath} holds another model's "
-                    f"variables ({int(saved['num_variables'])}, not "
+                    f"variables ({saved_count}, not "
                     f"{len(variables)} of these shapes); delete it to run "
                     "the trial from its start."
                 )
@@ -425,6 +426,7 @@ class TrialBackup(keras.callbacks.Callback):
         self.model._initial_epoch = len(self.logs)
 
     def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
         self.logs.append({name: float(value) for name, value in logs.items()})
         _, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
         arrays = {
@@ -466,7 +468,10 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
     package's recipe (`keras_fastweights.training`: a fixed number of
     epochs, the best epoch on validation restored) and returns the best
     epoch's validation and test metrics, with the number of epochs and the
-    seconds it took, so that these are kept in each trial's record.
+    seconds it took, so that these are kept in each trial's record. Given
+    a `backup_path` (as `RetrievalGridSearch` gives it), `fit` keeps a
+    `TrialBackup` there and, where one is, goes on from it: the record is
+    then that of every epoch, those before the interruption included.
 
     Args:
         grid: As returned by `check_grid`.
@@ -513,7 +518,7 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
         validation_data,
         test_data=None,
         callbacks=(),
-        backup=None,
+        backup_path=None,
         **kwargs,
     ):
         # The recipe's callbacks first, so that the tuner's CSVLogger (see
@@ -521,13 +526,14 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
         # backup last, once the epoch is logged.
         recipe = training.retrieval_callbacks(test_data=test_data)
         callbacks = recipe + list(callbacks)
-        if backup is not None:
+        backup = None
+        if backup_path is not None:
             (best,) = [
                 callback
                 for callback in recipe
                 if isinstance(callback, training.RestoreBestOnValidation)
             ]
-            backup = TrialBackup(backup, best)
+            backup = TrialBackup(backup_path, best)
             callbacks.append(backup)
         start = time.perf_counter()
         history = training.train_retrieval_model(
@@ -720,7 +726,7 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         callbacks.append(SaveWeightsAtEnd(self.checkpoint_path(trial.trial_id)))
         write_environment(trial_dir)
         return super().run_trial(
-            trial, *args, callbacks=callbacks, backup=backup, **kwargs
+            trial, *args, callbacks=callbacks, backup_path=backup, **kwargs
         )
 
     def checkpoint_path(self, trial_id: str) -> str:
