@@ -26,8 +26,8 @@ query), and by whether a wrong answer is another pair's digit. Writes into
 
 Needs the trials' checkpoints (`checkpoint.weights.h5`: committed for the
 runs since 2026-12-06, kept only by the machine that ran the earlier ones);
-with `--keep`, a run whose checkpoint
-is not here keeps its row of the existing `capacity_errors.csv`. About a
+with `--keep`, a run whose checkpoint is not here keeps its row of the
+existing `capacity_errors.csv`. About a
 minute on a CPU for the 30 runs of K = 2 to 8:
 
     KERAS_BACKEND=jax python tuning/capacity_errors.py --output results

@@ -429,6 +429,7 @@ class TrialBackup(keras.callbacks.Callback):
         logs = logs or {}
         self.logs.append({name: float(value) for name, value in logs.items()})
         _, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+        variables = self._variables()
         arrays = {
             "logs": np.array(json.dumps(self.logs)),
             "seconds": np.array(
@@ -440,7 +441,7 @@ class TrialBackup(keras.callbacks.Callback):
             "rng_cached_gaussian": np.array(cached_gaussian),
             "best_epoch": np.array(self.best.best_epoch),
             "num_best_weights": np.array(len(self.best.best_weights)),
-            "num_variables": np.array(len(self._variables())),
+            "num_variables": np.array(len(variables)),
         }
         if keras.backend.backend() == "torch":
             import torch
@@ -448,7 +449,7 @@ class TrialBackup(keras.callbacks.Callback):
             arrays["torch_rng"] = torch.random.get_rng_state().numpy()
         for i, value in enumerate(self.best.best_weights):
             arrays[f"best_weight_{i}"] = value
-        for i, variable in enumerate(self._variables()):
+        for i, variable in enumerate(variables):
             arrays[f"variable_{i}"] = keras.ops.convert_to_numpy(variable)
         partial = self.filepath + ".partial.npz"
         np.savez(partial, **arrays)
@@ -705,11 +706,11 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         # another machine or versions, which would draw another run.
         backup = os.path.join(trial_dir, BACKUP_FILENAME)
         done = TrialBackup.read_logs(backup)
-        if done and read_environment(trial_dir) != environment():
+        began_on, here = read_environment(trial_dir), environment()
+        if done and began_on != here:
             print(
-                f"{backup} was written on {read_environment(trial_dir)}, "
-                f"not on this machine ({environment()}): the trial runs "
-                "again from its start.",
+                f"{backup} was written on {began_on}, not on this machine "
+                f"({here}): the trial runs again from its start.",
                 flush=True,
             )
             os.remove(backup)
