@@ -216,3 +216,37 @@ def test_report_puts_the_delta_rule_s_row_beside_table1(tmp_path, capsys):
     markdown = (alone_output / "table1.md").read_text()
     assert "| Fast weights, delta rule |" in markdown
     assert "against each other model" not in markdown
+
+
+def test_table1_says_a_cell_widens_only_while_one_does(tmp_path):
+    """table1.md's heading of the chosen rates says that further rates are
+    being tried only while a cell's choice is the end of what it tried."""
+
+    def run(rate, val_error, trial_id):
+        return {
+            "model": "lstm",
+            "units": 8,
+            "learning_rate": rate,
+            "seed": 0,
+            "epochs": 3,
+            "best_epoch": 3,
+            "val_error_percent": val_error,
+            "val_loss": val_error / 100,
+            "test_error_percent": val_error,
+            "test_loss": val_error / 100,
+            "seconds": 1.0,
+            "trial_id": trial_id,
+        }
+
+    grid = tuning.check_grid(["lstm"], [8], [3e-4, 1e-3, 3e-3], widen=True)
+    runs = [run(3e-4, 10, "0000"), run(1e-3, 20, "0001"), run(3e-3, 30, "0002")]
+    reporting.table1.write_table1(runs, tmp_path, grid)
+    text = (tmp_path / "table1.md").read_text()
+    assert "| LSTM | 0.0003 (widening) |" in text
+    assert "\nChosen learning rates (widening: further rates are still" in text
+    # 1e-4 did worse: 3e-4 is interior, the choice final.
+    runs.append(run(1e-4, 40, "0003"))
+    reporting.table1.write_table1(runs, tmp_path, grid)
+    text = (tmp_path / "table1.md").read_text()
+    assert "| LSTM | 0.0003 |" in text
+    assert "\nChosen learning rates\n\n" in text

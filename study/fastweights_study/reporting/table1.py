@@ -211,9 +211,17 @@ def write_table1(
                     cells, value="test_error_min", number_format="{:g}"
                 )
             )
+            # Said only while a cell still tries further rates with seed 0.
+            widening = any(cell.get("choice") == "widening" for cell in cells)
             file.write(
-                "\nChosen learning rates (widening: further rates are "
-                "still being tried with seed 0)\n\n"
+                "\nChosen learning rates"
+                + (
+                    " (widening: further rates are still being tried with "
+                    "seed 0)"
+                    if widening
+                    else ""
+                )
+                + "\n\n"
             )
             file.write(table1_markdown(cells, value="rate", number_format="{}"))
             if any(row["model"] == "fast_weights" for row in shown_rows):
