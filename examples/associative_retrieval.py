@@ -150,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
         "of a batch, with keras.distribution.DataParallel",
     )
     parser.add_argument(
+        "--verbose",
+        choices=["auto", "0", "1", "2"],
+        default="auto",
+        help="Keras's progress: 1 a bar updated every batch, 2 one line an "
+        "epoch, 0 none; auto is 1 in a terminal and 2 when the output goes "
+        "to a file or pipe",
+    )
+    parser.add_argument(
         "--output-dir",
         default=None,
         help="where to write model.keras, history.csv and history.png "
@@ -170,7 +178,7 @@ script only wires them together.
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = cli.resolve_epochs(parser.parse_args(argv))
     output_dir = args.output_dir or os.path.join(
         "runs",
         "associative_retrieval",
@@ -230,8 +238,12 @@ def main(argv: list[str] | None = None) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         callbacks=training.retrieval_callbacks(
-            output_dir, test_data=(x_test, y_test)
+            output_dir, test_data=(x_test, y_test), schedule=args.schedule
         ),
+        # Keras's "auto" is the per-batch bar even into a file.
+        verbose=(1 if sys.stdout.isatty() else 2)
+        if args.verbose == "auto"
+        else int(args.verbose),
     )
 
     # The recipe has restored the weights of the best epoch on validation.
@@ -259,10 +271,17 @@ def main(argv: list[str] | None = None) -> int:
         training.PLOT_FILENAME,
     )
     print(f"\nWrote {', '.join(written)} to {output_dir}")
+    stopped = ""
+    if args.schedule == "plateau":
+        ended = training.stopping(history, args.epochs)
+        stopped = (
+            f", stopped by {ended['reason'].replace('_', ' ')}, the rate "
+            f"cut after epochs {ended['rate_reductions'] or 'none'}"
+        )
     print(
         f"test error: {error:.2f} %  ({args.model}, R={args.units}, "
         f"seed {args.seed}, best epoch {training.best_epoch(history) + 1} "
-        f"of {len(history.epoch)}, {seconds:.0f} s)"
+        f"of {len(history.epoch)}{stopped}, {seconds:.0f} s)"
     )
     return 0
 

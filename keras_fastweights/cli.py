@@ -64,17 +64,45 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def add_epochs_argument(parser: argparse.ArgumentParser) -> None:
-    """`--epochs`: the training recipe's fixed budget of epochs
-    (`training.DEFAULT_EPOCHS`), of which the best on validation counts."""
+    """`--epochs` and `--schedule`: the training recipe's budget, a fixed
+    number of epochs at a constant rate (`training.DEFAULT_EPOCHS`) or the
+    convergence protocol (`training.schedule_callbacks`, at most
+    `training.MAX_EPOCHS`); the best epoch on validation counts. Call
+    `resolve_epochs` on the parsed arguments."""
     from keras_fastweights import training
 
     parser.add_argument(
         "--epochs",
         type=positive_int,
-        default=training.DEFAULT_EPOCHS,
-        help="epochs to train (a fixed budget); the best epoch on "
-        "validation is kept",
+        default=None,
+        help=f"epochs to train (default {training.DEFAULT_EPOCHS}, or at "
+        f"most {training.MAX_EPOCHS} with --schedule plateau); the best "
+        "epoch on validation is kept",
     )
+    parser.add_argument(
+        "--schedule",
+        choices=training.SCHEDULES,
+        default="constant",
+        help="constant: the learning rate held for every epoch; plateau: "
+        "until convergence, the rate cut by "
+        f"{training.PLATEAU['factor']} after "
+        f"{training.PLATEAU['patience']} epochs without a better validation "
+        f"accuracy, training stopped after {training.STOP_PATIENCE}",
+    )
+
+
+def resolve_epochs(args: argparse.Namespace) -> argparse.Namespace:
+    """Fills in the default `--epochs` of the parsed `--schedule` (see
+    `add_epochs_argument`); returns `args`."""
+    from keras_fastweights import training
+
+    if args.epochs is None:
+        args.epochs = (
+            training.MAX_EPOCHS
+            if args.schedule == "plateau"
+            else training.DEFAULT_EPOCHS
+        )
+    return args
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -163,7 +163,7 @@ def parse_args(argv=None):
         default=1,
         help="Keras verbosity during training",
     )
-    args = parser.parse_args(argv)
+    args = cli.resolve_epochs(parser.parse_args(argv))
     try:
         args.grid = tuning.check_grid(
             args.models,
@@ -256,6 +256,9 @@ def main(argv=None):
         "epochs": args.epochs,
         "batch_size": training.BATCH_SIZE,
     }
+    if args.schedule != "constant":
+        # Only then: the searches begun before there was a schedule resume.
+        settings["schedule"] = args.schedule
     try:
         tuner = tuning.make_tuner(
             args.grid,
@@ -264,6 +267,7 @@ def main(argv=None):
             settings=settings,
             num_pairs=args.num_pairs,
             epochs=args.epochs,
+            schedule=args.schedule,
         )
     except ValueError as error:
         print(f"grid_search.py: error: {error}", file=sys.stderr)

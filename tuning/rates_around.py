@@ -5,6 +5,12 @@ around that choice (the ablation around Table 1's fast weights at R = 20).
     python tuning/rates_around.py --directory results/table1_search \\
         --cell fast_weights:20 --include 0.001
 
+With --chosen, only the chosen rate (the starting rate of the convergence
+protocol's runs of that cell):
+
+    python tuning/rates_around.py --directory results/table1_search \
+        --cell lstm:100 --chosen
+
 Exits with 1 and a one-line message while the cell has not chosen yet.
 """
 
@@ -31,7 +37,15 @@ def parse_args(argv=None):
         help="rates to print as well (those a search already ran, whose "
         "grid may only grow)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--chosen",
+        action="store_true",
+        help="print the chosen rate only",
+    )
+    args = parser.parse_args(argv)
+    if args.chosen and args.include:
+        parser.error("--chosen prints one rate: drop --include")
+    return args
 
 
 def main(argv=None):
@@ -42,9 +56,16 @@ def main(argv=None):
     try:
         search = tuning.load_search(args.directory)
         model, units = args.cell
-        rates = tuning.rates_around(
-            search["grid"], search["runs"], {"model": model, "units": units}
-        )
+        cell = {"model": model, "units": units}
+        rates = tuning.rates_around(search["grid"], search["runs"], cell)
+        if args.chosen:
+            rates = [
+                tuning.choose_learning_rate(
+                    search["grid"],
+                    tuning.trials_from_runs(search["runs"]),
+                    cell,
+                )
+            ]
     except ValueError as error:
         print(f"rates_around.py: {error}", file=sys.stderr)
         return 1

@@ -36,6 +36,16 @@
 #    side of it; the no-layer-norm variant again with clipping at 5.
 # The delta rule (update_rule="delta", beyond the paper): a Table 1 row at
 # R = 50, 20, 100 in lane 1, its capacity curve at the end of lane 2.
+# Convergence (beyond the paper's protocol, `bash tuning/reproduce.sh
+#    convergence`): every cell of Table 1, the delta rule's row included,
+#    from the rate its 100-epoch search chose, with Keras's plateau schedule
+#    and early stopping on validation accuracy (at most 300 epochs), seeds
+#    0-2; the LSTM at R = 100 at a constant rate for 300 epochs beside them;
+#    then table1_convergence.*. The cells run in the order of the gaps to
+#    the paper (the LSTM at R = 100 and 50, fast weights at R = 20 first), the
+#    A-LSTM (3x an epoch) last.
+# The capacity curve's last cells (`bash tuning/reproduce.sh capacity`):
+#    the delta rule at K = 12, then K = 16 for the three series.
 # When both are done, the causal readings of the fast-weights runs that
 # the tables count (tuning/causal_readings.py), and the reports: table1.*
 # (with the delta rule's row), figure2.png, plateau.*;
@@ -131,6 +141,58 @@ capacity_k16() {
     capacity 16
 }
 
+# The rate a cell of Table 1 chose (the delta rule's with "delta").
+chosen_rate() {
+    local source=results/table1_search
+    if [ "${3:-}" = delta ]; then
+        source=results/delta_search/table1
+    fi
+    python tuning/rates_around.py --directory "$source" --cell "$1:$2" \
+        --chosen | tail -n 1
+}
+
+# A cell of Table 1 at convergence: model, units and, for the delta rule's
+# row, "delta"; its own search, seeds 0-2 at the chosen rate.
+converge() {
+    local model=$1 units=$2 rate name=$1 rule=()
+    rate=$(chosen_rate "$@")
+    if [ "${3:-}" = delta ]; then
+        name=delta_rule rule=(--update-rule delta)
+    fi
+    $search --directory "results/convergence_search/${name}_$units" \
+        --models "$model" --units "$units" --learning-rates "$rate" \
+        --seeds 0 1 2 --schedule plateau "${rule[@]}"
+}
+
+convergence() {
+    converge lstm 100
+    converge lstm 50
+    converge fast_weights 20
+    converge fast_weights 20 delta
+    converge fast_weights 50
+    converge fast_weights 50 delta
+    converge fast_weights 100
+    converge fast_weights 100 delta
+    converge lstm 20
+    converge irnn 20
+    converge irnn 50
+    converge irnn 100
+    # The budget alone: the LSTM at R = 100 at its constant rate, 300 epochs.
+    $search --directory results/longer_budget/lstm_r100_search \
+        --models lstm --units 100 --learning-rates "$(chosen_rate lstm 100)" \
+        --seeds 0 1 2 --epochs 300
+    converge associative_lstm 20
+    converge associative_lstm 50
+    converge associative_lstm 100
+    python tuning/convergence_report.py --output results
+}
+
+capacity_finish() {
+    delta_capacity_at 12
+    capacity_k16
+    studies_reports
+}
+
 # The causal reading of every fast-weights run the tables count (trial ids
 # from the records; each needs the checkpoint this machine wrote).
 causal="env KERAS_BACKEND=torch python tuning/causal_readings.py"
@@ -169,8 +231,11 @@ case "${1:-both}" in
         ;;
     table1) table1 && delta_table1 && longer_budget && capacity_k16 ;;
     studies) studies && delta_capacity && studies_reports ;;
+    convergence) convergence ;;
+    capacity) capacity_finish ;;
     *)
-        echo "usage: bash tuning/reproduce.sh [both|table1|studies]" >&2
+        echo "usage: bash tuning/reproduce.sh" \
+            "[both|table1|studies|convergence|capacity]" >&2
         exit 2
         ;;
 esac

@@ -11,7 +11,7 @@ the other seeds at the rate best on validation (`protocol_points`), and
 resumes after an interruption; `run_rows` and `table_rows` read the
 results back from the trials' records.
 
-Needs the `tuning` extra: `pip install "keras-fastweights[tuning]"`.
+Installed with the study: `pip install -e . -e study` from a clone.
 The command-line tool is `tuning/grid_search.py`.
 """
 
@@ -322,6 +322,11 @@ class TrialBackup(keras.callbacks.Callback):
     epoch's backup whole; `on_train_begin` reads it back and `fit` goes on
     from the next epoch (`BackupAndRestore`'s way of setting it).
 
+    The counters and best values of Keras's schedule callbacks
+    (`ReduceLROnPlateau`, `EarlyStopping`: `SCHEDULE_STATE`), which their
+    `on_train_begin` resets, are kept too (the rate itself is one of the
+    optimizer's variables); a run the schedule had stopped stays stopped.
+
     Place it after the callbacks that log an epoch (`CSVLogger`): an epoch
     is backed up once it is logged. On TensorFlow, `fit` shuffles with
     `tf.data`, whose generator is not restored: there the epochs after a
@@ -330,16 +335,31 @@ class TrialBackup(keras.callbacks.Callback):
     Args:
         filepath: The backup file (`.npz`); read when it exists.
         best: The recipe's `training.RestoreBestOnValidation`.
+        schedule: The recipe's schedule callbacks
+            (`training.schedule_callbacks`), whose state is kept.
 
     Attributes:
         logs: Every finished epoch's logs, those before a resume included.
         seconds_before: Seconds the epochs before a resume took.
     """
 
-    def __init__(self, filepath, best: training.RestoreBestOnValidation):
+    def __init__(
+        self,
+        filepath,
+        best: training.RestoreBestOnValidation,
+        schedule: Sequence[keras.callbacks.Callback] = (),
+    ):
         super().__init__()
         self.filepath = os.fspath(filepath)
         self.best = best
+        self.schedule = list(schedule)
+        for callback in self.schedule:
+            if type(callback) not in SCHEDULE_STATE:
+                raise TypeError(
+                    "TrialBackup keeps the state of "
+                    f"{[c.__name__ for c in SCHEDULE_STATE]} only. Received: "
+                    f"{type(callback).__name__}"
+                )
         self.logs = []
         self.seconds_before = 0.0
         self._start = None
@@ -419,11 +439,26 @@ class TrialBackup(keras.callbacks.Callback):
                 saved[f"best_weight_{i}"]
                 for i in range(int(saved["num_best_weights"]))
             ]
+            schedule = json.loads(str(saved.get("schedule", "[]")))
+        if len(schedule) != len(self.schedule):
+            raise ValueError(
+                f"The backup {self.filepath} holds the state of "
+                f"{len(schedule)} schedule callbacks, not "
+                f"{len(self.schedule)}: it was written by a run with another "
+                "schedule; delete it to run the trial from its start."
+            )
         for variable, value in zip(variables, values):
             variable.assign(value)
         self.best.resume(best, self.logs[best], best_weights)
-        # How BackupAndRestore tells `fit` where to start.
-        self.model._initial_epoch = len(self.logs)
+        for callback, state in zip(self.schedule, schedule):
+            for name, value in state.items():
+                setattr(callback, name, value)
+        # How BackupAndRestore tells `fit` where to start; a run that
+        # early stopping had ended trains no further epoch.
+        stopped = any(getattr(c, "stopped_epoch", 0) for c in self.schedule)
+        self.model._initial_epoch = (
+            self.params["epochs"] if stopped else len(self.logs)
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -442,6 +477,17 @@ class TrialBackup(keras.callbacks.Callback):
             "best_epoch": np.array(self.best.best_epoch),
             "num_best_weights": np.array(len(self.best.best_weights)),
             "num_variables": np.array(len(variables)),
+            "schedule": np.array(
+                json.dumps(
+                    [
+                        {
+                            name: _json_number(getattr(callback, name))
+                            for name in SCHEDULE_STATE[type(callback)]
+                        }
+                        for callback in self.schedule
+                    ]
+                )
+            ),
         }
         if keras.backend.backend() == "torch":
             import torch
@@ -458,6 +504,25 @@ class TrialBackup(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if os.path.exists(self.filepath):
             os.remove(self.filepath)
+
+
+# What `TrialBackup` keeps of each of Keras's schedule callbacks: the
+# attributes their `on_train_begin` resets.
+SCHEDULE_STATE = {
+    keras.callbacks.ReduceLROnPlateau: ("best", "wait", "cooldown_counter"),
+    keras.callbacks.EarlyStopping: (
+        "best",
+        "best_epoch",
+        "wait",
+        "stopped_epoch",
+    ),
+}
+
+
+def _json_number(value):
+    """A callback's counter or best value (a NumPy scalar, a number or
+    `None` before the first epoch) as JSON keeps it."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 class RetrievalHyperModel(keras_tuner.HyperModel):
@@ -477,8 +542,12 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
     Args:
         grid: As returned by `check_grid`.
         num_pairs: Key-value pairs per sequence, as in `load_data`.
-        epochs: The number of epochs every trial trains.
+        epochs: The number of epochs every trial trains (with the
+            `"plateau"` schedule, at most).
         batch_size: Mini-batch size; default `training.BATCH_SIZE`.
+        schedule: The learning-rate schedule (`training.SCHEDULES`):
+            `"constant"`, the protocol's fixed budget, or `"plateau"`, the
+            convergence protocol (`training.schedule_callbacks`).
     """
 
     def __init__(
@@ -487,12 +556,14 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
         num_pairs: int = 4,
         epochs: int = training.DEFAULT_EPOCHS,
         batch_size: int = training.BATCH_SIZE,
+        schedule: str = "constant",
     ):
         super().__init__(name=PROJECT_NAME)
         self.grid = grid
         self.num_pairs = num_pairs
         self.epochs = epochs
         self.batch_size = batch_size
+        self.schedule = schedule
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         return models.build_retrieval_model(
@@ -525,7 +596,9 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
         # The recipe's callbacks first, so that the tuner's CSVLogger (see
         # RetrievalGridSearch.run_trial) records the test metrics too; the
         # backup last, once the epoch is logged.
-        recipe = training.retrieval_callbacks(test_data=test_data)
+        recipe = training.retrieval_callbacks(
+            test_data=test_data, schedule=self.schedule
+        )
         callbacks = recipe + list(callbacks)
         backup = None
         if backup_path is not None:
@@ -534,7 +607,8 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
                 for callback in recipe
                 if isinstance(callback, training.RestoreBestOnValidation)
             ]
-            backup = TrialBackup(backup_path, best)
+            schedule = [c for c in recipe if type(c) in SCHEDULE_STATE]
+            backup = TrialBackup(backup_path, best, schedule)
             callbacks.append(backup)
         start = time.perf_counter()
         history = training.train_retrieval_model(
@@ -941,6 +1015,7 @@ def load_search(directory: str | os.PathLike) -> dict:
         directory,
         num_pairs=saved["settings"]["num_pairs"],
         epochs=saved["settings"]["epochs"],
+        schedule=saved["settings"].get("schedule", "constant"),
     )
     return {
         "directory": directory,

@@ -959,6 +959,16 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
     protocol = re.search(r'^protocol="([^"]+)"$', text, re.MULTILINE)[1]
     text = text.replace("$protocol", protocol)
     text = text.replace("$rates", "0.001 0.003 0.01")
+    text = text.replace('"${rule[@]}"', "")
+    for variable, value in [
+        ("$(chosen_rate lstm 100)", "0.003"),
+        ('"$source"', "results/table1_search"),
+        ("$1:$2", "lstm:100"),
+        ("$rate", "0.003"),
+        ("$model", "lstm"),
+        ("$units", "100"),
+    ]:
+        text = text.replace(variable, value)
     commands = []
     for line in text.splitlines():
         words = shlex.split(line.split("#")[0].split(" | ")[0])
@@ -971,13 +981,14 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
         if words[:1] == ["python"] and words[1].startswith("tuning/"):
             commands.append(words[1:])
     scripts = [command[0] for command in commands]
-    assert scripts.count("tuning/grid_search.py") == 8
+    assert scripts.count("tuning/grid_search.py") == 10
     assert scripts.count("tuning/causal_readings.py") == 3
     for script in (
         "report",
         "ablation_report",
         "capacity_report",
         "rates_around",
+        "convergence_report",
     ):
         assert f"tuning/{script}.py" in scripts
     assert "tuning/capacity_errors.py" in scripts

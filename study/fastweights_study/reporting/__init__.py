@@ -9,6 +9,7 @@ from fastweights_study.reporting import ablation
 from fastweights_study.reporting import capacity
 from fastweights_study.reporting import clipping
 from fastweights_study.reporting import common
+from fastweights_study.reporting import convergence
 from fastweights_study.reporting import plateau
 from fastweights_study.reporting import sensitivity
 from fastweights_study.reporting import table1
@@ -18,6 +19,7 @@ __all__ = [
     "capacity",
     "clipping",
     "common",
+    "convergence",
     "plateau",
     "sensitivity",
     "table1",

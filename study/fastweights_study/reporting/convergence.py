@@ -1,0 +1,313 @@
+"""Table 1 at convergence: every cell of Table 1 (the delta rule's row
+included) trained from the learning rate its 100-epoch search chose, with
+Keras's plateau schedule and early stopping on validation accuracy
+(`keras_fastweights.training.schedule_callbacks`), seeds 0, 1 and 2, one
+search per cell in `results/convergence_search/<series>_<units>`.
+`write_convergence` writes `table1_convergence.csv`,
+`table1_convergence_runs.csv` and `table1_convergence.md`, the last beside
+the 100-epoch table, the paper's values and the LSTM at R = 100 trained at
+its constant rate for as many epochs (the budget alone)."""
+
+import os
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+import numpy as np
+
+from fastweights_study import tuning
+from fastweights_study.reporting.common import DELTA_SERIES
+from fastweights_study.reporting.common import SERIES_NAMES
+from fastweights_study.reporting.common import cell_runs
+from fastweights_study.reporting.common import mean_and_std
+from fastweights_study.reporting.common import read_csv
+from fastweights_study.reporting.common import runs_markdown
+from fastweights_study.reporting.common import series
+from fastweights_study.reporting.common import write_csv
+from fastweights_study.reporting.table1 import PAPER_TABLE1
+from fastweights_study.reporting.table1 import comparisons_markdown
+from keras_fastweights import training
+
+CONVERGENCE_FILENAMES = (
+    "table1_convergence.csv",
+    "table1_convergence_runs.csv",
+    "table1_convergence.md",
+)
+# The series in the order of the table's rows.
+SERIES = ("fast_weights", DELTA_SERIES, "lstm", "associative_lstm", "irnn")
+UNITS = (20, 50, 100)
+SEEDS = (0, 1, 2)
+# The cells' searches, named by series and units, as tuning/reproduce.sh
+# runs them; and the constant-rate contrast.
+SEARCH_NAMES = {DELTA_SERIES: "delta_rule"}
+CONTRAST = ("lstm", 100)
+
+RUN_COLUMNS = (
+    "series",
+    "units",
+    "learning_rate",
+    "seed",
+    "epochs",
+    "reason",
+    "rate_reductions",
+    "best_epoch",
+    "val_error_percent",
+    "test_error_percent",
+    "seconds",
+    "trial_id",
+    "cpu",
+    "versions",
+)
+CELL_COLUMNS = (
+    "series",
+    "units",
+    "learning_rate",
+    "seeds",
+    "test_error_mean",
+    "test_error_std",
+    "test_error_min",
+    "test_error_max",
+    "at_zero",
+    "best_seed",
+    "stopped_at_max_epochs",
+    "fixed_budget_mean",
+    "paper",
+)
+
+
+def search_directory(root, series_name: str, units: int) -> str:
+    """The search of a cell at convergence under `root`."""
+    name = SEARCH_NAMES.get(series_name, series_name)
+    return os.path.join(root, f"{name}_{units}")
+
+
+def stopped_runs(search: Mapping) -> list[dict]:
+    """A search's runs (`tuning.run_rows`), each labelled with its series
+    and how it ended (`training.stopping`: the reason, the epochs after
+    which the rate fell, as text)."""
+    max_epochs = search["settings"]["epochs"]
+    rows = []
+    for run in search["runs"]:
+        history = search["histories"][run["trial_id"]]
+        if "learning_rate" in history:
+            ended = training.stopping(history, max_epochs)
+            reason = ended["reason"]
+            cuts = " ".join(map(str, ended["rate_reductions"]))
+        else:  # The constant rate: every epoch of the budget.
+            reason, cuts = "max_epochs", ""
+        run = dict(run)
+        name = series(run)
+        run.pop("update_rule", None)  # in the series
+        rows.append(
+            {
+                **run,
+                "series": name,
+                "model": name,
+                "reason": reason,
+                "rate_reductions": cuts,
+            }
+        )
+    return rows
+
+
+def cell_rows(runs: Sequence[Mapping], fixed_budget: Mapping) -> list[dict]:
+    """One row per cell with runs (`CELL_COLUMNS`), in the order of `SERIES`
+    then `UNITS`: the seeds' test errors at the cell's rate, how many runs
+    are at 0.00 %, the best seed (on test error, the lowest seed of a
+    tie), how many stopped at the most epochs, beside the 100-epoch
+    table's mean (`fixed_budget`, by (series, units)) and the paper's."""
+    rows = []
+    for name in SERIES:
+        for units in UNITS:
+            found = sorted(
+                (r for r in runs if (r["series"], r["units"]) == (name, units)),
+                key=lambda r: r["seed"],
+            )
+            if not found:
+                continue
+            errors = np.array([r["test_error_percent"] for r in found])
+            best = min(
+                found, key=lambda r: (r["test_error_percent"], r["seed"])
+            )
+            rows.append(
+                {
+                    "series": name,
+                    "model": name,
+                    "units": units,
+                    "learning_rate": found[0]["learning_rate"],
+                    "seeds": " ".join(str(r["seed"]) for r in found),
+                    "test_error_mean": round(float(errors.mean()), 4),
+                    "test_error_std": round(float(errors.std(ddof=1)), 4)
+                    if len(errors) > 1
+                    else None,
+                    "test_error_min": float(errors.min()),
+                    "test_error_max": float(errors.max()),
+                    "at_zero": int(np.sum(errors == 0)),
+                    "best_seed": best["seed"],
+                    "stopped_at_max_epochs": sum(
+                        r["reason"] == "max_epochs" for r in found
+                    ),
+                    "fixed_budget_mean": fixed_budget.get((name, units)),
+                    "paper": PAPER_TABLE1.get((name, units)),
+                }
+            )
+    return rows
+
+
+def fixed_budget_means(*paths) -> dict:
+    """The 100-epoch tables' means by (series, units), from their
+    `table1.csv` files (Table 1's and the delta rule's)."""
+    means = {}
+    for path in paths:
+        if os.path.exists(path):
+            for row in read_csv(path):
+                means[(series(row), row["units"])] = row["test_error_mean"]
+    return means
+
+
+def convergence_markdown(
+    cells: Sequence[Mapping],
+    runs: Sequence[Mapping],
+    contrast: Sequence[Mapping] = (),
+    max_epochs: int = training.MAX_EPOCHS,
+) -> str:
+    """The Markdown page: the cells, the comparisons of fast weights with
+    each model, the constant-rate contrast and every run."""
+    planned = len(SERIES) * len(UNITS) * len(SEEDS)
+    plateau = training.PLATEAU
+    lines = [
+        "# Table 1 at convergence",
+        "",
+        f"Test error (%) on associative retrieval (K = 4), {len(runs)} of "
+        f"{planned} runs finished. Each cell trains from the learning rate "
+        "its 100-epoch search chose on validation (that protocol's choice "
+        "stays the choice), with Keras's `ReduceLROnPlateau` on validation "
+        f"accuracy (factor {plateau['factor']}, patience "
+        f"{plateau['patience']}, down to {plateau['min_lr']:g}) and "
+        f"`EarlyStopping` (patience {training.STOP_PATIENCE}), at most "
+        f"{max_epochs} epochs, the best epoch on validation kept; mean ± "
+        "standard deviation over the seeds listed. Beside it: the "
+        "100-epoch table's mean at a constant rate, and the paper's value.",
+        "",
+        "| Model | R | rate | seeds | at convergence | min–max | runs at "
+        "0.00 % | best seed | 100 epochs | paper | stopped at (epoch) |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for cell in cells:
+        stops = ", ".join(
+            f"{r['epochs']}" + (" (max)" if r["reason"] == "max_epochs" else "")
+            for r in cell_runs(cell, runs)
+        )
+        fixed, paper = cell["fixed_budget_mean"], cell["paper"]
+        lines.append(
+            f"| {SERIES_NAMES.get(cell['series'], cell['series'])} "
+            f"| {cell['units']} | {cell['learning_rate']:g} | {cell['seeds']} "
+            f"| {mean_and_std(cell['test_error_mean'], cell['test_error_std'])}"
+            f" | {cell['test_error_min']:.2f}–{cell['test_error_max']:.2f} "
+            f"| {cell['at_zero']} of {len(cell['seeds'].split())} "
+            f"| {cell['best_seed']} "
+            f"| {'–' if fixed is None else f'{fixed:.2f}'} "
+            f"| {'–' if paper is None else f'{paper:.2f}'} | {stops} |"
+        )
+    unconverged = [
+        cell
+        for cell in cells
+        if cell["stopped_at_max_epochs"] == len(cell["seeds"].split())
+    ]
+    lines += [""]
+    if unconverged:
+        names = ", ".join(
+            f"{SERIES_NAMES.get(c['series'], c['series'])} at R = {c['units']}"
+            for c in unconverged
+        )
+        lines += [
+            f"Not converged (every seed stopped at {max_epochs} epochs): "
+            f"{names}.",
+            "",
+        ]
+    lines += [
+        "## Fast weights against each model",
+        "",
+        "Mean and range of the seeds' test errors (%) and Welch's p.",
+        "",
+        comparisons_markdown(cells, runs).rstrip("\n"),
+        "",
+    ]
+    if contrast:
+        errors = [r["test_error_percent"] for r in contrast]
+        kind, units = CONTRAST
+        lines += [
+            "## The budget alone",
+            "",
+            f"{SERIES_NAMES[kind]} at R = {units} at its constant rate "
+            f"({contrast[0]['learning_rate']:g}) for "
+            f"{contrast[0]['epochs']} epochs, the best epoch on validation "
+            f"kept: {mean_and_std(*_mean_std(errors))} % over seeds "
+            f"{' '.join(str(r['seed']) for r in contrast)}.",
+            "",
+            runs_markdown(
+                contrast,
+                ["seed", "epochs", "best_epoch", "test_error_percent"],
+            ).rstrip("\n"),
+            "",
+        ]
+    lines += [
+        "## Runs",
+        "",
+        runs_markdown(
+            runs,
+            [
+                "series",
+                "units",
+                "learning_rate",
+                "seed",
+                "epochs",
+                "reason",
+                "rate_reductions",
+                "best_epoch",
+                "test_error_percent",
+            ],
+        ).rstrip("\n"),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _mean_std(values):
+    values = np.array(values)
+    std = round(float(values.std(ddof=1)), 4) if len(values) > 1 else None
+    return round(float(values.mean()), 4), std
+
+
+def load_runs(root) -> list[dict]:
+    """The finished runs of every cell's search under `root` (a cell not
+    begun yet is skipped), in the order of `SERIES` and `UNITS`."""
+    runs = []
+    for name in SERIES:
+        for units in UNITS:
+            directory = search_directory(root, name, units)
+            if os.path.isdir(os.path.join(directory, tuning.PROJECT_NAME)):
+                runs += stopped_runs(tuning.load_search(directory))
+    return runs
+
+
+def write_convergence(
+    root,
+    output_dir,
+    fixed_budget_tables: Sequence = (),
+    contrast_directory=None,
+) -> list[dict]:
+    """Writes `CONVERGENCE_FILENAMES` to `output_dir` from the searches
+    under `root`; returns the cells."""
+    runs = load_runs(root)
+    cells = cell_rows(runs, fixed_budget_means(*fixed_budget_tables))
+    contrast = []
+    if contrast_directory and os.path.isdir(
+        os.path.join(contrast_directory, tuning.PROJECT_NAME)
+    ):
+        contrast = stopped_runs(tuning.load_search(contrast_directory))
+    csv_name, runs_name, md_name = CONVERGENCE_FILENAMES
+    write_csv(cells, os.path.join(output_dir, csv_name), CELL_COLUMNS)
+    write_csv(runs, os.path.join(output_dir, runs_name), RUN_COLUMNS)
+    with open(os.path.join(output_dir, md_name), "w") as file:
+        file.write(convergence_markdown(cells, runs, contrast))
+    return cells

@@ -1,0 +1,185 @@
+"""The convergence protocol: Keras's plateau schedule and early stopping in
+the grid search's trials, resumed exactly after an interruption."""
+
+import keras
+import numpy as np
+import pytest
+from fastweights_study import tuning
+
+from keras_fastweights import training
+from keras_fastweights.datasets import associative_retrieval
+
+# At most this many epochs: enough for the schedule to cut the rate and stop
+# on tiny data, which stops improving at once.
+MAX_EPOCHS = 60
+
+
+class StopAtEpoch(keras.callbacks.Callback):
+    """Interrupts training as the given epoch begins, as if the session
+    ended there."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def plateau_search(directory, **search_kwargs):
+    """One fast-weights trial of the convergence protocol on tiny data."""
+    (x, y), validation, test = associative_retrieval.load_data(
+        num_pairs=3, num_train=64, num_val=16, num_test=16, seed=0
+    )
+    hypermodel = tuning.RetrievalHyperModel(
+        tuning.check_grid(["fast_weights"], [4], [0.01]),
+        num_pairs=3,
+        epochs=MAX_EPOCHS,
+        batch_size=16,
+        schedule="plateau",
+    )
+    search = tuning.RetrievalGridSearch(
+        hypermodel, directory=directory, project_name=tuning.PROJECT_NAME
+    )
+    search.search(
+        x,
+        y,
+        validation_data=validation,
+        test_data=test,
+        verbose=0,
+        **search_kwargs,
+    )
+    return search
+
+
+def trial_dir(directory):
+    return directory / tuning.PROJECT_NAME / "trial_0000"
+
+
+def test_an_interrupted_convergence_run_resumes_as_if_not_stopped(tmp_path):
+    """Stopped after a cut of the rate and before early stopping ends it, a
+    trial of the convergence protocol resumes with the rate, the callbacks'
+    counters and best values it had, and ends as the trial that ran
+    through: the same history (on TensorFlow, whose shuffles are not
+    restored, the same epochs before the stop), stopping epoch and rate
+    cuts."""
+    through = plateau_search(tmp_path / "through")
+    history = training.read_history(
+        trial_dir(tmp_path / "through") / training.HISTORY_FILENAME
+    )
+    ended = training.stopping(history, MAX_EPOCHS)
+    assert ended["reason"] == "patience" and ended["rate_reductions"]
+    # After the first cut, with early stopping's count under way.
+    stop = ended["rate_reductions"][0] + 2
+    assert stop < ended["epochs"]
+
+    with pytest.raises(KeyboardInterrupt):
+        plateau_search(tmp_path / "stopped", callbacks=[StopAtEpoch(stop)])
+    backup = trial_dir(tmp_path / "stopped") / tuning.BACKUP_FILENAME
+    assert len(tuning.TrialBackup.read_logs(backup)) == stop
+    resumed = plateau_search(tmp_path / "stopped")
+    assert not backup.exists()
+
+    rows = [
+        (trial_dir(tmp_path / name) / training.HISTORY_FILENAME).read_bytes()
+        for name in ("through", "stopped")
+    ]
+    if keras.backend.backend() == "tensorflow":
+        before = [row.splitlines()[: stop + 1] for row in rows]
+        assert before[1] == before[0]
+        resumed_history = training.read_history(
+            trial_dir(tmp_path / "stopped") / training.HISTORY_FILENAME
+        )
+        # The rate the resumed epoch trained at is the one it had reached.
+        assert (
+            resumed_history["learning_rate"][stop]
+            == history["learning_rate"][stop]
+        )
+        return
+    assert rows[1] == rows[0]
+    values = [
+        tuning.trial_values(tuning.completed_trials(search)[0])
+        for search in (through, resumed)
+    ]
+    for value in values:
+        value.pop("seconds")
+    assert values[1] == values[0]
+    assert values[0]["epochs"] == ended["epochs"]
+
+
+def test_a_run_stopped_by_early_stopping_stays_stopped(tmp_path):
+    """Killed after its last epoch's backup and before the trial ended, a
+    run that early stopping had stopped trains no further epoch."""
+    plateau_search(tmp_path / "through")
+    ended = training.stopping(
+        trial_dir(tmp_path / "through") / training.HISTORY_FILENAME,
+        MAX_EPOCHS,
+    )
+
+    class KillAtTheEnd(keras.callbacks.Callback):
+        def on_train_end(self, logs=None):
+            raise KeyboardInterrupt
+
+    # Before TrialBackup's on_train_end, which deletes the backup.
+    with pytest.raises(KeyboardInterrupt):
+        plateau_search(tmp_path / "stopped", callbacks=[KillAtTheEnd()])
+    backup = trial_dir(tmp_path / "stopped") / tuning.BACKUP_FILENAME
+    assert len(tuning.TrialBackup.read_logs(backup)) == ended["epochs"]
+    resumed = plateau_search(tmp_path / "stopped")
+    (trial,) = tuning.completed_trials(resumed)
+    assert tuning.trial_values(trial)["epochs"] == ended["epochs"]
+
+
+@pytest.mark.backend_independent
+def test_stopping_reads_the_rate_cuts_and_the_reason():
+    history = {"learning_rate": [1e-3] * 12 + [3e-4] * 10 + [9e-5] * 3}
+    assert training.stopping(history, 300) == {
+        "epochs": 25,
+        "reason": "patience",
+        "rate_reductions": [12, 22],
+    }
+    assert training.stopping(history, 25)["reason"] == "max_epochs"
+    with pytest.raises(ValueError, match="no `learning_rate`"):
+        training.stopping({"val_accuracy": [0.5]}, 300)
+
+
+@pytest.mark.backend_independent
+def test_schedule_callbacks_are_keras_s_own():
+    reduce, stop = training.schedule_callbacks("plateau")
+    assert isinstance(reduce, keras.callbacks.ReduceLROnPlateau)
+    assert (reduce.monitor, reduce.factor, reduce.patience, reduce.min_lr) == (
+        "val_accuracy",
+        0.3,
+        10,
+        1e-6,
+    )
+    assert isinstance(stop, keras.callbacks.EarlyStopping)
+    assert (stop.monitor, stop.patience) == ("val_accuracy", 30)
+    with pytest.raises(ValueError, match="schedule='cosine'"):
+        training.schedule_callbacks("cosine")
+
+
+def test_a_backup_of_another_schedule_is_refused(tmp_path):
+    path = tmp_path / tuning.BACKUP_FILENAME
+    data = np.zeros((32, 9)), np.zeros(32, dtype="int32")
+    from keras_fastweights import models
+
+    for schedule in ("constant", "plateau"):
+        model = models.build_retrieval_model("fast_weights", 4, num_pairs=3)
+        recipe = training.retrieval_callbacks(schedule=schedule)
+        best = recipe[0]
+        backup = tuning.TrialBackup(path, best, recipe[1:])
+        raised = (
+            pytest.raises(ValueError, match="another schedule")
+            if schedule == "plateau"
+            else pytest.raises(KeyboardInterrupt)
+        )
+        with raised:
+            model.fit(
+                *data,
+                validation_data=data,
+                epochs=2,
+                verbose=0,
+                callbacks=[*recipe, backup, StopAtEpoch(1)],
+            )
