@@ -20,11 +20,18 @@ mode on 127.0.0.1; each worker single-threaded):
 
     python tuning/grid_search.py ... --workers 2
 
+A worker that dies (killed, out of memory) is started again under its
+tuner id, up to `--worker-restarts` times: the chief's oracle hands a
+returning tuner id the trial it was running, which goes on from its
+backup.
+
 Several machines: start the same command on each with Keras Tuner's
 variables, a chief (`KERASTUNER_TUNER_ID=chief`) and workers
 (`KERASTUNER_TUNER_ID=tuner0`, `tuner1`, ...), all with
 `KERASTUNER_ORACLE_IP=<chief's address>` and `KERASTUNER_ORACLE_PORT=<port>`,
 and a `--directory` on a file system they share. The chief writes the table.
+There, restart a worker that died with the same `KERASTUNER_TUNER_ID`: the
+chief waits for its trial, which goes on from its backup.
 """
 
 import os
@@ -157,6 +164,13 @@ def parse_args(argv=None):
         "on this machine (0: one ordinary process)",
     )
     parser.add_argument(
+        "--worker-restarts",
+        type=cli.non_negative_int,
+        default=3,
+        help="with --workers: how many times each worker that dies is "
+        "started again under its tuner id (the chief waits for its trial)",
+    )
+    parser.add_argument(
         "--verbose",
         type=int,
         choices=[0, 1, 2],
@@ -192,16 +206,20 @@ def free_port():
 
 
 def launch_local(args, argv):
-    """Runs one chief and `args.workers` workers on 127.0.0.1; waits."""
+    """Runs one chief and `args.workers` workers on 127.0.0.1 and waits,
+    starting a worker that died again under its tuner id (at most
+    `args.worker_restarts` times each). Returns the exit code: the one
+    furthest from 0, or 1 when a worker died once too often (the others
+    and the chief are then stopped: rerun the command to resume)."""
     command = [sys.executable, os.path.abspath(__file__)]
-    # The same flags, without --workers (each child is one tuner).
+    # The same flags, without the launcher's (each child is one tuner).
     skip = False
     for arg in argv:
         if skip:
             skip = False
-        elif arg == "--workers":
+        elif arg in ("--workers", "--worker-restarts"):
             skip = True
-        elif not arg.startswith("--workers="):
+        elif not arg.startswith(("--workers=", "--worker-restarts=")):
             command.append(arg)
     oracle = {
         "KERASTUNER_ORACLE_IP": "127.0.0.1",
@@ -212,8 +230,9 @@ def launch_local(args, argv):
     )
     # Give the chief's oracle server a moment to listen.
     time.sleep(3)
-    workers = [
-        subprocess.Popen(
+
+    def start_worker(i):
+        worker = subprocess.Popen(
             command,
             env={
                 **os.environ,
@@ -222,10 +241,41 @@ def launch_local(args, argv):
                 "KERASTUNER_TUNER_ID": f"tuner{i}",
             },
         )
-        for i in range(args.workers)
-    ]
+        print(f"worker tuner{i} started (pid {worker.pid})", flush=True)
+        return worker
+
+    workers = [start_worker(i) for i in range(args.workers)]
+    restarts = [0] * args.workers
+    codes = []
     try:
-        codes = [worker.wait() for worker in workers]
+        while workers:
+            time.sleep(1)
+            for i, worker in enumerate(workers):
+                code = worker.poll()
+                if code is None or code == 0:
+                    continue
+                if restarts[i] == args.worker_restarts:
+                    print(
+                        f"worker tuner{i} ended with exit code {code} after "
+                        f"{restarts[i]} restarts: stopping the search; "
+                        "rerun the command to resume it",
+                        flush=True,
+                    )
+                    for process in [chief, *workers]:
+                        process.terminate()
+                    return 1
+                restarts[i] += 1
+                print(
+                    f"worker tuner{i} ended with exit code {code}: starting "
+                    f"it again (restart {restarts[i]} of "
+                    f"{args.worker_restarts}); its trial goes on from its "
+                    "backup",
+                    flush=True,
+                )
+                workers[i] = start_worker(i)
+            if all(worker.poll() == 0 for worker in workers):
+                codes = [worker.returncode for worker in workers]
+                break
         codes.append(chief.wait())
     except KeyboardInterrupt:
         for process in [chief, *workers]:

@@ -9,6 +9,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import keras
@@ -818,6 +819,51 @@ def test_one_chief_and_two_workers_on_loopback_resume_a_search(tmp_path):
         GRID_SEARCH, [a for a in args if a not in ("--workers", "2")]
     )
     assert again.returncode == 0 and "trials done] next:" not in again.stdout
+
+
+@pytest.mark.backend_independent
+def test_a_search_completes_when_a_worker_is_killed_mid_trial(tmp_path):
+    """SIGKILL to the only worker while its first trial runs: the launcher
+    starts it again under its tuner id, the chief hands it that trial, which
+    goes on from its backup, and the search finishes by itself."""
+    args = [
+        *("--models", "fast_weights", "--units", "4", "--learning-rates"),
+        *("0.01", "0.001", "--directory", str(tmp_path), "--workers", "1"),
+        *TINY,
+        *("--epochs", "30"),
+    ]
+    process = subprocess.Popen(
+        [sys.executable, SCRIPT, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    lines = []
+    reader = threading.Thread(
+        target=lambda: lines.extend(iter(process.stdout.readline, ""))
+    )
+    reader.start()
+    backups = tmp_path / tuning.PROJECT_NAME
+    deadline = time.monotonic() + 300
+    while not list(backups.glob(f"trial_*/{tuning.BACKUP_FILENAME}")):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.2)
+    (pid,) = [
+        int(re.search(r"pid (\d+)", line)[1])
+        for line in list(lines)
+        if line.startswith("worker tuner0 started")
+    ]
+    os.kill(pid, signal.SIGKILL)
+    try:
+        assert process.wait(timeout=400) == 0, "".join(lines)[-3000:]
+    finally:
+        process.kill()
+        reader.join()
+    out = "".join(lines)
+    assert "worker tuner0 ended with exit code -9: starting it again" in out
+    assert "2 of 2 trials complete" in out
+    assert len(trial_records(tmp_path)) == 2
 
 
 @pytest.mark.backend_independent
