@@ -7,8 +7,6 @@ NumPy tests check the mathematics; the others check that the real
 
 import itertools
 import math
-import os
-import re
 
 import keras
 import numpy as np
@@ -29,7 +27,6 @@ from keras import ops
 from reference import layer_norm
 from reference import numpy_fast_weights
 from reference import relu
-from scripts import ROOT
 
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
@@ -1303,36 +1300,3 @@ def test_memory_causal_summary_averages_the_removals_by_role():
     assert rows["every stored state"]["probability"] == pytest.approx(
         removed.mean()
     )
-
-
-DOCUMENTS = (
-    "docs/method.md",
-    "README.md",
-    "results/README.md",
-    "results/findings.md",
-)
-
-
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_every_test_a_document_names_exists(document):
-    """A claim's test, named as `tests/DIRECTORY/FILE.py::test_name`, is a
-    test function of that file: renaming or removing it breaks this test,
-    not the claim's reference silently."""
-    root = ROOT
-    with open(os.path.join(root, document), encoding="utf-8") as file:
-        named = set(
-            re.findall(
-                r"tests/((?:\w+/)*test_\w+\.py)::(test_\w+)", file.read()
-            )
-        )
-    missing = []
-    for filename, name in sorted(named):
-        path = os.path.join(root, "tests", filename)
-        source = (
-            open(path, encoding="utf-8").read() if os.path.isfile(path) else ""
-        )
-        if not re.search(rf"^def {name}\(", source, re.MULTILINE):
-            missing.append(f"tests/{filename}::{name}")
-    assert not missing, f"{document} names tests that do not exist: {missing}"
-    if document == "docs/method.md":
-        assert len(named) > 40

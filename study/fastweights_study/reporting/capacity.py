@@ -422,7 +422,7 @@ def capacity_errors_markdown(
         "",
         "Each (model, K) of [capacity.md](capacity.md) whose runs recorded "
         "test errors, its seeds pooled, on all its test sequences "
-        "([findings.md](findings.md), section 2). Under the hypothesis that "
+        "([the report](../docs/report.md), §4.4). Under the hypothesis that "
         "the error does not depend on the queried pair, the largest distance "
         "of a "
         "pair's error from the (model, K)'s, in binomial standard errors, "
