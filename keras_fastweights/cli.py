@@ -1,12 +1,13 @@
-"""Command-line pieces shared by the scripts of `examples/` and the study's.
+"""Command-line pieces of the example scripts (`examples/`), for scripts
+built on the package too.
 
-The flag types turn a bad value into argparse's one-line error, and
-`add_data_arguments` gives every script the same data-set flags.
+The flag types turn a bad value into argparse's one-line error;
+`add_data_arguments` gives every script the same data-set flags and
+`add_epochs_argument` the training recipe's budget.
 """
 
 import argparse
 import math
-from collections.abc import Mapping
 
 from keras_fastweights.datasets import associative_retrieval
 
@@ -142,15 +143,13 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_data(args: argparse.Namespace | Mapping):
-    """`associative_retrieval.load_data` with the flags of
-    `add_data_arguments`, parsed or as a mapping from their names (such as
-    the `settings.json` a grid search keeps, which has them)."""
-    flags = args if isinstance(args, Mapping) else vars(args)
+def load_data(args: argparse.Namespace):
+    """`associative_retrieval.load_data` with the parsed flags of
+    `add_data_arguments`."""
     return associative_retrieval.load_data(
-        num_pairs=flags["num_pairs"],
-        num_train=flags["num_train"],
-        num_val=flags["num_val"],
-        num_test=flags["num_test"],
-        seed=flags["data_seed"],
+        num_pairs=args.num_pairs,
+        num_train=args.num_train,
+        num_val=args.num_val,
+        num_test=args.num_test,
+        seed=args.data_seed,
     )

@@ -6,12 +6,12 @@ https://arxiv.org/abs/1610.06258
 
 import keras
 
-from keras_fastweights._validation import check_float
-from keras_fastweights._validation import check_int
-from keras_fastweights._validation import check_positive
 from keras_fastweights.datasets import associative_retrieval
 from keras_fastweights.layers.associative_lstm import AssociativeLSTM
 from keras_fastweights.layers.fast_weights_rnn import FastWeightsRNN
+from keras_fastweights.validation import check_float
+from keras_fastweights.validation import check_int
+from keras_fastweights.validation import check_positive
 
 MODEL_KINDS = ("fast_weights", "irnn", "lstm", "associative_lstm")
 # The rows of Table 1 of Ba et al. (2016), as the paper names them.
@@ -21,18 +21,6 @@ PAPER_NAMES = {
     "lstm": "LSTM",
     "associative_lstm": "A-LSTM",
 }
-# The ablation study's variants of the fast-weights layer (docs/method.md, §13):
-# each changes the paper's configuration in one way.
-FAST_WEIGHTS_VARIANTS = {
-    "paper": {},
-    "no_fast_memory": {"fast_learning_rate": 0.0},
-    "no_layer_norm": {"use_layer_norm": False},
-    "inner_steps_2": {"inner_steps": 2},
-    "inner_steps_3": {"inner_steps": 3},
-    "decay_0.5": {"decay_rate": 0.5},
-    "decay_0.9": {"decay_rate": 0.9},
-    "decay_1.0": {"decay_rate": 1.0},
-}
 # The fast memory's update rules (`FastWeightsRNN(update_rule=...)`): the
 # paper's Hebbian outer product, or the delta rule.
 UPDATE_RULES = ("hebbian", "delta")
@@ -41,37 +29,10 @@ UPDATE_RULES = ("hebbian", "delta")
 ASSOCIATIVE_LSTM_COPIES = 4
 
 
-# The options of `build_retrieval_model` that only fast weights take: their
-# values, the first being the paper's (which every model takes).
-FAST_WEIGHTS_OPTIONS = {
-    "variant": tuple(FAST_WEIGHTS_VARIANTS),
-    "update_rule": UPDATE_RULES,
-}
-
-
-def check_fast_weights_option(name: str, value, model) -> None:
-    """Checks `variant` or `update_rule` (`FAST_WEIGHTS_OPTIONS`) for
-    `model` (a kind, or a list of kinds, as a grid has them): another value
-    than the paper's needs fast weights.
-
-    Raises:
-        ValueError: naming the value and the model.
-    """
-    choices = FAST_WEIGHTS_OPTIONS[name]
-    if value not in choices or (
-        value != choices[0] and model not in ("fast_weights", ["fast_weights"])
-    ):
-        raise ValueError(
-            f"`{name}` must be one of {choices}, and {choices[0]!r} unless "
-            f"the model is fast_weights only. Received: {name}={value!r} for "
-            f"model={model!r}"
-        )
-
-
-def _recurrent_layer(model, units, seed, variant, update_rule):
+def _recurrent_layer(model, units, seed, update_rule, fast_weights_options):
     if model == "fast_weights":
         # The cell's defaults are the paper's: λ=0.95, η=0.5, S=1, with LN.
-        options = dict(FAST_WEIGHTS_VARIANTS[variant])
+        options = dict(fast_weights_options or {})
         if update_rule != "hebbian":
             options["update_rule"] = update_rule
         return FastWeightsRNN(units, name="recurrent", **options)
@@ -104,11 +65,12 @@ def build_retrieval_model(
     embedding_dim: int = 100,
     hidden_dim: int = 100,
     seed: int | None = None,
-    variant: str = "paper",
     timesteps: int | None = None,
     update_rule: str = "hebbian",
     clipnorm: float | None = None,
     jit_compile: bool | str = "auto",
+    fast_weights_options: dict | None = None,
+    name: str | None = None,
 ) -> keras.Model:
     """Builds and compiles one of the paper's associative retrieval models.
 
@@ -144,12 +106,6 @@ def build_retrieval_model(
             the initial weights, the Associative LSTM's permutations, and
             the randomness that follows in the process (the shuffling of
             `model.fit`), so that a run repeats.
-        variant: For `model="fast_weights"`, one of `FAST_WEIGHTS_VARIANTS`:
-            `"paper"` (default), or the paper's layer with one change, for
-            the ablation study: `"no_fast_memory"` (η = 0: a
-            layer-normalized IRNN with the same `W` init), `"no_layer_norm"`,
-            `"inner_steps_2"`, `"inner_steps_3"`, `"decay_0.5"`,
-            `"decay_0.9"`, `"decay_1.0"`.
         timesteps: Optional positive integer, the length of the input
             sequences, for the same model on other sequences (benchmarks of
             long sequences); default `2 * num_pairs + 3`.
@@ -162,12 +118,17 @@ def build_retrieval_model(
         jit_compile: `Model.compile`'s `jit_compile`: `"auto"` (default:
             XLA on JAX, none on a TensorFlow CPU, eager on torch), `True`
             (XLA on TensorFlow, `torch.compile` on torch) or `False`.
+        fast_weights_options: For `model="fast_weights"`, optional further
+            arguments of `FastWeightsRNN` that change the paper's layer,
+            e.g. `{"decay_rate": 0.5}`, `{"inner_steps": 2}` or
+            `{"use_layer_norm": False}`; at a given `seed` the layer starts
+            from the paper's layer's weights (less those an option removes).
+        name: Optional name of the model; default `f"{model}_{units}"`,
+            with `f"_{update_rule}"` for the delta rule.
 
     Returns:
-        A compiled `keras.Model` named `f"{model}_{units}"` (with
-        `f"_{variant}"` for a variant other than the paper's) that maps int
-        token ids of shape `(batch, timesteps)` to logits of shape
-        `(batch, 10)`.
+        A compiled `keras.Model` that maps int token ids of shape
+        `(batch, timesteps)` to logits of shape `(batch, 10)`.
 
     Example:
 
@@ -181,8 +142,20 @@ def build_retrieval_model(
         raise ValueError(
             f"`model` must be one of {MODEL_KINDS}. Received: model={model!r}"
         )
-    check_fast_weights_option("variant", variant, model)
-    check_fast_weights_option("update_rule", update_rule, model)
+    if update_rule not in UPDATE_RULES or (
+        update_rule != "hebbian" and model != "fast_weights"
+    ):
+        raise ValueError(
+            f"`update_rule` must be one of {UPDATE_RULES}, and 'hebbian' "
+            "unless model='fast_weights'. Received: "
+            f"update_rule={update_rule!r} for model={model!r}"
+        )
+    if fast_weights_options and model != "fast_weights":
+        raise ValueError(
+            "`fast_weights_options` are arguments of FastWeightsRNN, for "
+            "model='fast_weights' only. Received: fast_weights_options="
+            f"{fast_weights_options!r} for model={model!r}"
+        )
     if clipnorm is not None:
         clipnorm = check_float("clipnorm", clipnorm, 0.0) or None
     units = check_int("units", units, 1)
@@ -200,13 +173,17 @@ def build_retrieval_model(
     x = keras.layers.Embedding(
         associative_retrieval.VOCABULARY_SIZE, embedding_dim, name="embedding"
     )(tokens)
-    x = _recurrent_layer(model, units, seed, variant, update_rule)(x)
+    recurrent = _recurrent_layer(
+        model, units, seed, update_rule, fast_weights_options
+    )
+    x = recurrent(x)
     x = keras.layers.Dense(hidden_dim, activation="relu", name="hidden")(x)
     logits = keras.layers.Dense(
         associative_retrieval.NUM_CLASSES, name="logits"
     )(x)
-    name = f"{model}_{units}" + ("" if variant == "paper" else f"_{variant}")
-    name += "" if update_rule == "hebbian" else f"_{update_rule}"
+    if name is None:
+        name = f"{model}_{units}"
+        name += "" if update_rule == "hebbian" else f"_{update_rule}"
     retrieval_model = keras.Model(tokens, logits, name=name)
     retrieval_model.compile(
         optimizer=keras.optimizers.Adam(

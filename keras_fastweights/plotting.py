@@ -1,7 +1,8 @@
-"""Training curves of a run (`plot_history`), and the helpers the study's
-figures share with it (`new_figure_class`, `error_axis`).
+"""Training curves of a run (`plot_history`), on an error axis
+(`error_axis`) that other figures of errors can share, so that they read
+alike.
 
-Every function draws with matplotlib's object-oriented API (no pyplot, so
+`plot_history` draws with matplotlib's object-oriented API (no pyplot, so
 no global state or interactive backend), saves the figure to `path` (the
 extension picks the format) and returns the `matplotlib.figure.Figure`.
 matplotlib is an optional dependency: `pip install
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def new_figure_class():
+def _figure_class():
     """`matplotlib.figure.Figure`, or an `ImportError` that says how to
     install it."""
     try:
@@ -73,7 +74,7 @@ def plot_history(
             "The history has no `accuracy` or `val_accuracy` values to plot. "
             f"Received keys: {sorted(history)}"
         )
-    figure = new_figure_class()(figsize=(6, 4), layout="constrained")
+    figure = _figure_class()(figsize=(6, 4), layout="constrained")
     axes = figure.add_subplot()
     for label, accuracy in curves.items():
         epochs = np.arange(1, len(accuracy) + 1)

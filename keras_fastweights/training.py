@@ -25,7 +25,7 @@ import os
 import keras
 import numpy as np
 
-from keras_fastweights._validation import check_int
+from keras_fastweights.validation import check_int
 
 BATCH_SIZE = 128
 # The stopping rule of the protocol: every run trains for this many epochs
@@ -97,6 +97,14 @@ class RestoreBestOnValidation(keras.callbacks.Callback):
     for one monitored quantity; the rule here breaks ties in validation
     accuracy by validation loss, as the choice between runs does.
 
+    Attributes:
+        best_epoch: The index of the best epoch so far, or `None` before
+            the first epoch.
+        best_rank: Its `validation_rank`.
+        best_weights: Its weights (`model.get_weights()`).
+
+    Like `EarlyStopping`'s, they are reset by `on_train_begin`.
+
     Example:
 
     >>> callback = RestoreBestOnValidation()
@@ -107,39 +115,22 @@ class RestoreBestOnValidation(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.best_epoch = None
-        self._best_rank = None
-        self._best_weights = None
-
-    @property
-    def best_weights(self):
-        """The best epoch's weights so far (`model.get_weights()`), or
-        `None` before the first epoch."""
-        return self._best_weights
-
-    def resume(self, best_epoch: int, logs: dict, weights) -> None:
-        """Takes up where a stopped training left off: its best epoch's
-        index, logs (with `val_accuracy` and `val_loss`) and weights, as a
-        backup kept them. Call it after `on_train_begin`, which forgets
-        them."""
-        self.best_epoch = best_epoch
-        self._best_rank = validation_rank(
-            logs["val_accuracy"], logs["val_loss"]
-        )
-        self._best_weights = list(weights)
+        self.best_rank = None
+        self.best_weights = None
 
     def on_train_begin(self, logs=None):
-        self.best_epoch = self._best_rank = self._best_weights = None
+        self.best_epoch = self.best_rank = self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         rank = validation_rank(logs["val_accuracy"], logs["val_loss"])
-        if self._best_rank is None or rank < self._best_rank:
-            self.best_epoch, self._best_rank = epoch, rank
-            self._best_weights = self.model.get_weights()
+        if self.best_rank is None or rank < self.best_rank:
+            self.best_epoch, self.best_rank = epoch, rank
+            self.best_weights = self.model.get_weights()
 
     def on_train_end(self, logs=None):
-        if self._best_weights is not None:
-            self.model.set_weights(self._best_weights)
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
 
 class TestMetrics(keras.callbacks.Callback):

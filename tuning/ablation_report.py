@@ -5,7 +5,7 @@ trial records and each trial's per-epoch history; no checkpoints) and
 writes into `--output`:
 
 - `ablation.csv`: one row per variant of the fast-weights layer
-  (`keras_fastweights.models.FAST_WEIGHTS_VARIANTS`), in the grid's order:
+  (`fastweights_study.variants.FAST_WEIGHTS_VARIANTS`), in the grid's order:
   the test error's mean, standard deviation, minimum and maximum over the
   seeds, the runs at 0.00 %, the mean best epoch, the runs that stayed on
   the key-blind plateau and the epoch each seed left it, the runs whose

@@ -149,8 +149,6 @@ def main(argv=None):
     from fastweights_study import reporting
     from fastweights_study import tuning
 
-    from keras_fastweights import cli
-
     def fail(error):
         sys.exit(f"{os.path.basename(SCRIPT)}: error: {error}")
 
@@ -178,7 +176,9 @@ def main(argv=None):
         search = searches[cell["directory"]]
         # One test split per search, shared by its models.
         if cell["directory"] not in tests:
-            _, _, tests[cell["directory"]] = cli.load_data(search["settings"])
+            _, _, tests[cell["directory"]] = study_cli.load_data(
+                search["settings"]
+            )
         test = tests[cell["directory"]]
         for run in cell["runs"]:
             key = (cell["model"], cell["num_pairs"], run["trial_id"])

@@ -62,6 +62,7 @@ SINGLE_THREAD_ENV = {
 
 def parse_args(argv=None):
     from fastweights_study import tuning
+    from fastweights_study import variants
 
     from keras_fastweights import cli
     from keras_fastweights import models
@@ -100,7 +101,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--variants",
         nargs="+",
-        choices=models.FAST_WEIGHTS_VARIANTS,
+        choices=variants.FAST_WEIGHTS_VARIANTS,
         default=None,
         help="an ablation study: these variants of the fast-weights layer "
         "as a grid axis (with --models fast_weights)",

@@ -104,12 +104,11 @@ def load_trial(directory, saved_model=None):
 def main(argv=None):
     args = parse_args(argv)
     from fastweights_study import analysis
+    from fastweights_study import cli as study_cli
     from fastweights_study import plotting
 
-    from keras_fastweights import cli
-
     model, settings, values = load_trial(args.trial, args.model)
-    _, _, (tokens, targets) = cli.load_data(settings)
+    _, _, (tokens, targets) = study_cli.load_data(settings)
     tokens, targets = tokens[: args.sequences], targets[: args.sequences]
     rows = analysis.memory_causal_summary(model, tokens, targets)
 

@@ -30,7 +30,7 @@ import string
 
 import numpy as np
 
-from keras_fastweights._validation import check_int
+from keras_fastweights.validation import check_int
 
 LETTERS = string.ascii_lowercase
 DIGITS = string.digits

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_fastweights._validation import check_int
 from keras_fastweights.layers._cell import RecurrentCell
 from keras_fastweights.layers._cell import expose_cell_arguments
+from keras_fastweights.validation import check_int
 
 
 def _check_units(units):

@@ -3,10 +3,10 @@
 import keras
 from keras import ops
 
-from keras_fastweights._validation import check_rate
 from keras_fastweights.layers import attention_form
 from keras_fastweights.layers._cell import expose_cell_arguments
 from keras_fastweights.layers.fast_weights_rnn_cell import FastWeightsRNNCell
+from keras_fastweights.validation import check_rate
 
 # The ways FastWeightsRNN can run the recurrence; see its docstring.
 IMPLEMENTATIONS = ("auto", "cell", "attention", "chunked")

@@ -3,10 +3,10 @@
 import keras
 from keras import ops
 
-from keras_fastweights._validation import check_float
-from keras_fastweights._validation import check_int
-from keras_fastweights._validation import get_activation
 from keras_fastweights.layers._cell import RecurrentCell
+from keras_fastweights.validation import check_float
+from keras_fastweights.validation import check_int
+from keras_fastweights.validation import get_activation
 
 
 def _dot(x, kernel):

@@ -6,6 +6,7 @@ this package.
 - `tuning`: the protocol, a seeded, resumable grid search on Keras Tuner
   (learning rates chosen on validation, widened until the choice is
   interior; the other seeds at the choice);
+- `variants`: the ablation's variants of the fast-weights layer;
 - `reporting`: the tables, one module per product (`table1`, `ablation`,
   `capacity`, with the key-blind `plateau` rules and what they share)
   from a search's records;

@@ -1,11 +1,23 @@
 """Command-line pieces of the study's scripts (`tuning/`), beside the
-package's own (`keras_fastweights.cli`): the capacity scripts' flags."""
+package's own (`keras_fastweights.cli`): the data set a grid search
+trained on, read from its settings (`load_data`), and the capacity
+scripts' flags."""
 
 import argparse
 import shlex
+from collections.abc import Mapping
 
+from keras_fastweights import cli
 from keras_fastweights import models
 from keras_fastweights.cli import positive_int
+
+
+def load_data(settings: Mapping):
+    """The data set a grid search trained on: `keras_fastweights.cli`'s
+    `load_data` with the data flags (`add_data_arguments`) that the
+    search's `settings.json` keeps under their names
+    (`tuning.load_settings`)."""
+    return cli.load_data(argparse.Namespace(**settings))
 
 
 def add_capacity_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,9 +6,8 @@ import pytest
 from fastweights_study import analysis
 from fastweights_study import reporting
 from fastweights_study import tuning
+from fastweights_study import variants
 from scripts import load_script
-
-from keras_fastweights import models
 
 from .records import expected_exit
 from .records import random_results
@@ -84,7 +83,7 @@ def test_variant_descriptions_say_what_changes_and_what_is_kept():
         "inner_steps": "S",
     }
     descriptions = {}
-    for variant, options in models.FAST_WEIGHTS_VARIANTS.items():
+    for variant, options in variants.FAST_WEIGHTS_VARIANTS.items():
         text = reporting.ablation.variant_description(variant)
         descriptions[variant] = text
         changed, _, kept = text.partition("; ")

@@ -23,6 +23,7 @@ from fastweights_study.analysis import retrieval_errors
 from fastweights_study.analysis import retrieval_information_bits
 from fastweights_study.analysis import retrieval_roles
 from fastweights_study.analysis import stored_state_effects
+from fastweights_study.variants import build_variant_model
 from keras import ops
 from reference import layer_norm
 from reference import numpy_fast_weights
@@ -375,7 +376,7 @@ def test_consecutive_states_are_nearly_parallel_at_initialisation():
     assert means[-1] > 0.999
     # The memory makes them so: with η = 0 (the same initial weights) the
     # mean is below 0.9.
-    model = build_retrieval_model(
+    model = build_variant_model(
         "fast_weights", 50, seed=0, variant="no_fast_memory"
     )
     assert consecutive_state_cosine(model, tokens).mean() < 0.9
@@ -850,7 +851,7 @@ def test_memory_term_dominates_the_drive_at_initialisation():
 
 
 def test_memory_drive_ratio_rejects_an_iterate_the_layer_does_not_have():
-    model = build_retrieval_model(
+    model = build_variant_model(
         "fast_weights", 8, seed=0, variant="inner_steps_2"
     )
     _, _, (tokens, _) = associative_retrieval.load_data(
@@ -880,9 +881,7 @@ def test_later_inner_iterates_swamp_the_input_at_initialisation():
     moves = {}
     for steps in (1, 2, 3):
         variant = "paper" if steps == 1 else f"inner_steps_{steps}"
-        model = build_retrieval_model(
-            "fast_weights", 20, seed=0, variant=variant
-        )
+        model = build_variant_model("fast_weights", 20, seed=0, variant=variant)
         recurrent = keras.Model(
             model.input, model.get_layer("recurrent").output
         )
@@ -993,7 +992,7 @@ def test_memory_changes_where_the_gradient_goes_at_initialisation():
         num_train=0, num_val=0, num_test=100, seed=0
     )
     models = {
-        variant: build_retrieval_model(
+        variant: build_variant_model(
             "fast_weights", 50, seed=0, variant=variant
         )
         for variant in ("paper", "no_fast_memory")

@@ -16,6 +16,7 @@ import keras
 import keras_tuner
 import numpy as np
 import pytest
+from fastweights_study import cli as study_cli
 from fastweights_study import reporting
 from fastweights_study import tuning
 from library import test_example as example
@@ -23,7 +24,6 @@ from scripts import ROOT
 from scripts import load_script
 from scripts import run_script
 
-from keras_fastweights import cli
 from keras_fastweights import models
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
@@ -667,7 +667,7 @@ def test_a_run_records_which_cpu_it_ran_on(
     missing = tmp_path / "missing"
     assert "cpu_id" not in tuning.cpu_description(str(missing))
 
-    monkeypatch.setattr(tuning, "cpu_description", lambda: described)
+    monkeypatch.setattr(tuning.machine, "cpu_description", lambda: described)
     trial_dir = tmp_path / "trial_0000"
     tuning.write_environment(trial_dir)
     row = tuning.environment_columns(trial_dir)
@@ -897,7 +897,7 @@ def trained_search(directory, num_pairs):
     tuner = tuning.make_tuner(
         grid, directory, settings=tiny, num_pairs=num_pairs, epochs=1
     )
-    train, validation, test = cli.load_data(tiny)
+    train, validation, test = study_cli.load_data(tiny)
     tuner.search(*train, validation_data=validation, test_data=test, verbose=0)
     return tuner
 

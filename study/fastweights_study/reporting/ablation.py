@@ -1,5 +1,5 @@
 """The ablation study: the variants of the fast-weights layer
-(`models.FAST_WEIGHTS_VARIANTS`) at one R (`ablation_rows`,
+(`variants.FAST_WEIGHTS_VARIANTS`) at one R (`ablation_rows`,
 `write_ablation`)."""
 
 import inspect
@@ -15,7 +15,7 @@ from fastweights_study.reporting.common import write_csv
 from fastweights_study.reporting.plateau import OUTCOME_COLUMNS
 from fastweights_study.reporting.plateau import plateau_rule
 from fastweights_study.reporting.plateau import run_outcomes
-from keras_fastweights import models
+from fastweights_study.variants import FAST_WEIGHTS_VARIANTS
 from keras_fastweights.layers import FastWeightsRNN
 from keras_fastweights.layers.fast_weights_rnn_cell import (
     DEFAULT_FAST_LEARNING_RATES,
@@ -60,7 +60,7 @@ def _option_words(name, value):
 
 
 def variant_description(variant: str) -> str:
-    """A variant of `models.FAST_WEIGHTS_VARIANTS` in words: what it
+    """A variant of `FAST_WEIGHTS_VARIANTS` in words: what it
     changes in the paper's layer, then what it keeps (the defaults of
     `FastWeightsRNN`).
 
@@ -71,12 +71,12 @@ def variant_description(variant: str) -> str:
     >>> variant_description("paper")
     "the paper's layer: η = 0.5, λ = 0.95, S = 1 inner step, layer norm"
     """
-    if variant not in models.FAST_WEIGHTS_VARIANTS:
+    if variant not in FAST_WEIGHTS_VARIANTS:
         raise ValueError(
             f"Unknown variant {variant!r}; expected one of "
-            f"{tuple(models.FAST_WEIGHTS_VARIANTS)}"
+            f"{tuple(FAST_WEIGHTS_VARIANTS)}"
         )
-    changed = models.FAST_WEIGHTS_VARIANTS[variant]
+    changed = FAST_WEIGHTS_VARIANTS[variant]
     parameters = inspect.signature(FastWeightsRNN).parameters
     defaults = {name: parameters[name].default for name in _VARIANT_OPTIONS}
     # η's default depends on the update rule; the variants are Hebbian.

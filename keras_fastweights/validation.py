@@ -1,4 +1,18 @@
-"""Argument checks shared by the package: errors that name the bad value."""
+"""The package's argument checks: each returns the value converted, or
+raises the `TypeError` or `ValueError` that the layers, data sets and
+models raise, naming the argument and what it received (Keras's
+"Received: units=0"). Code built on the package uses them to check its own
+arguments alike.
+
+Example:
+
+>>> check_int("units", 20, 1)
+20
+>>> check_int("units", 0, 1)
+Traceback (most recent call last):
+    ...
+ValueError: `units` must be an integer >= 1. Received: units=0
+"""
 
 import numbers
 
