@@ -133,6 +133,43 @@ class RestoreBestOnValidation(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
+class StopAtAccuracy(keras.callbacks.Callback):
+    """Stops training at the end of the first epoch whose validation
+    accuracy reaches `accuracy`: Zoology's rule for MQAR (Arora et al.,
+    2023), a goal reached, where `keras.callbacks.EarlyStopping` stops on a
+    lack of progress.
+
+    Args:
+        accuracy: The goal, a float in (0, 1].
+
+    Attributes:
+        stopped: Whether it has stopped the training.
+
+    Example:
+
+    >>> StopAtAccuracy(0.99).accuracy
+    0.99
+    """
+
+    def __init__(self, accuracy: float):
+        super().__init__()
+        accuracy = float(accuracy)
+        if not 0.0 < accuracy <= 1.0:
+            raise ValueError(
+                f"`accuracy` must be in (0, 1]. Received: accuracy={accuracy}"
+            )
+        self.accuracy = accuracy
+        self.stopped = False
+
+    def on_train_begin(self, logs=None):
+        self.stopped = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (logs or {}).get("val_accuracy", 0.0) >= self.accuracy:
+            self.stopped = True
+            self.model.stop_training = True
+
+
 class TestMetrics(keras.callbacks.Callback):
     """Evaluates the model on a test split after every epoch and adds the
     results to the epoch's logs as `test_loss`, `test_accuracy`, ...

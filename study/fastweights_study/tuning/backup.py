@@ -172,7 +172,10 @@ class TrialBackup(keras.callbacks.Callback):
                 setattr(callback, name, value)
         # How BackupAndRestore tells `fit` where to start; a run that
         # early stopping had ended trains no further epoch.
-        stopped = any(getattr(c, "stopped_epoch", 0) for c in self.schedule)
+        stopped = any(
+            getattr(c, "stopped_epoch", 0) or getattr(c, "stopped", False)
+            for c in self.schedule
+        )
         self.model._initial_epoch = (
             self.params["epochs"] if stopped else len(self.logs)
         )
@@ -233,6 +236,7 @@ SCHEDULE_STATE = {
         "wait",
         "stopped_epoch",
     ),
+    training.StopAtAccuracy: ("stopped",),
 }
 
 

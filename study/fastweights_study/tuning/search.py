@@ -306,9 +306,14 @@ def make_tuner(
     directory: str | os.PathLike,
     overwrite: bool = False,
     settings: dict | None = None,
+    hypermodel: keras_tuner.HyperModel | None = None,
     **hypermodel_kwargs,
 ) -> RetrievalGridSearch:
-    """Creates (or, without `overwrite`, resumes) the grid search.
+    """Creates (or, without `overwrite`, resumes) the grid search of
+    `hypermodel`, by default a `RetrievalHyperModel(grid,
+    **hypermodel_kwargs)` (another task's, such as the MQAR sweep's, runs on
+    the same oracle, backups and records: it has the `grid` and the `fit`
+    arguments of `RetrievalHyperModel`).
 
     The tuner keeps its state in `directory/associative_retrieval`: a rerun
     of the same grid runs only the trials that did not finish. Resuming with
@@ -335,8 +340,15 @@ def make_tuner(
                 "sensitivity cells); pass --overwrite to start over, or "
                 "another --directory."
             )
+    if hypermodel is None:
+        hypermodel = RetrievalHyperModel(grid, **hypermodel_kwargs)
+    elif hypermodel_kwargs:
+        raise TypeError(
+            "Pass either a hypermodel or the arguments of a "
+            f"RetrievalHyperModel. Received: {sorted(hypermodel_kwargs)}"
+        )
     tuner = RetrievalGridSearch(
-        RetrievalHyperModel(grid, **hypermodel_kwargs),
+        hypermodel,
         directory=directory,
         project_name=PROJECT_NAME,
         overwrite=overwrite,
