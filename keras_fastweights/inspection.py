@@ -1,16 +1,20 @@
 """Inspecting what the fast memory of a trained model attends to.
 
 The fast-weight matrix of `FastWeightsRNNCell` is a decayed sum of outer
-products of the sequence's past hidden vectors, so reading it is an
-attention over the past (Ba et al., 2016, https://arxiv.org/abs/1610.06258):
+products `v(τ) k(τ)ᵀ` of a key and a value for each of the sequence's past
+hidden vectors, so reading it is an attention over the past (Ba et al.,
+2016, https://arxiv.org/abs/1610.06258):
 
 ```
-A(t) h_s = η Σ_{τ=1..t} λ^{t-τ} h(τ) (h(τ)ᵀ h_s)
+A(t) h_s = η Σ_{τ=1..t} λ^{t-τ} v(τ) (k(τ)ᵀ h_s)
 ```
 
-`fast_weights_attention` returns the weights `η λ^{t-τ} h(τ)ᵀ h_s` of that
-sum for every step of an input sequence;
-`keras_fastweights.plotting.plot_attention` draws them.
+with `k(τ) = v(τ) = h(τ)` for the paper's Hebbian rule, and for the delta
+rule the unit key `k(τ) = h(τ) / |h(τ)|` and the value
+`v(τ) = h(τ) - λ A(τ-1) k(τ)` (`FastWeightsRNNCell.memory_entry`).
+`fast_weights_attention` returns the weights `η λ^{t-τ} k(τ)ᵀ h_s` of that
+sum for every step of an input sequence; the study's
+`fastweights_study.plotting.plot_attention` draws them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_fastweights.layers.attention_form import memory_weights
 from keras_fastweights.layers.fast_weights_rnn_cell import FastWeightsRNNCell
 
 
@@ -40,13 +45,21 @@ def fast_weights_attention(
     `h_0 = f(z)` for `s = 0`, then the inner-loop iterates):
 
     ```
-    A(t) h_s = Σ_τ a(t, τ) h(τ),   a(t, τ) = η λ^{t-τ} h(τ)ᵀ h_s
+    A(t) h_s = Σ_τ a(t, τ) v(τ),   a(t, τ) = η λ^{t-τ} k(τ)ᵀ h_s
     ```
+
+    over the keys `k(τ)` and values `v(τ)` the memory stored (module
+    docstring): `a(t, τ) = η λ^{t-τ} h(τ)ᵀ h_s` over the past outputs
+    `h(τ)` for the Hebbian rule; for the delta rule the weights of the unit
+    keys `k(τ) = h(τ) / |h(τ)|` over the values
+    `v(τ) = h(τ) - λ A(τ-1) k(τ)`, what each step wrote that the memory did
+    not already return (`replay(...).values`).
 
     This function returns the weights `a(t, τ)`. It runs the layers of
     `model` that precede the fast-weights recurrent layer, then replays that
     layer's cell step by step (with the layer's own weights, so the outputs
-    are exactly the layer's) and records the queries of every inner step.
+    are exactly the layer's, whichever `implementation` the layer runs) and
+    records the queries of every inner step.
 
     Indexing, with steps counted from 0 as in the input array: step `i`
     reads input `x[:, i]` with the memory `A` of the outputs of steps
@@ -55,13 +68,13 @@ def fast_weights_attention(
     `j`). So
 
     ```
-    weights[b, i, j] = η λ^(i-1-j) h(j+1)ᵀ h_s   for j < i,  else 0
+    weights[b, i, j] = η λ^(i-1-j) k(j+1)ᵀ h_s   for j < i,  else 0
     ```
 
-    is how much the query of step `i` takes from the output of step `j`:
-    the weights are strictly lower triangular, and row 0 is zero because
-    the memory is empty at the first step. `Σ_j weights[b, i, j] h(j+1)`
-    equals `A(i) h_s` of the cell.
+    is how much the query of step `i` takes from the output of step `j`
+    (`k(j+1) = h(j+1)` for the Hebbian rule): the weights are strictly lower
+    triangular, and row 0 is zero because the memory is empty at the first
+    step. `Σ_j weights[b, i, j] v(j+1)` equals `A(i) h_s` of the cell.
 
     The weights are not normalized (unlike softmax attention): their scale
     also tells how strongly the memory pulls the hidden state.
@@ -129,19 +142,19 @@ def fast_weights_attention(
             )
 
     recorded = replay(cell, sequences)
-    outputs, queries = recorded.outputs, recorded.queries
-    # scores[b, s, i, j] = h(j+1)ᵀ h_s at step i.
-    scores = ops.einsum("bish,bjh->bsij", queries, outputs)
-    timesteps = ops.shape(outputs)[1]
-    i = ops.expand_dims(ops.arange(timesteps), 1)
-    j = ops.expand_dims(ops.arange(timesteps), 0)
-    # λ^(i-1-j) only where j < i: the exponent is clipped at 0 so that the
-    # masked-out entries stay finite before `where` zeroes them.
-    exponent = ops.cast(ops.maximum(i - 1 - j, 0), "float32")
-    decay = ops.where(
-        j < i, ops.power(ops.convert_to_tensor(cell.decay_rate), exponent), 0
+    # scores[b, s, i, j] = k(j+1)ᵀ h_s at step i.
+    scores = ops.einsum("bish,bjh->bsij", recorded.queries, recorded.keys)
+    # The weight η λ^(i-1-j) of the key of h(j+1), which enters the memory
+    # at step j + 1, in the memory of step i (0 unless j < i).
+    timesteps = ops.shape(scores)[-1]
+    decay, _ = memory_weights(
+        None,
+        timesteps + 1,
+        cell.decay_rate,
+        cell.fast_learning_rate,
+        "float32",
     )
-    weights = cell.fast_learning_rate * decay * scores
+    weights = decay[:timesteps, 1:] * scores
     weights = ops.convert_to_numpy(weights).astype("float32")
     if inner_step is None:
         return weights
@@ -283,6 +296,14 @@ class Replay(NamedTuple):
     memories: Any
     """`(batch, timesteps, units * units)`: the memory `A(t)` each step
     reads (flattened row-major), which is the state the cell returns."""
+    keys: Any
+    """`(batch, timesteps, units)`: the key `k(t+1)` with which each output
+    `h(t+1)` enters the memory of the next step,
+    `A(t+1) = λ A(t) + η v(t+1) k(t+1)ᵀ` (`h(t+1)` itself for the Hebbian
+    rule; `FastWeightsRNNCell.memory_entry`)."""
+    values: Any
+    """`(batch, timesteps, units)`: the value `v(t+1)` stored with that
+    key (`h(t+1)` for the Hebbian rule)."""
 
 
 def replay(cell: FastWeightsRNNCell, sequences: Any) -> Replay:
@@ -302,7 +323,8 @@ def replay(cell: FastWeightsRNNCell, sequences: Any) -> Replay:
         A `Replay`.
     """
     states = cell.get_initial_state(ops.shape(sequences)[0])
-    outputs, memories, log = [], [], []
+    outputs, memories, log, entries = [], [], [], []
+    units = cell.units
     for step in range(ops.shape(sequences)[1]):
         output, states, z, iterates = cell(
             sequences[:, step], states, return_iterates=True
@@ -310,6 +332,9 @@ def replay(cell: FastWeightsRNNCell, sequences: Any) -> Replay:
         outputs.append(output)
         memories.append(states[1])
         log.append((z, iterates))
+        # What the next step writes: h(t+1) into A(t), the state returned.
+        memory = ops.reshape(states[1], (-1, units, units))
+        entries.append(cell.memory_entry(memory, output))
 
     def stack(tensors, axis=1):
         return ops.stack([ops.cast(t, "float32") for t in tensors], axis=axis)
@@ -319,4 +344,6 @@ def replay(cell: FastWeightsRNNCell, sequences: Any) -> Replay:
         queries=stack([stack(iterates[:-1]) for _, iterates in log]),
         drives=stack([z for z, _ in log]),
         memories=stack(memories),
+        keys=stack([key for key, _ in entries]),
+        values=stack([value for _, value in entries]),
     )

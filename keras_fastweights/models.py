@@ -9,6 +9,7 @@ import keras
 from keras_fastweights.datasets import associative_retrieval
 from keras_fastweights.layers.associative_lstm import AssociativeLSTM
 from keras_fastweights.layers.fast_weights_rnn import FastWeightsRNN
+from keras_fastweights.layers.fast_weights_rnn_cell import UPDATE_RULES
 from keras_fastweights.validation import check_float
 from keras_fastweights.validation import check_int
 from keras_fastweights.validation import check_positive
@@ -21,9 +22,6 @@ PAPER_NAMES = {
     "lstm": "LSTM",
     "associative_lstm": "A-LSTM",
 }
-# The fast memory's update rules (`FastWeightsRNN(update_rule=...)`): the
-# paper's Hebbian outer product, or the delta rule.
-UPDATE_RULES = ("hebbian", "delta")
 # The Associative LSTM's copies of its memory (Danihelka et al. 2016 use up
 # to 8; Ba et al. do not say how many their A-LSTM had).
 ASSOCIATIVE_LSTM_COPIES = 4

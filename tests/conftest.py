@@ -40,15 +40,6 @@ def float64_backend():
         yield
 
 
-@pytest.fixture
-def short_chunks(monkeypatch):
-    """Chunks of 4 steps, so that FastWeightsRNN's "chunked" path runs two
-    chunks and a rest in 11 steps (the layer's chunks of 8: one)."""
-    from keras_fastweights.layers import fast_weights_rnn
-
-    monkeypatch.setattr(fast_weights_rnn, "CHUNK_LENGTH", 4)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _shared_jax_compilation_cache(tmp_path_factory):
     """One JAX compilation cache for the session, shared by the xdist

@@ -67,6 +67,7 @@ def numpy_fast_weights(
     form="matrix",
     update_rule="hebbian",
     initial_state=None,
+    return_attention=False,
 ):
     """Runs the fast-weights recurrence over a batch of sequences.
 
@@ -76,23 +77,36 @@ def numpy_fast_weights(
             in Keras's row-vector convention: z = x·C + h·W + b.
         gamma, beta: Layer-norm gain and bias, or None for no layer norm.
         mask: Optional boolean (batch, T); a masked step keeps h and A.
-        form: "matrix" keeps A(t) as a matrix; "attention" keeps the past
-            hidden states and computes A(t)·h_s = η Σ λ^{t-τ} h(τ)(h(τ)ᵀh_s)
-            (the Hebbian rule only).
+        form: "matrix" keeps A(t) as a matrix; "attention" keeps a key
+            k(τ) and a value v(τ) for each past hidden state and computes
+            A(t)·h_s = η Σ λ^{t-τ} v(τ)(k(τ)ᵀh_s): k = v = h for the
+            Hebbian rule; for the delta rule k(τ) = h(τ)/sqrt(h(τ)ᵀh(τ) +
+            1e-6) and v(τ) = h(τ) - λ A(τ-1)·k(τ), each read from the
+            entries before it.
         update_rule: "hebbian", A(t) = λ A(t-1) + η h hᵀ (eq. 1), or
             "delta", A(t) = λ A(t-1) (I - η k kᵀ) + η h kᵀ with
             k = h / sqrt(hᵀh + 1e-6).
         initial_state: Optional (h, A) of shapes (batch, H) and
             (batch, H, H) or (batch, H * H); zeros by default.
+        return_attention: With form="attention" (no mask, no initial
+            state), also return the weights and values of every read.
 
     Returns:
         (outputs, h, A): outputs (batch, T, H), where a masked step repeats
-        the previous output; the last h (batch, H); the last A (batch, H, H).
+        the previous output; the last h (batch, H); the last A (batch, H, H)
+        (with form="attention", zeros). With return_attention, a fourth
+        element (weights, values): weights (batch, S, T, T), where
+        weights[b, s, i, j] = η λ^(i-1-j) k(j+1)ᵀ h_s is the weight of the
+        value of the output of step j in the s-th read of step i (0 for
+        j >= i), and values (batch, T, H), values[b, j] = v(j+1), so that
+        Σ_j weights[b, s, i, j] values[b, j] = A(i)·h_s.
     """
     if update_rule not in ("hebbian", "delta"):
         raise ValueError(f"unknown update_rule {update_rule!r}")
-    if update_rule == "delta" and form != "matrix":
-        raise ValueError("the delta rule's memory has no attention form")
+    if return_attention and (
+        form != "attention" or mask is not None or initial_state is not None
+    ):
+        raise ValueError("return_attention needs form='attention' alone")
     x = np.asarray(x, np.float64)
     batch, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
@@ -100,6 +114,20 @@ def numpy_fast_weights(
     outputs = np.zeros((batch, steps, units))
     final_h = np.zeros((batch, units))
     final_A = np.zeros((batch, units, units))
+    weights = np.zeros((batch, inner_steps, steps, steps))
+    values = np.zeros((batch, steps, units))
+
+    def entry(h, entries):
+        """The key and value with which h enters the memory `entries`."""
+        if update_rule == "hebbian":
+            return h, h
+        k = h / np.sqrt(h @ h + 1e-6)
+        recalled = sum(
+            eta * lam ** (len(entries) - 1 - i) * v_i * (k_i @ k)
+            for i, (k_i, v_i) in enumerate(entries)
+        )
+        return k, h - lam * recalled
+
     for b in range(batch):
         h = np.zeros(units)
         A = np.zeros((units, units))
@@ -109,30 +137,35 @@ def numpy_fast_weights(
             A = A.reshape(units, units)
             if form != "matrix":
                 raise ValueError("an initial A has no attention form")
-        history = []  # h(1), h(2), ... : the outputs of the past steps
+        # (k, v) of h(0), h(1), ...: the h entering each unmasked step.
+        entries = []
         for t in range(steps):
             if mask is not None and not mask[b, t]:
                 outputs[b, t] = h
                 continue
-            if update_rule == "hebbian":
+            if form == "matrix" and update_rule == "hebbian":
                 A = lam * A + eta * np.outer(h, h)
-            else:
+            elif form == "matrix":
                 k = h / np.sqrt(h @ h + 1e-6)
                 A = lam * A @ (np.eye(units) - eta * np.outer(k, k))
                 A = A + eta * np.outer(h, k)
-            history.append(h)
+            else:
+                entries.append(entry(h, entries))
             z = x[b, t] @ kernel + h @ recurrent_kernel
             if bias is not None:
                 z = z + bias
             h_s = activation(z)
-            for _ in range(inner_steps):
+            for s in range(inner_steps):
                 if form == "matrix":
                     recall = A @ h_s
                 else:
-                    recall = sum(
-                        eta * lam ** (len(history) - 1 - i) * h_i * (h_i @ h_s)
-                        for i, h_i in enumerate(history)
-                    )
+                    read = [
+                        eta * lam ** (len(entries) - 1 - i) * (k_i @ h_s)
+                        for i, (k_i, _) in enumerate(entries)
+                    ]
+                    recall = sum(w * v_i for w, (_, v_i) in zip(read, entries))
+                    # Entry i + 1 is that of the output of step i.
+                    weights[b, s, t, :t] = read[1:]
                 pre = z + recall
                 if gamma is not None:
                     pre = layer_norm(pre, gamma, beta, layer_norm_epsilon)
@@ -141,6 +174,12 @@ def numpy_fast_weights(
             outputs[b, t] = h
         final_h[b] = h
         final_A[b] = A
+        if return_attention:
+            # The entry of the last output, which no step of x reads.
+            entries.append(entry(h, entries))
+            values[b] = [v for _, v in entries[1:]]
+    if return_attention:
+        return outputs, final_h, final_A, (weights, values)
     return outputs, final_h, final_A
 
 

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_fastweights.layers._cell import RecurrentCell
-from keras_fastweights.layers._cell import expose_cell_arguments
+from keras_fastweights.layers._base import RecurrentCell
+from keras_fastweights.layers._base import RecurrentLayer
 from keras_fastweights.validation import check_int
 
 
@@ -90,9 +90,9 @@ class AssociativeLSTMCell(RecurrentCell):
             memory. Default: `4`.
         permutation_seed: Integer >= 0, the seed of the fixed random
             permutations of the key, one per copy. Default: `0`.
-        use_bias: Boolean, whether the cell has the bias vector `b`.
         unit_forget_bias: Boolean; if `True`, the forget gate's bias starts
             at 1, as in `keras.layers.LSTMCell`. Default: `True`.
+        use_bias: Boolean, whether the cell has the bias vector `b`.
         kernel_initializer: Initializer of `kernel` (`W_x`).
             Default: `"glorot_uniform"`.
         recurrent_initializer: Initializer of `recurrent_kernel` (`W_h`).
@@ -128,8 +128,8 @@ class AssociativeLSTMCell(RecurrentCell):
     >>> rnn = keras.layers.RNN(
     ...     AssociativeLSTMCell(6, num_copies=2), return_state=True)
     >>> output, h, memory = rnn(inputs)
-    >>> tuple(output.shape), tuple(h.shape), tuple(memory.shape)
-    ((32, 6), (32, 6), (32, 12))
+    >>> tuple(memory.shape)  # num_copies * units real numbers
+    (32, 12)
     """
 
     def __init__(
@@ -137,17 +137,8 @@ class AssociativeLSTMCell(RecurrentCell):
         units,
         num_copies=4,
         permutation_seed=0,
-        use_bias=True,
+        *,
         unit_forget_bias=True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -156,19 +147,7 @@ class AssociativeLSTMCell(RecurrentCell):
         self.permutation_seed = check_int(
             "permutation_seed", permutation_seed, 0
         )
-        self.use_bias = bool(use_bias)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self._set_weight_options(
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-        )
         self.complex_units = self.units // 2
         self.permutations = key_permutations(
             self.num_copies, self.complex_units, self.permutation_seed
@@ -191,9 +170,7 @@ class AssociativeLSTMCell(RecurrentCell):
                     ]
                 )
 
-        self._build_slow_weights(
-            input_shape, projections, self.use_bias, bias_initializer
-        )
+        self.build_slow_weights(input_shape, projections, bias_initializer)
 
     def call(self, inputs, states, training=False):
         h, memory = states[0], states[1]
@@ -234,15 +211,13 @@ class AssociativeLSTMCell(RecurrentCell):
             "units": self.units,
             "num_copies": self.num_copies,
             "permutation_seed": self.permutation_seed,
-            "use_bias": self.use_bias,
             "unit_forget_bias": self.unit_forget_bias,
-            **self._weight_options_config(),
         }
         return {**super().get_config(), **config}
 
 
 @keras.saving.register_keras_serializable(package="keras_fastweights")
-class AssociativeLSTM(keras.layers.RNN):
+class AssociativeLSTM(RecurrentLayer):
     """Associative LSTM layer (Danihelka et al., 2016).
 
     The whole-sequence counterpart of `AssociativeLSTMCell`, as
@@ -252,13 +227,14 @@ class AssociativeLSTM(keras.layers.RNN):
     Paper: https://arxiv.org/abs/1602.03032
 
     Args:
-        units, num_copies, permutation_seed, use_bias, unit_forget_bias,
-        kernel_initializer, recurrent_initializer, bias_initializer,
-        kernel_regularizer, recurrent_regularizer, bias_regularizer,
-        kernel_constraint, recurrent_constraint, bias_constraint: as in
-            `AssociativeLSTMCell`.
-        **kwargs: `keras.layers.RNN`'s arguments (`return_sequences`,
-            `return_state`, `go_backwards`, `stateful`, `unroll`) and base
+        units: Even integer >= 2, the number of real numbers in `h`.
+        **kwargs: The other arguments of `AssociativeLSTMCell`
+            (`num_copies`, `permutation_seed`, `unit_forget_bias`,
+            `use_bias` and the initializers, regularizers and constraints
+            of `kernel`, `recurrent_kernel` and `bias`), which the layer
+            reads back as attributes (`layer.num_copies`);
+            `keras.layers.RNN`'s arguments (`return_sequences`,
+            `return_state`, `go_backwards`, `stateful`, `unroll`); and base
             layer keyword arguments, such as `name` and `dtype`.
 
     Example:
@@ -266,61 +242,9 @@ class AssociativeLSTM(keras.layers.RNN):
     >>> import numpy as np
     >>> from keras_fastweights import AssociativeLSTM
     >>> inputs = np.random.random((32, 10, 8)).astype("float32")
-    >>> tuple(AssociativeLSTM(6)(inputs).shape)
+    >>> tuple(AssociativeLSTM(6, num_copies=2)(inputs).shape)
     (32, 6)
     """
 
-    def __init__(
-        self,
-        units,
-        num_copies=4,
-        permutation_seed=0,
-        use_bias=True,
-        unit_forget_bias=True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        **kwargs,
-    ):
-        cell = AssociativeLSTMCell(
-            units,
-            num_copies=num_copies,
-            permutation_seed=permutation_seed,
-            use_bias=use_bias,
-            unit_forget_bias=unit_forget_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dtype=kwargs.get("dtype"),
-            trainable=kwargs.get("trainable", True),
-            name="associative_lstm_cell",
-        )
-        super().__init__(cell, **kwargs)
-
-    def get_config(self):
-        cell_config = self.cell.get_config()
-        config = {name: cell_config[name] for name in CELL_ARGUMENTS}
-        base_config = super().get_config()
-        del base_config["cell"]
-        return {**base_config, **config}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
-# The cell's arguments, which the layer takes, exposes as properties
-# (`layer.units`, `layer.num_copies`, ...) and writes into its config.
-CELL_ARGUMENTS = expose_cell_arguments(AssociativeLSTM, AssociativeLSTMCell)
+    def __init__(self, units, **kwargs):
+        super().__init__(AssociativeLSTMCell, units, **kwargs)

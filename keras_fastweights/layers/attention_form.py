@@ -14,79 +14,41 @@ place of `h(τ)` (docs/method.md, section 14).
 `FastWeightsRNN` runs its `"attention"` and `"chunked"` implementations
 through `run`; its `"cell"` implementation is `keras.layers.RNN`'s loop over
 `FastWeightsRNNCell`. Both call the cell's one inner loop
-(`FastWeightsRNNCell.inner_loop`) and differ only in how they read `A(t)`.
+(`FastWeightsRNNCell.settle`) and differ only in how they read `A(t)`.
 A mask `m(t)` in {0, 1} is honoured as the cell loop honours it: a masked
 step keeps `h` and `A` (`A(t) = λ^{m(t)} A(t-1) + m(t) η h(t) h(t)ᵀ`).
 """
 
-import keras
 import numpy as np
 from keras import ops
 
-
-def read_out_matmul(history, weights, h_s, values=None):
-    """`Σ_τ weights[τ] h(τ) (h(τ)ᵀ h_s)` for `history` `(B, t+1, H)`, as two
-    batched `ops.matmul`; with `values` `v(τ)` (same shape),
-    `Σ_τ weights[τ] v(τ) (h(τ)ᵀ h_s)`."""
-    values = history if values is None else values
-    scores = ops.matmul(history, ops.expand_dims(h_s, -1))
-    scores = scores * ops.expand_dims(weights, -1)
-    return ops.squeeze(ops.matmul(ops.transpose(scores, (0, 2, 1)), values), 1)
-
-
-def read_out_products(history, weights, h_s, values=None):
-    """The same, as elementwise products and `ops.sum`."""
-    values = history if values is None else values
-    scores = ops.sum(history * ops.expand_dims(h_s, 1), axis=-1)
-    scores = ops.expand_dims(scores * weights, -1)
-    return ops.sum(scores * values, axis=1)
-
-
-def read_out_einsum(history, weights, h_s, values=None):
-    """The same, as two `ops.einsum`."""
-    values = history if values is None else values
-    scores = ops.einsum("bti,bi->bt", history, h_s)
-    return ops.einsum("bt,bti->bi", scores * weights, values)
-
-
-# Each backend's fastest form at these sizes (benchmarks/contractions.py and
-# benchmarks/README.md): TensorFlow's oneDNN einsum kernel is slow on small
-# operands, torch runs eagerly, op by op, and XLA fuses JAX's einsum.
-# (Keras's torch `matmul` would also compute float64 in float32.)
-READ_OUT_BY_BACKEND = {
-    "tensorflow": read_out_matmul,
-    "torch": read_out_products,
-}
-
-
-def read_out(history, weights, h_s, values=None):
-    """The attention read-out of eq. 3 in the current backend's form (keys
-    `history`, and `values`, by default the keys)."""
-    form = READ_OUT_BY_BACKEND.get(keras.backend.backend(), read_out_einsum)
-    return form(history, weights, h_s, values)
+from keras_fastweights.layers import kernels
 
 
 def memory_weights(mask, steps, decay_rate, fast_learning_rate, dtype):
     """The weights of eq. 3 for `steps` steps with `mask`.
 
-    Returns `weights[..., t, τ] = η λ^{n(τ, t]} [τ unmasked]`, the weight of
-    the `h` entering step `τ` in the memory of step `t` (`(steps, steps)`
-    without a mask, else `(batch, steps, steps)`), and
-    `memory_decay[:, t] = λ^{n[0, t]}`, that of the memory `A` entering the
-    first step (`(1, steps)` or `(batch, steps)`), where `n` counts the
-    unmasked steps in an interval (entries `τ > t` are unused).
+    Returns `weights[..., t, τ] = η λ^{n(τ, t]} [τ unmasked]` for `τ <= t`
+    and 0 for `τ > t`, the weight of the `h` entering step `τ` in the memory
+    of step `t` (`(steps, steps)` without a mask, else
+    `(batch, steps, steps)`), and `memory_decay[:, t] = λ^{n[0, t]}`, that
+    of the memory `A` entering the first step (`(1, steps)` or
+    `(batch, steps)`), where `n` counts the unmasked steps in an interval.
+    The one computation of the memory's decay: the attention forms and
+    `keras_fastweights.inspection` read their weights here.
     """
     decay, eta = decay_rate, fast_learning_rate
+    past = np.tri(steps)
     if mask is None:
         count = np.arange(1, steps + 1)
         gaps = np.maximum(count[:, None] - count, 0)
-        weights = ops.convert_to_tensor(eta * decay**gaps, dtype)
+        weights = ops.convert_to_tensor(eta * decay**gaps * past, dtype)
         memory_decay = ops.convert_to_tensor(decay ** count[None], dtype)
         return weights, memory_decay
     count = ops.cumsum(ops.cast(mask, "int32"), axis=1)
     gaps = ops.maximum(ops.expand_dims(count, 2) - count[:, None], 0)
     decay = ops.convert_to_tensor(decay, dtype)
-    stored = ops.cast(mask, dtype)[:, None]
+    stored = ops.cast(mask, dtype)[:, None] * ops.convert_to_tensor(past, dtype)
     weights = eta * ops.power(decay, ops.cast(gaps, dtype)) * stored
     memory_decay = ops.power(decay, ops.cast(count, dtype))
     return weights, memory_decay
@@ -147,7 +109,12 @@ def run_chunk(
             if memory is None:
                 return ops.zeros_like(query)
             return ops.einsum("bij,bj->bi", memory, query)
-        total = read_out(keys, weights[..., t, : t + 1], query, values)
+        total = kernels.read_out(
+            keys,
+            weights[..., t, : t + 1],
+            query,
+            keys if values is None else values,
+        )
         if memory is None:
             return total
         return total + memory_decay[:, t : t + 1] * ops.einsum(
@@ -187,7 +154,7 @@ def run_chunk(
             return read(keys, values, t, h_s)
 
         z = cell.boundary_condition(drive, h, recurrent_dropout_mask)
-        h_S = cell.inner_loop(z, read_memory)[-1]
+        h_S = cell.settle(z, read_memory)[-1]
         if mask is None:
             h = output = h_S
         else:
@@ -209,38 +176,6 @@ def run_chunk(
         last_decay = ops.expand_dims(memory_decay[:, -1:], -1)
         new_memory = new_memory + last_decay * memory
     return h, ops.reshape(new_memory, (-1, units * units)), outputs
-
-
-def bounded_chunk_loop(step, h, memory, xs, chunks):
-    """`ops.scan(step, (h, memory, _), xs)` over `chunks` chunks as a
-    `keras.ops.while_loop` with `maximum_iterations`, each chunk's outputs
-    written into a buffer: Keras's TensorFlow `scan` sets no maximum, and
-    without one XLA cannot compile the loop's gradient (`jit_compile=True`
-    fails with "XLA compilation requires a fixed tensor list size"). The
-    same operations on the same values as the scan.
-
-    Returns the last `h` and `memory`, and the outputs `(chunks, batch,
-    length, units)`.
-    """
-    drive = xs[0] if isinstance(xs, tuple) else xs
-
-    def body(i, h, memory, buffer):
-        window = keras.tree.map_structure(lambda x: ops.take(x, i, axis=0), xs)
-        (h, memory, outputs), _ = step((h, memory, None), window)
-        # scatter_update, not slice_update, whose TensorFlow op
-        # (XlaDynamicUpdateSlice) has no gradient.
-        buffer = ops.scatter_update(
-            buffer, ops.reshape(i, (1, 1)), ops.expand_dims(outputs, 0)
-        )
-        return i + 1, h, memory, buffer
-
-    _, h, memory, buffer = ops.while_loop(
-        lambda i, *_: i < chunks,
-        body,
-        (0, h, memory, ops.zeros_like(drive)),
-        maximum_iterations=chunks,
-    )
-    return h, memory, buffer
 
 
 def run(
@@ -266,9 +201,9 @@ def run(
         initial_state: `[h, A]`, `A` flattened to `units * units`.
         mask: `None` or a `(batch, timesteps)` mask.
         chunk_length: `None` to unroll every step in one attention over the
-            sequence; else the steps per chunk of a `keras.ops.scan` that
-            carries `A` from chunk to chunk (the remaining steps run
-            unrolled after it).
+            sequence; else the steps per chunk of a loop
+            (`kernels.chunk_loop`) that carries `A` from chunk to chunk
+            (the remaining steps run unrolled after it).
         memory_starts_at_zero: Whether the initial `A` is known to be 0,
             whose product is then skipped.
         return_memory: Whether the last `A` is needed (else zeros are
@@ -297,12 +232,11 @@ def run(
     outputs = []
     if chunks:
         # A loop over chunks that keeps only the A entering each chunk
-        # (ops.scan rather than a Python loop, so that long sequences
-        # compile to one small loop body).
-        def step(carry, window):
-            h, memory, _ = carry
+        # (a backend loop rather than a Python loop, so that long
+        # sequences compile to one small loop body).
+        def step(h, memory, window):
             chunk, chunk_mask = (window, None) if mask is None else window
-            carry = run_chunk(
+            return run_chunk(
                 cell,
                 chunk,
                 chunk_mask,
@@ -312,9 +246,6 @@ def run(
                 zero_output_for_mask,
                 recurrent_dropout_mask,
             )
-            # Keras's TensorFlow scan requires the per-step outputs to have
-            # the structure and shapes of the carry.
-            return carry, carry
 
         def windows(steps):
             """(batch, chunks * length, ...) -> (chunks, batch, length,
@@ -326,15 +257,9 @@ def run(
         xs = windows(input_drive)
         if mask is not None:
             xs = (xs, windows(mask))
-        if keras.backend.backend() == "tensorflow":
-            h, memory, chunk_outputs = bounded_chunk_loop(
-                step, h, memory, xs, chunks
-            )
-        else:
-            no_outputs = ops.zeros_like(input_drive[:, :chunk_length])
-            (h, memory, _), (_, _, chunk_outputs) = ops.scan(
-                step, (h, memory, no_outputs), xs
-            )
+        h, memory, chunk_outputs = kernels.chunk_loop(
+            step, h, memory, xs, chunks
+        )
         chunk_outputs = ops.transpose(chunk_outputs, (1, 0, 2, 3))
         outputs.append(ops.reshape(chunk_outputs, (-1, done, units)))
     elif memory_starts_at_zero:

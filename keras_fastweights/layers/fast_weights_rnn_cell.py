@@ -3,22 +3,11 @@
 import keras
 from keras import ops
 
-from keras_fastweights.layers._cell import RecurrentCell
+from keras_fastweights.layers import kernels
+from keras_fastweights.layers._base import RecurrentCell
 from keras_fastweights.validation import check_float
 from keras_fastweights.validation import check_int
 from keras_fastweights.validation import get_activation
-
-
-def _dot(x, kernel):
-    """`x @ kernel` over the last axis of `x`.
-
-    `ops.matmul`, which TensorFlow runs several times faster than
-    `ops.einsum` at these sizes (benchmarks/README.md), except in float64,
-    which Keras's torch `matmul` computes in float32.
-    """
-    if keras.backend.standardize_dtype(x.dtype) == "float64":
-        return ops.einsum("...i,ij->...j", x, kernel)
-    return ops.matmul(x, kernel)
 
 
 @keras.saving.register_keras_serializable(package="keras_fastweights")
@@ -114,19 +103,20 @@ class FastWeightsRNNCell(RecurrentCell):
         layer_norm_epsilon: Small positive float added to the variance in
             layer normalization. Default: `1e-3`, as in
             `keras.layers.LayerNormalization`.
-        use_bias: Boolean, whether the cell has the bias vector `b`.
-        kernel_initializer: Initializer of `kernel` (`C`), applied to the
-            inputs. Default: `"glorot_uniform"`.
         recurrent_initializer: Initializer of `recurrent_kernel` (`W`).
             Default: identity scaled by 0.05, as in the paper's reference
             implementations.
+        update_rule: `"hebbian"` (default, the paper's
+            `A(t) = λ A(t-1) + η h(t) h(t)ᵀ`) or `"delta"` (above), one of
+            `UPDATE_RULES`.
+        use_bias: Boolean, whether the cell has the bias vector `b`.
+        kernel_initializer: Initializer of `kernel` (`C`), applied to the
+            inputs. Default: `"glorot_uniform"`.
         bias_initializer: Initializer of `bias`. Default: `"zeros"`.
         kernel_regularizer, recurrent_regularizer, bias_regularizer:
             Regularizers of `kernel`, `recurrent_kernel` and `bias`.
         kernel_constraint, recurrent_constraint, bias_constraint:
             Constraints of `kernel`, `recurrent_kernel` and `bias`.
-        update_rule: `"hebbian"` (default, the paper's
-            `A(t) = λ A(t-1) + η h(t) h(t)ᵀ`) or `"delta"` (above).
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     The cell has no dropout arguments: `keras_fastweights.FastWeightsRNN`
@@ -139,12 +129,16 @@ class FastWeightsRNNCell(RecurrentCell):
         inputs: A 2D tensor of shape `(batch, features)`, one time step.
         states: A list `[h, A]` of the previous output `h`, shape
             `(batch, units)`, and the fast memory `A(t-1)` flattened
-            row-major to shape `(batch, units * units)`. A third entry,
-            if given, is a recurrent-dropout mask `r` of shape
-            `(batch, units)`: `W h(t)` then reads `h(t) ⊙ r` (the memory
-            stores the undropped `h(t)`), and the step returns `r`
-            unchanged as its third state. `FastWeightsRNN` passes its
-            mask this way, through the loop it runs the cell in.
+            row-major to shape `(batch, units * units)`; or `[h, A, r]`
+            with a recurrent-dropout mask `r` of shape `(batch, units)`:
+            `W h(t)` then reads `h(t) ⊙ r` (the memory stores the
+            undropped `h(t)`), and the step returns `r` unchanged as its
+            third state. `keras.layers.RNN`'s loop hands a cell its states
+            and nothing else that varies by sequence, so
+            `FastWeightsRNN`'s `"cell"` implementation passes its mask
+            there; its attention forms call the step's parts
+            (`input_drive`, `boundary_condition`, `settle`) with the mask
+            as an argument.
         training: Unused; accepted for compatibility.
         return_iterates: Whether to also return the boundary condition
             `z` and the inner loop's iterates (see `call`).
@@ -173,20 +167,17 @@ class FastWeightsRNNCell(RecurrentCell):
         activation="relu",
         use_layer_norm=True,
         layer_norm_epsilon=1e-3,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
+        *,
         recurrent_initializer=None,
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
         update_rule="hebbian",
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            recurrent_initializer=_get_recurrent_initializer(
+                recurrent_initializer
+            ),
+            **kwargs,
+        )
         self.units = check_int("units", units, 1)
         if update_rule not in UPDATE_RULES:
             raise ValueError(
@@ -209,27 +200,11 @@ class FastWeightsRNNCell(RecurrentCell):
         self.layer_norm_epsilon = check_float(
             "layer_norm_epsilon", layer_norm_epsilon, 0.0
         )
-        self.use_bias = bool(use_bias)
-
-        self._set_weight_options(
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=_get_recurrent_initializer(
-                recurrent_initializer
-            ),
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-        )
-
         self.state_size = [self.units, self.units * self.units]
         self.output_size = self.units
 
     def build(self, input_shape):
-        self._build_slow_weights(input_shape, self.units, self.use_bias)
+        self.build_slow_weights(input_shape, self.units)
         self.gamma = self.beta = None
         if self.use_layer_norm:
             self.gamma = self.add_weight(
@@ -244,7 +219,11 @@ class FastWeightsRNNCell(RecurrentCell):
         calls it (`[h(t+1), A(t), r]` with a recurrent dropout mask `r` as
         third state). With `return_iterates=True` (what
         `keras_fastweights.inspection` asks for), also the boundary
-        condition `z` and the inner loop's iterates `[h_0, ..., h_S]`."""
+        condition `z` and the inner loop's iterates `[h_0, ..., h_S]`.
+
+        The step is `settle(boundary_condition(input_drive(x), h),
+        read_memory)`, in the parts that `FastWeightsRNN`'s attention forms
+        reuse with their own read of the memory."""
         h, memory, *recurrent_dropout_mask = states
         H = self.units
         A = self.write_memory(ops.reshape(memory, (-1, H, H)), h)
@@ -253,9 +232,7 @@ class FastWeightsRNNCell(RecurrentCell):
             self.input_drive(inputs), h, *recurrent_dropout_mask
         )
         # Inner loop h_{s+1} = f(LN(z + A(t) h_s)) from h_0 = f(z) (eq. 4).
-        iterates = self.inner_loop(
-            z, lambda h_s: ops.einsum("bij,bj->bi", A, h_s)
-        )
+        iterates = self.settle(z, lambda h_s: ops.einsum("bij,bj->bi", A, h_s))
         # h(t+1) = h_S.
         new_states = [
             iterates[-1],
@@ -268,17 +245,31 @@ class FastWeightsRNNCell(RecurrentCell):
 
     def write_memory(self, A, h):
         """The memory that computes `h(t+1)`, `A(t)`, from `A(t-1)`
-        `(batch, units, units)` and `h(t)`: it already holds `h(t)`."""
-        lam, eta = self.decay_rate, self.fast_learning_rate
+        `(batch, units, units)` and `h(t)`: it already holds `h(t)`,
+        `A(t) = λ A(t-1) + η v kᵀ` (eq. 1 for the Hebbian rule, where
+        `k = v = h(t)`; see `memory_entry`)."""
+        key, value = self.memory_entry(A, h)
+        return self.decay_rate * A + self.fast_learning_rate * ops.einsum(
+            "bi,bj->bij", value, key
+        )
+
+    def memory_entry(self, A, h):
+        """The key `k` and value `v` with which `h = h(t)` `(batch, units)`
+        enters the memory `A(t-1)` `(batch, units, units)`, so that
+        `A(t) = λ A(t-1) + η v kᵀ` and `A(t) q = η Σ_τ λ^{t-τ} v(τ)
+        (k(τ)ᵀ q)`: what the memory reads with (eq. 3).
+
+        Hebbian: `k = v = h(t)`. The delta rule,
+        `A(t) = λ A(t-1) (I - η k kᵀ) + η h kᵀ`, is this form with
+        `k = h / sqrt(hᵀh + 1e-6)` and `v = h - λ A(t-1) k`: what the
+        decayed memory does not yet return for the key (one matrix-vector
+        product).
+        """
         if self.update_rule == "hebbian":
-            # Eq. 1: A(t) = λ A(t-1) + η h(t) h(t)ᵀ.
-            return lam * A + eta * ops.einsum("bi,bj->bij", h, h)
-        # The delta rule, A(t) = λ A(t-1) (I - η k kᵀ) + η h kᵀ, written as
-        # λ A(t-1) + η (h - λ A(t-1) k) kᵀ: one matrix-vector product.
-        k = self.memory_key(h)
-        recalled = ops.einsum("bij,bj->bi", A, k)
-        error = h - lam * recalled
-        return lam * A + eta * ops.einsum("bi,bj->bij", error, k)
+            return h, h
+        key = self.memory_key(h)
+        recalled = ops.einsum("bij,bj->bi", A, key)
+        return key, h - self.decay_rate * recalled
 
     def memory_key(self, h):
         """The delta rule's key `k = h / sqrt(hᵀh + 1e-6)` of `h`
@@ -291,14 +282,10 @@ class FastWeightsRNNCell(RecurrentCell):
         norm = ops.sum(ops.square(wide), axis=-1, keepdims=True)
         return ops.cast(wide * ops.rsqrt(norm + DELTA_KEY_EPSILON), dtype)
 
-    # The step in three public parts, which the cell's `call` chains and
-    # `FastWeightsRNN`'s attention forms reuse with their own memory read:
-    # `inner_loop(boundary_condition(input_drive(x), h), read_memory)`.
-
     def input_drive(self, inputs):
         """`C x + b`, for one step `(batch, features)` or for every step
         `(batch, timesteps, features)` (one product for the sequence)."""
-        drive = _dot(inputs, self.kernel)
+        drive = kernels.matmul(inputs, self.kernel)
         if self.use_bias:
             drive = drive + self.bias
         return drive
@@ -308,12 +295,13 @@ class FastWeightsRNNCell(RecurrentCell):
         with a `recurrent_dropout_mask` `r`, `W (h(t) ⊙ r)`."""
         if recurrent_dropout_mask is not None:
             h = h * recurrent_dropout_mask
-        return input_drive + _dot(h, self.recurrent_kernel)
+        return input_drive + kernels.matmul(h, self.recurrent_kernel)
 
-    def inner_loop(self, z, read_memory):
-        """The iterates `[h_0, ..., h_S]` of `h_0 = f(z)` and
-        `h_{s+1} = f(LN(z + A(t) h_s))` (eqs. 2 and 4), where
-        `read_memory(h_s)` returns `A(t) h_s`.
+    def settle(self, z, read_memory):
+        """The inner loop, in which the hidden state settles under the
+        sustained boundary condition `z`: the iterates `[h_0, ..., h_S]` of
+        `h_0 = f(z)` and `h_{s+1} = f(LN(z + A(t) h_s))` (eqs. 2 and 4),
+        where `read_memory(h_s)` returns `A(t) h_s`.
 
         The one copy of the inner loop: the cell reads `A(t)` as a matrix,
         `FastWeightsRNN`'s attention form as an attention over the past
@@ -332,29 +320,9 @@ class FastWeightsRNNCell(RecurrentCell):
         """Normalizes each example over its hidden units (not the batch)."""
         if not self.use_layer_norm:
             return x
-        dtype = keras.backend.standardize_dtype(x.dtype)
-        if keras.backend.backend() == "torch" and dtype != "float64":
-            # One torch.nn.functional.layer_norm, in float32, instead of
-            # about 13 ops forward and 20 backward. (Keras's torch
-            # layer_normalization would compute float64 in float32: float64
-            # takes the sums below.)
-            return ops.layer_normalization(
-                x, self.gamma, self.beta, epsilon=self.layer_norm_epsilon
-            )
-        # Statistics in at least float32 under mixed precision, as
-        # keras.layers.LayerNormalization does.
-        stats_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
-        # Sums rather than ops.mean/ops.var, which compute in float32 on JAX
-        # even for float64 inputs.
-        x = ops.cast(x, stats_dtype)
-        mean = ops.sum(x, axis=-1, keepdims=True) / self.units
-        centered = x - mean
-        variance = ops.sum(ops.square(centered), axis=-1, keepdims=True)
-        variance = variance / self.units
-        x = centered * ops.rsqrt(variance + self.layer_norm_epsilon)
-        x = x * ops.cast(self.gamma, stats_dtype)
-        x = x + ops.cast(self.beta, stats_dtype)
-        return ops.cast(x, dtype)
+        return kernels.layer_norm(
+            x, self.gamma, self.beta, self.layer_norm_epsilon
+        )
 
     def get_config(self):
         config = {
@@ -365,8 +333,6 @@ class FastWeightsRNNCell(RecurrentCell):
             "activation": keras.activations.serialize(self.activation),
             "use_layer_norm": self.use_layer_norm,
             "layer_norm_epsilon": self.layer_norm_epsilon,
-            "use_bias": self.use_bias,
-            **self._weight_options_config(),
             "update_rule": self.update_rule,
         }
         return {**super().get_config(), **config}

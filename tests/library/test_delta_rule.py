@@ -116,8 +116,8 @@ def test_gradients_match_finite_differences(update_rule, float64_backend):
 
 def test_auto_runs_the_attention_forms_as_for_the_hebbian_rule():
     layer = make_layer("auto", update_rule="delta")
-    assert layer._resolve_implementation(make_inputs(11)) == "attention"
-    assert layer._resolve_implementation(make_inputs(64)) == "chunked"
+    assert layer._resolve_implementation(11) == "attention"
+    assert layer._resolve_implementation(64) == "chunked"
 
 
 def test_default_fast_learning_rate_depends_on_the_rule():

@@ -25,8 +25,9 @@ BATCH, FEATURES, UNITS, STEPS = 3, 5, 6, 11
 PATHS = ["cell", "attention", "chunked", "delta"]
 
 
-# Chunks of 4 steps (conftest.py) in every test.
-pytestmark = pytest.mark.usefixtures("short_chunks")
+# Chunks of 4 steps in every test: the "chunked" path runs two chunks and
+# a rest in 11 steps (with the layer's chunks of 8: one).
+CHUNK_LENGTH = 4
 
 
 def make_inputs(timesteps, seed=0):
@@ -44,6 +45,7 @@ def make_layer(implementation="auto", **kwargs):
         UNITS,
         activation="tanh",
         implementation=implementation,
+        chunk_length=CHUNK_LENGTH,
         recurrent_initializer="orthogonal",
         bias_initializer="random_normal",
         return_sequences=True,
@@ -162,6 +164,7 @@ def test_fit_draws_masks_and_trains(implementation):
     layer = FastWeightsRNN(
         UNITS,
         implementation=implementation,
+        chunk_length=CHUNK_LENGTH,
         **rule,
         dropout=0.2,
         recurrent_dropout=0.2,
@@ -310,6 +313,7 @@ def test_returned_and_stateful_states_are_h_and_a_only(implementation):
     stateful = FastWeightsRNN(
         UNITS,
         implementation=implementation,
+        chunk_length=CHUNK_LENGTH,
         **rule,
         recurrent_dropout=0.5,
         stateful=True,

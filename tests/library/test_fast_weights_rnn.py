@@ -113,11 +113,15 @@ def test_tanh_activation_and_no_bias():
     np.testing.assert_allclose(outputs, expected, **TOLERANCE)
 
 
+@pytest.mark.parametrize("update_rule", ["hebbian", "delta"])
 @pytest.mark.parametrize("inner_steps", [1, 3])
-def test_layer_matches_both_forms_of_the_reference(inner_steps):
-    """A(t)·h_s = η Σ λ^{t-τ} h(τ)(h(τ)ᵀh_s): both forms, same cell result."""
+def test_layer_matches_both_forms_of_the_reference(inner_steps, update_rule):
+    """A(t)·h_s = η Σ λ^{t-τ} v(τ)(k(τ)ᵀh_s), v = k = h for the Hebbian
+    rule: both forms, same cell result."""
     x = random_inputs().astype("float32")
-    layer = built_layer(x, inner_steps=inner_steps, decay_rate=0.9)
+    layer = built_layer(
+        x, inner_steps=inner_steps, decay_rate=0.9, update_rule=update_rule
+    )
     outputs, _, _ = to_numpy(layer(x))
     kwargs = cell_arguments(layer.cell)
     matrix, _, _ = numpy_fast_weights(x, form="matrix", **kwargs)
@@ -397,16 +401,31 @@ def test_summary_counts_parameters():
 
 
 def test_quick_start_trains():
-    """The README's quick start, verbatim, plus one training step."""
-    model = keras.Sequential([keras.Input((None, 37))])
-    model.add(keras.layers.RNN(FastWeightsRNNCell(64)))
-    model.add(keras.layers.Dense(10))
-    model.compile(
-        "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    )
+    """The README's quick start, run as written (its first Python block,
+    as .ci/run runs it): the layer's model and the design card's compute
+    the same function, and each trains."""
+    readme = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
+    with open(readme, encoding="utf-8") as file:
+        text = file.read().split("## Quick start", 1)[1]
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(code, namespace)
+    model, card = namespace["model"], namespace["card"]
+    assert isinstance(model.layers[0], FastWeightsRNN)
+    assert isinstance(card.layers[0].cell, FastWeightsRNNCell)
     x = random_inputs(batch=8, steps=5, features=37).astype("float32")
-    loss = model.train_on_batch(x, np.arange(8) % 10)
-    assert np.isfinite(loss)
+    card.set_weights(model.get_weights())
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(card(x)),
+        ops.convert_to_numpy(model(x)),
+        **TOLERANCE,
+    )
+    for trained in (model, card):
+        trained.compile(
+            "adam",
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        assert np.isfinite(trained.train_on_batch(x, np.arange(8) % 10))
 
 
 # --- Serialization -----------------------------------------------------------

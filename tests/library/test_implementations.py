@@ -16,7 +16,6 @@ from reference import numpy_fast_weights
 
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights.layers import attention_form
-from keras_fastweights.layers import fast_weights_rnn
 from keras_fastweights.layers.fast_weights_rnn import IMPLEMENTATIONS
 
 # float32 rounding, amplified by layer normalization over a few units and
@@ -35,19 +34,11 @@ OTHER_PATHS = ("attention", "chunked")
 DELTA_PATHS = ("delta", "delta:chunked")
 PATHS = ("cell", *OTHER_PATHS, *DELTA_PATHS)
 
-# Chunks of 4 steps (conftest.py) unless a test asks for `real_chunks`:
-# they put several chunks and a rest in a dozen steps, which JAX compiles
-# faster than longer sequences.
-pytestmark = pytest.mark.usefixtures("short_chunks")
-
-
-@pytest.fixture
-def real_chunks(monkeypatch):
-    """The layer's own chunk length, `CHUNK_LENGTH`."""
-    monkeypatch.setattr(fast_weights_rnn, "CHUNK_LENGTH", REAL_CHUNK_LENGTH)
-
-
-REAL_CHUNK_LENGTH = fast_weights_rnn.CHUNK_LENGTH
+# Chunks of 4 steps unless a test asks for the layer's default: they put
+# several chunks and a rest in a dozen steps, which JAX compiles faster
+# than longer sequences.
+CHUNK_LENGTH = 4
+DEFAULT_CHUNK_LENGTH = FastWeightsRNN(1).chunk_length
 
 
 def make_inputs(timesteps, seed=0):
@@ -65,6 +56,7 @@ def make_layer(implementation, batch_size=None, **kwargs):
     kwargs.setdefault("recurrent_initializer", "orthogonal")
     kwargs.setdefault("bias_initializer", "random_normal")
     kwargs.setdefault("return_sequences", True)
+    kwargs.setdefault("chunk_length", CHUNK_LENGTH)
     layer = FastWeightsRNN(
         UNITS, implementation=implementation, return_state=True, **kwargs
     )
@@ -118,10 +110,10 @@ def test_matches_reference(implementation, timesteps, inner_steps):
     assert_matches_reference(layer, make_inputs(timesteps))
 
 
-def test_matches_reference_with_real_chunks(real_chunks):
+def test_matches_reference_with_default_chunks():
     # Two chunks and a rest of 6 steps.
-    layer = make_layer("chunked")
-    assert_matches_reference(layer, make_inputs(2 * REAL_CHUNK_LENGTH + 6))
+    layer = make_layer("chunked", chunk_length=DEFAULT_CHUNK_LENGTH)
+    assert_matches_reference(layer, make_inputs(2 * DEFAULT_CHUNK_LENGTH + 6))
 
 
 @pytest.fixture
@@ -384,6 +376,7 @@ def test_bidirectional_with_mask_matches_cell(implementation, return_sequences):
             FastWeightsRNN(
                 UNITS,
                 implementation=path,
+                chunk_length=CHUNK_LENGTH,
                 return_sequences=return_sequences,
             )
         )
@@ -479,12 +472,19 @@ def test_mixed_precision_is_close_to_float32(implementation, mask_kind):
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 def test_implementation_survives_save_and_load(implementation, tmp_path):
     inputs = keras.Input((11, FEATURES))
-    outputs = FastWeightsRNN(UNITS, implementation=implementation)(inputs)
-    model = keras.Model(inputs, outputs)
+    layer = FastWeightsRNN(
+        UNITS,
+        implementation=implementation,
+        chunk_length=CHUNK_LENGTH,
+        attention_max_steps=5,
+    )
+    model = keras.Model(inputs, layer(inputs))
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
     assert loaded.layers[-1].implementation == implementation
+    assert loaded.layers[-1].chunk_length == CHUNK_LENGTH
+    assert loaded.layers[-1].attention_max_steps == 5
     x = make_inputs(11)
     np.testing.assert_allclose(
         ops.convert_to_numpy(loaded(x)),
@@ -511,7 +511,9 @@ def test_chunked_training_compiles_with_xla(mask_kind):
             [
                 keras.Input((11, FEATURES)),
                 *([keras.layers.Masking(0.0)] if mask_kind else []),
-                FastWeightsRNN(UNITS, implementation="chunked"),
+                FastWeightsRNN(
+                    UNITS, implementation="chunked", chunk_length=CHUNK_LENGTH
+                ),
                 keras.layers.Dense(2),
             ]
         )
@@ -542,18 +544,28 @@ def test_rejects_unknown_implementation():
         (None, 256, "cell"),
     ],
 )
-def test_auto_chooses_path(timesteps, units, expected, real_chunks):
+def test_auto_chooses_path(timesteps, units, expected):
     layer = FastWeightsRNN(units)
-    sequences = keras.KerasTensor((2, timesteps, 3))
-    assert layer._resolve_implementation(sequences) == expected
+    assert layer._resolve_implementation(timesteps) == expected
+
+
+@pytest.mark.parametrize(
+    "attention_max_steps, timesteps, expected",
+    [(4, 4, "attention"), (4, 5, "chunked"), (1, 1, "attention")],
+)
+def test_attention_max_steps_sets_where_auto_chunks(
+    attention_max_steps, timesteps, expected
+):
+    layer = FastWeightsRNN(UNITS, attention_max_steps=attention_max_steps)
+    assert layer._resolve_implementation(timesteps) == expected
 
 
 @pytest.mark.parametrize("timesteps, chunked", [(3, False), (11, True)])
 def test_auto_runs_the_attention_forms_with_a_mask(
     timesteps, chunked, monkeypatch
 ):
-    # "auto" takes "attention" up to 4 steps here, then chunks of 4.
-    monkeypatch.setattr(fast_weights_rnn, "ATTENTION_MAX_STEPS", 4)
+    # "auto" takes "attention" up to 4 steps here, then chunks of 4. The
+    # spy only records which form ran.
     calls = []
     run = attention_form.run
 
@@ -562,7 +574,69 @@ def test_auto_runs_the_attention_forms_with_a_mask(
         return run(cell, sequences, initial_state, mask, **options)
 
     monkeypatch.setattr(attention_form, "run", spy)
-    layer = make_layer("auto")
+    layer = make_layer("auto", attention_max_steps=4)
     x, mask = make_inputs(timesteps), make_mask("holes", timesteps)
     assert_matches_reference(layer, x, mask)
     assert calls == [(True, chunked)]
+
+
+@pytest.mark.parametrize(
+    "name, value, error, message",
+    [
+        ("chunk_length", 0, ValueError, "Received: chunk_length=0"),
+        ("chunk_length", 2.0, TypeError, "Received: chunk_length=2.0"),
+        ("chunk_length", True, TypeError, "Received: chunk_length=True"),
+        (
+            "attention_max_steps",
+            -1,
+            ValueError,
+            "Received: attention_max_steps=-1",
+        ),
+    ],
+)
+def test_rejects_bad_path_settings(name, value, error, message):
+    with pytest.raises(error, match=message):
+        FastWeightsRNN(UNITS, **{name: value})
+
+
+@pytest.mark.parametrize("implementation", ["attention", "chunked"])
+def test_explicit_path_needs_the_number_of_steps(implementation):
+    # Where T is unknown when the layer is called, "auto" runs the cell
+    # loop; an explicit attention form cannot run and says what can.
+    layer = FastWeightsRNN(UNITS, implementation=implementation)
+    with pytest.raises(
+        ValueError,
+        match=rf"implementation='{implementation}' needs the number of "
+        r"timesteps.*Use implementation='auto' .*or 'cell', or give the "
+        "input a static length",
+    ):
+        layer._resolve_implementation(None)
+    assert FastWeightsRNN(UNITS)._resolve_implementation(None) == "cell"
+    cell = FastWeightsRNN(UNITS, implementation="cell")
+    assert cell._resolve_implementation(None) == "cell"
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="only TensorFlow calls a layer with an unknown number of steps "
+    "(in a graph traced for sequences of any length); JAX and torch call "
+    "it with the sequences' own",
+)
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_graph_for_sequences_of_any_length(implementation):
+    import tensorflow as tf
+
+    layer = make_layer(implementation)
+    x = make_inputs(11)
+    traced = tf.function(
+        layer, input_signature=[tf.TensorSpec((None, None, FEATURES))]
+    )
+    if implementation in ("attention", "chunked"):
+        with pytest.raises(ValueError, match="static length"):
+            traced(x)
+        return
+    outputs, h, memory = traced(x)
+    expected_outputs, expected_h, _ = reference(layer, x)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(outputs), expected_outputs, **TOLERANCE
+    )

@@ -4,11 +4,15 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from reference import cell_arguments
+from reference import numpy_fast_weights
 
 import keras_fastweights
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
 from keras_fastweights.inspection import fast_weights_attention
+from keras_fastweights.inspection import replay
+from keras_fastweights.layers.fast_weights_rnn_cell import UPDATE_RULES
 
 VOCABULARY = 37
 UNITS = 6
@@ -171,34 +175,113 @@ def test_weights_are_strictly_lower_triangular():
     assert np.count_nonzero(lower) > lower.size // 2
 
 
-def test_attention_form_equals_cell_memory():
-    """Σ_j weights[i, j] h(j+1) = A(i) h_s, with A(i) and the outputs h read
-    from the states of the real cell, not from a recomputation."""
-    keras.utils.set_random_seed(4)
-    rng = np.random.default_rng(4)
-    cell = FastWeightsRNNCell(UNITS, decay_rate=0.8, inner_steps=2)
-    model = retrieval_model(cell)
-    randomize(cell, rng)
-    tokens = rng.integers(0, VOCABULARY, size=(2, TIMESTEPS))
-    sequences = ops.convert_to_numpy(model.get_layer("embedding")(tokens))
+def inspected_layer(update_rule, implementation="auto"):
+    """A FastWeightsRNN of `update_rule` with random weights, run by
+    `implementation` (chunks of 4: two and a rest in TIMESTEPS steps)."""
+    keras.utils.set_random_seed(8)
+    layer = FastWeightsRNN(
+        UNITS,
+        update_rule=update_rule,
+        implementation=implementation,
+        chunk_length=4,
+        inner_steps=2,
+        decay_rate=0.9,
+        return_sequences=True,
+    )
+    layer.build((None, TIMESTEPS, 5))
+    randomize(layer.cell, np.random.default_rng(8))
+    return layer
 
-    weights = fast_weights_attention(model, tokens, inner_step=None)
 
-    _, queries, _ = numpy_replay(cell, sequences)
+def sequences(seed=8):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(2, TIMESTEPS, 5)).astype("float32")
+
+
+@pytest.mark.parametrize("implementation", ["cell", "attention", "chunked"])
+@pytest.mark.parametrize("update_rule", UPDATE_RULES)
+def test_weights_match_the_reference_for_both_rules(
+    update_rule, implementation
+):
+    layer = inspected_layer(update_rule, implementation)
+    x = sequences()
+
+    weights = fast_weights_attention(layer, x, inner_step=None)
+
+    outputs, _, _, (expected, _) = numpy_fast_weights(
+        x,
+        form="attention",
+        return_attention=True,
+        **cell_arguments(layer.cell),
+    )
+    np.testing.assert_allclose(weights, expected, rtol=1e-4, atol=1e-4)
+    assert np.abs(expected).max() > 0.1
+    # The layer's own outputs, by its implementation, are those whose
+    # memory the weights read.
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(layer(x)), outputs, rtol=1e-4, atol=1e-4
+    )
+
+
+@pytest.mark.parametrize("update_rule", UPDATE_RULES)
+def test_attention_form_equals_cell_memory(update_rule):
+    """Σ_j weights[i, j] v(j+1) = A(i) h_s, with A(i) read from the states
+    of the real cell, not from a recomputation, and the values v of the
+    reference (the outputs h for the Hebbian rule)."""
+    layer = inspected_layer(update_rule)
+    cell, x = layer.cell, sequences()
+
+    weights = fast_weights_attention(layer, x, inner_step=None)
+
+    _, _, _, (_, values) = numpy_fast_weights(
+        x,
+        form="attention",
+        return_attention=True,
+        **cell_arguments(cell),
+    )
+    recorded = replay(cell, x)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(recorded.values), values, atol=1e-4
+    )
+    queries = ops.convert_to_numpy(recorded.queries)
     states = cell.get_initial_state(2)
-    outputs, memories = [], []
+    memories = []
     for i in range(TIMESTEPS):
-        output, states = cell(sequences[:, i], states)
-        outputs.append(ops.convert_to_numpy(output))
+        _, states = cell(x[:, i], states)
         # The state after step i is the memory A(i) that step i read.
         memories.append(ops.convert_to_numpy(states[1]))
-    outputs = np.stack(outputs, axis=1)
     memories = np.stack(memories, axis=1).reshape(2, TIMESTEPS, UNITS, UNITS)
 
     matrix_form = np.einsum("bijk,bisk->bsij", memories, queries)
-    attention_form = np.einsum("bsij,bjh->bsih", weights, outputs)
+    attention_form = np.einsum("bsij,bjh->bsih", weights, values)
     np.testing.assert_allclose(attention_form, matrix_form, atol=1e-4)
     assert np.abs(matrix_form).max() > 0.1
+
+
+def test_delta_rule_weights_are_not_the_hebbian_ones():
+    # The delta rule's memory reads with its unit keys k(τ): weights
+    # η λ^(i-1-j) h(j+1)ᵀ h_s, read off the same outputs and queries as
+    # for a Hebbian memory, are not what it reads with (if the inspection
+    # ignored the rule, it would return these).
+    layer = inspected_layer("delta")
+    x = sequences()
+
+    weights = fast_weights_attention(layer, x, inner_step=None)
+
+    recorded = replay(layer.cell, x)
+    hebbian = numpy_attention(
+        layer.cell,
+        ops.convert_to_numpy(recorded.outputs),
+        ops.convert_to_numpy(recorded.queries),
+    )
+    assert np.abs(weights - hebbian).max() > 0.1
+    _, _, _, (expected, _) = numpy_fast_weights(
+        x,
+        form="attention",
+        return_attention=True,
+        **cell_arguments(layer.cell),
+    )
+    np.testing.assert_allclose(weights, expected, rtol=1e-4, atol=1e-4)
 
 
 def test_layer_and_cell_give_the_models_weights():

@@ -2,11 +2,11 @@
 
 `keras_fastweights` imports Keras and NumPy and none of the study
 (`fastweights_study`), Keras Tuner or matplotlib; it names no path of this
-repository; and each layer's config is its cell's signature.
+repository; and each layer takes, reads back and saves its cell's
+arguments.
 """
 
 import ast
-import inspect
 import json
 import os
 import subprocess
@@ -20,6 +20,7 @@ from keras_fastweights import AssociativeLSTM
 from keras_fastweights import AssociativeLSTMCell
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
+from keras_fastweights.layers._base import cell_arguments
 
 LIBRARY = os.path.dirname(keras_fastweights.__file__)
 # What the library may not import, at any level of any of its modules.
@@ -88,42 +89,86 @@ def test_importing_the_library_loads_nothing_of_the_study():
         assert name.split(".")[0] not in STUDY_MODULES, name
 
 
-def constructor_arguments(cls):
-    return [
-        name
-        for name, parameter in inspect.signature(
-            cls.__init__
-        ).parameters.items()
-        if name != "self" and parameter.kind is parameter.POSITIONAL_OR_KEYWORD
-    ]
+# The arguments every cell takes for its slow weights, as
+# keras.layers.LSTMCell does, and each cell's own.
+SLOW_WEIGHT_ARGUMENTS = {
+    "use_bias",
+    *(
+        f"{weight}_{kind}"
+        for weight in ("kernel", "recurrent", "bias")
+        for kind in ("initializer", "regularizer", "constraint")
+    ),
+}
+OWN_ARGUMENTS = {
+    FastWeightsRNNCell: {
+        "units",
+        "decay_rate",
+        "fast_learning_rate",
+        "inner_steps",
+        "activation",
+        "use_layer_norm",
+        "layer_norm_epsilon",
+        "update_rule",
+    },
+    AssociativeLSTMCell: {
+        "units",
+        "num_copies",
+        "permutation_seed",
+        "unit_forget_bias",
+    },
+}
 
 
 @pytest.mark.parametrize(
     "layer_class, cell_class, options",
     [
-        (FastWeightsRNN, FastWeightsRNNCell, {"update_rule": "delta"}),
-        (AssociativeLSTM, AssociativeLSTMCell, {"num_copies": 2}),
+        (
+            FastWeightsRNN,
+            FastWeightsRNNCell,
+            {
+                "update_rule": "delta",
+                "decay_rate": 0.7,
+                "use_bias": False,
+                "kernel_regularizer": keras.regularizers.L2(0.1),
+            },
+        ),
+        (
+            AssociativeLSTM,
+            AssociativeLSTMCell,
+            {"num_copies": 2, "unit_forget_bias": False},
+        ),
     ],
 )
-def test_layer_config_names_its_cell_arguments(
+def test_layer_takes_reads_and_saves_its_cells_arguments(
     layer_class, cell_class, options
 ):
-    # The layer takes every argument of its cell, exposes it as a property
-    # and writes it into its config, so that a saved layer comes back with
-    # the cell it had.
-    cell_arguments = constructor_arguments(cell_class)
-    assert set(cell_arguments) <= set(constructor_arguments(layer_class))
+    # The layer takes every argument of its cell, reads it back as an
+    # attribute and writes it into its config, so that a saved layer comes
+    # back with the cell it had.
+    names = cell_arguments(cell_class)
+    assert set(names) == OWN_ARGUMENTS[cell_class] | SLOW_WEIGHT_ARGUMENTS
     layer = layer_class(8, **options)
+    for name, value in options.items():
+        assert getattr(layer.cell, name) == value, name
     config = layer.get_config()
     cell_config = layer.cell.get_config()
-    for name in cell_arguments:
+    for name in names:
         assert name in config, name
         assert config[name] == cell_config[name], name
-        value = getattr(layer, name)
-        if isinstance(value, (int, float, str, bool)) or value is None:
-            assert value == getattr(layer.cell, name), name
+        assert getattr(layer, name) is getattr(layer.cell, name), name
+        assert name in dir(layer), name
     for name, value in options.items():
-        assert config[name] == value
+        if isinstance(value, (int, float, bool)):
+            assert config[name] == value
     copy = layer_class.from_config(config)
     assert copy.cell.get_config() == cell_config
     assert keras.saving.serialize_keras_object(copy)["config"] == config
+
+
+@pytest.mark.parametrize("layer_class", [FastWeightsRNN, AssociativeLSTM])
+def test_layer_refuses_an_unknown_argument(layer_class):
+    # Keras's own check of a layer's keyword arguments.
+    with pytest.raises(ValueError, match="'decay': 0.9"):
+        layer_class(8, decay=0.9)
+    with pytest.raises(AttributeError, match="'decay'"):
+        layer_class(8).decay

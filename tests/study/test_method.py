@@ -33,7 +33,7 @@ from keras_fastweights import FastWeightsRNN
 from keras_fastweights import FastWeightsRNNCell
 from keras_fastweights.datasets import associative_retrieval
 from keras_fastweights.inspection import fast_weights_attention
-from keras_fastweights.layers import attention_form
+from keras_fastweights.layers import kernels
 from keras_fastweights.models import build_retrieval_model
 
 # The method's claims are properties of the equations: checked on one
@@ -407,7 +407,7 @@ def multiply_adds(monkeypatch):
     monkeypatch.setattr(ops, "matmul", counting_matmul)
     # The attention form's read as two einsums: the elementwise form that
     # torch uses does the same products, but not through ops.einsum.
-    monkeypatch.setattr(attention_form, "READ_OUT_BY_BACKEND", {})
+    monkeypatch.setattr(kernels, "READ_OUT_BY_BACKEND", {})
     return counts
 
 
@@ -1099,6 +1099,16 @@ def test_removing_no_stored_state_changes_nothing():
     for kept in (None, np.ones(10)):
         computed = answer_probability(model, tokens, targets, kept)
         np.testing.assert_allclose(computed, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("analysis", [answer_probability, stored_state_effects])
+def test_removing_stored_states_refuses_the_delta_rule(analysis):
+    model = build_retrieval_model(
+        "fast_weights", 6, embedding_dim=5, hidden_dim=7, update_rule="delta"
+    )
+    tokens, targets = retrieval_batch(4)
+    with pytest.raises(ValueError, match="update_rule='delta'"):
+        analysis(model, tokens, targets)
 
 
 def test_removing_every_stored_state_is_eta_zero_at_the_last_step():

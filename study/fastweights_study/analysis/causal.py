@@ -183,7 +183,19 @@ def _removal_effects(cell, stored, finish, targets):
 def _weighted_memory(cell, stored, kept):
     """`η Σ_j kept[b, j] λ^{T-2-j} h(j+1) h(j+1)ᵀ` over the stored outputs
     `h(j+1) = stored[:, j]`: the unrolled memory (docs/method.md, section
-    2) that the last step reads, with each term scaled by `kept`."""
+    2) that the last step reads, with each term scaled by `kept`.
+
+    The Hebbian rule's memory only: a delta-rule memory stores a key and a
+    value for each state, each value read from the memory before it, so
+    that it is not this sum."""
+    if cell.update_rule != "hebbian":
+        raise ValueError(
+            "Removing stored states from the memory is defined for the "
+            "Hebbian rule's memory, η Σ_j λ^{T-2-j} h(j+1) h(j+1)ᵀ, not for "
+            "a memory of keys and values each read from the memory before "
+            "it. Received: a fast-weights layer with "
+            f"update_rule={cell.update_rule!r}"
+        )
     steps = ops.shape(stored)[1]
     weights = cell.fast_learning_rate * cell.decay_rate ** np.arange(
         steps - 1, -1, -1, dtype="float64"
