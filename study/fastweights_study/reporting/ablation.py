@@ -16,7 +16,7 @@ from fastweights_study.reporting.plateau import OUTCOME_COLUMNS
 from fastweights_study.reporting.plateau import plateau_rule
 from fastweights_study.reporting.plateau import run_outcomes
 from fastweights_study.variants import FAST_WEIGHTS_VARIANTS
-from keras_fastweights.layers import FastWeightsRNN
+from keras_fastweights.layers import FastWeightsRNNCell
 from keras_fastweights.layers.fast_weights_rnn_cell import (
     DEFAULT_FAST_LEARNING_RATES,
 )
@@ -77,7 +77,8 @@ def variant_description(variant: str) -> str:
             f"{tuple(FAST_WEIGHTS_VARIANTS)}"
         )
     changed = FAST_WEIGHTS_VARIANTS[variant]
-    parameters = inspect.signature(FastWeightsRNN).parameters
+    # FastWeightsRNN takes its cell's arguments, with the cell's defaults.
+    parameters = inspect.signature(FastWeightsRNNCell).parameters
     defaults = {name: parameters[name].default for name in _VARIANT_OPTIONS}
     # η's default depends on the update rule; the variants are Hebbian.
     defaults["fast_learning_rate"] = DEFAULT_FAST_LEARNING_RATES["hebbian"]
