@@ -58,8 +58,8 @@ def validation_rank(val_accuracy: float, val_loss: float) -> tuple:
 
     Higher validation accuracy wins; equal accuracies go to the lower
     validation loss. It chooses a run's best epoch (`best_epoch`,
-    `RestoreBestOnValidation`) and a cell's learning rate
-    (`fastweights_study.tuning`).
+    `RestoreBestOnValidation`), and can choose between runs alike (a
+    learning rate, say).
 
     Example:
 
