@@ -156,11 +156,11 @@ class FastWeightsRNN(RecurrentLayer):
             self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        # keras.layers.RNN.call's steps, with the implementation's loop in
-        # place of `inner_loop`, which hands the loop nothing but the
-        # states: the attention forms also need to know whether A starts
-        # at zero (then they skip its products) and the recurrent dropout
-        # mask, which they take as arguments.
+        # keras.layers.RNN.call's steps, run here rather than through it:
+        # its `inner_loop(sequences, initial_state, mask, training)` takes
+        # nothing else, and the attention forms also take, as arguments,
+        # whether A starts at zero (then they skip its products) and the
+        # recurrent dropout mask. The "cell" path is Keras's `inner_loop`.
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         implementation = self._resolve_implementation(sequences.shape[1])
