@@ -72,7 +72,9 @@ from fastweights_study.tuning.search import RetrievalGridSearch
 from fastweights_study.tuning.search import RetrievalHyperModel
 from fastweights_study.tuning.search import SaveWeightsAtEnd
 from fastweights_study.tuning.search import TrialStatus
+from fastweights_study.tuning.search import best_epoch_results
 from fastweights_study.tuning.search import completed_trials
+from fastweights_study.tuning.search import fit_with_backup
 from fastweights_study.tuning.search import is_worker
 from fastweights_study.tuning.search import load_settings
 from fastweights_study.tuning.search import make_tuner
@@ -117,6 +119,8 @@ __all__ = [
     "load_search",
     "load_settings",
     "make_tuner",
+    "fit_with_backup",
+    "best_epoch_results",
     "protocol_points",
     "protocol_progress",
     "rates_around",

@@ -106,56 +106,84 @@ class RetrievalHyperModel(keras_tuner.HyperModel):
         **kwargs,
     ):
         # The recipe's callbacks first, so that the tuner's CSVLogger (see
-        # RetrievalGridSearch.run_trial) records the test metrics too; the
-        # backup last, once the epoch is logged.
+        # RetrievalGridSearch.run_trial) records the test metrics too.
         recipe = training.retrieval_callbacks(
             test_data=test_data, schedule=self.schedule
         )
-        callbacks = recipe + list(callbacks)
-        backup = None
-        if backup_path is not None:
-            (best,) = [
-                callback
-                for callback in recipe
-                if isinstance(callback, training.RestoreBestOnValidation)
-            ]
-            schedule = [c for c in recipe if type(c) in SCHEDULE_STATE]
-            backup = TrialBackup(backup_path, best, schedule)
-            callbacks.append(backup)
-        start = time.perf_counter()
-        history = training.train_retrieval_model(
-            model,
-            (x, y),
-            validation_data,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            callbacks=callbacks,
-            verbose=kwargs.get("verbose", "auto"),
+        history, seconds = fit_with_backup(
+            lambda every: training.train_retrieval_model(
+                model,
+                (x, y),
+                validation_data,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                callbacks=every,
+                verbose=kwargs.get("verbose", "auto"),
+            ),
+            recipe,
+            callbacks,
+            backup_path,
         )
-        seconds = time.perf_counter() - start
-        if backup is not None:
-            # Every epoch's, those before a resume included.
-            history = backup.history()
-            seconds += backup.seconds_before
-        else:
-            history = history.history
-        best = training.best_epoch(history)
-        results = {
-            name: float(values[best])
-            for name, values in history.items()
-            if name.startswith(("val_", "test_"))
-        }
+        results = best_epoch_results(history, seconds)
         if test_data is not None:
             # The restored model's answers, as the example script reports.
             results[TEST_ERROR] = round(
                 training.error_percent(model, *test_data), 4
             )
-        return {
-            **results,
-            "best_epoch": best + 1,
-            "epochs": len(history["val_loss"]),
-            "seconds": seconds,
-        }
+        return results
+
+
+def fit_with_backup(train, recipe, callbacks, backup_path=None):
+    """Trains with the `recipe`'s callbacks, then the tuner's `callbacks`,
+    then, given a `backup_path`, a `TrialBackup` there (last, once the
+    epoch is logged) that keeps the recipe's
+    `training.RestoreBestOnValidation` and schedule callbacks
+    (`SCHEDULE_STATE`) and goes on from an interrupted run's backup.
+
+    Args:
+        train: Trains the model with the list of callbacks it is given,
+            e.g. a `model.fit` call; returns its `History`.
+        recipe, callbacks: Lists of callbacks.
+        backup_path: The backup file, or `None` for none.
+
+    Returns:
+        `(history, seconds)`: every epoch's `{metric: [values]}`, those
+        before a resume included, and the seconds they took.
+    """
+    every = [*recipe, *callbacks]
+    backup = None
+    if backup_path is not None:
+        (best,) = [
+            callback
+            for callback in recipe
+            if isinstance(callback, training.RestoreBestOnValidation)
+        ]
+        schedule = [c for c in recipe if type(c) in SCHEDULE_STATE]
+        backup = TrialBackup(backup_path, best, schedule)
+        every.append(backup)
+    start = time.perf_counter()
+    history = train(every)
+    seconds = time.perf_counter() - start
+    if backup is None:
+        return history.history, seconds
+    return backup.history(), seconds + backup.seconds_before
+
+
+def best_epoch_results(history: dict, seconds: float) -> dict:
+    """What a trial records (`fit`'s return): the validation and test
+    metrics of the best epoch on validation (`training.best_epoch`), that
+    epoch (from 1), the epochs trained and the seconds."""
+    best = training.best_epoch(history)
+    return {
+        **{
+            name: float(values[best])
+            for name, values in history.items()
+            if name.startswith(("val_", "test_"))
+        },
+        "best_epoch": best + 1,
+        "epochs": len(history["val_loss"]),
+        "seconds": seconds,
+    }
 
 
 class GridOracle(keras_tuner.Oracle):
