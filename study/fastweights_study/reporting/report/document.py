@@ -1,0 +1,104 @@
+"""The report's template machinery: `render` fills the template's
+`{{name}}` placeholders, `first_difference` is `--check`'s comparison of the
+committed report with the rendered one, and `later_section` renders the
+sections of experiments whose records land later (`LATER`)."""
+
+import os
+import re
+from collections.abc import Mapping
+
+from fastweights_study.reporting.common import read_csv
+from fastweights_study.reporting.common import runs_markdown
+
+TEMPLATE = os.path.join("docs", "report.template.md")
+REPORT = os.path.join("docs", "report.md")
+PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+NOTICE = (
+    "<!-- Written by `python tuning/write_report.py` from "
+    "docs/report.template.md and the records in results/: edit the "
+    "template, not this file. -->\n"
+)
+# Experiments whose records land later: the CSV a section renders, the
+# page beside it, and what the section says until the CSV exists.
+LATER = {
+    "convergence": (
+        "table1_convergence.csv",
+        "table1_convergence.md",
+        "**Running.** Table 1 again, each run trained until its validation "
+        "accuracy stops improving (Keras's `ReduceLROnPlateau` and "
+        "`EarlyStopping` on validation accuracy), to tell the budget's part "
+        "in Table 1 from the models'. Its table is rendered here from "
+        "`results/table1_convergence.csv` once its runs have finished.",
+    ),
+    "mqar": (
+        "mqar.csv",
+        "mqar.md",
+        "**Running.** Fast weights, the delta rule, the LSTM and attention "
+        "on Zoology's multi-query associative recall "
+        "(`keras_fastweights.datasets.mqar`): accuracy against the size of "
+        "the recurrent state. Its table is rendered here from "
+        "`results/mqar.csv` once its runs have finished.",
+    ),
+}
+
+
+def render(template: str, values: Mapping[str, object]) -> str:
+    """`template` with each `{{name}}` replaced by `values[name]`, the
+    template's leading comment (for its writers) by `NOTICE`.
+
+    Raises:
+        KeyError: naming every placeholder that `values` lacks.
+    """
+    if template.startswith("<!--"):
+        template = template[template.index("-->") + len("-->") :].lstrip("\n")
+    missing = sorted(
+        {name for name in PLACEHOLDER.findall(template) if name not in values}
+    )
+    if missing:
+        raise KeyError(
+            "The template names values the records do not give: "
+            + ", ".join(missing)
+        )
+    return NOTICE + PLACEHOLDER.sub(
+        lambda match: str(values[match.group(1)]), template
+    )
+
+
+def first_difference(committed: str, rendered: str) -> str | None:
+    """Where the committed report differs from the rendered one: its first
+    differing line, with both versions, or None if they are the same."""
+    ours, theirs = committed.splitlines(), rendered.splitlines()
+    for number, (line, expected) in enumerate(zip(ours, theirs), 1):
+        if line != expected:
+            return (
+                f"{REPORT}:{number}: committed {line!r}, the records give "
+                f"{expected!r}"
+            )
+    if len(ours) != len(theirs):
+        number = min(len(ours), len(theirs)) + 1
+        return (
+            f"{REPORT}:{number}: the committed report has {len(ours)} lines, "
+            f"the records give {len(theirs)}"
+        )
+    if committed != rendered:
+        return f"{REPORT}: differs from the records' in its line endings"
+    return None
+
+
+def later_section(root: str | os.PathLike, name: str) -> str:
+    """The section of an experiment of `LATER`: that it is running, until
+    its CSV exists under `root/results`; then its rows as a table."""
+    filename, page, running = LATER[name]
+    path = os.path.join(root, "results", filename)
+    if not os.path.exists(path):
+        return running
+    rows = read_csv(path)
+    columns = list(rows[0]) if rows else []
+    source = f"`results/{filename}`"
+    if os.path.exists(os.path.join(root, "results", page)):
+        source = f"[{page}](../results/{page}), {source}"
+    text = f"From {source}:\n\n" + runs_markdown(rows, columns).rstrip("\n")
+    figure = os.path.splitext(filename)[0] + ".png"
+    if os.path.exists(os.path.join(root, "results", figure)):
+        text += f"\n\n![{name}](../results/{figure})"
+    return text
