@@ -220,7 +220,7 @@ def ablation_markdown(
     text = [
         f"# Ablation study: fast weights, K = {num_pairs}, R = {units}\n",
         "The paper's fast-weights layer and variants that each change one "
-        "thing (`keras_fastweights.models.FAST_WEIGHTS_VARIANTS`), on the "
+        "thing (`fastweights_study.variants.FAST_WEIGHTS_VARIANTS`), on the "
         f"associative-retrieval task with K = {num_pairs} pairs: "
         f"{rates}; seeds {seeds}, {settings['epochs']} epochs each, the "
         "best epoch on validation kept. Test error (%): mean ± sample "
