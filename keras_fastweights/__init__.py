@@ -3,9 +3,10 @@
 The layers (`FastWeightsRNNCell`, `FastWeightsRNN`, and the Associative
 LSTM of the paper's Table 1), the associative-retrieval data set
 (`datasets`), the paper's models (`models`), their training recipe
-(`training`) and the fast memory's inspection (`inspection`). Importing
-the package imports Keras and NumPy only; `plotting` (matplotlib) is
-imported when used.
+(`training`), the fast memory's inspection (`inspection`) and the
+argument checks they share, for code built on the package too
+(`validation`). Importing the package imports Keras and NumPy only;
+`plotting` (matplotlib) is imported when used.
 """
 
 from keras_fastweights import datasets

@@ -4,7 +4,7 @@ For each (model, K) of the capacity curve (`tuning/capacity_report.py`: the
 learning rate chosen on validation, every seed run at it), loads each run's
 best-on-validation weights from its trial's checkpoint, answers the test
 split of its search and reads the errors with
-`fastweights_study.analysis.retrieval_errors` (results/findings.md, section 2):
+`fastweights_study.analysis.retrieval_errors` (docs/report.md, §4.4):
 by the position of the queried pair (the first is stored longest before the
 query), and by whether a wrong answer is another pair's digit. Writes into
 `--output`:

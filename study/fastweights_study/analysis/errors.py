@@ -21,7 +21,7 @@ def retrieval_errors(
 ) -> dict[str, Any]:
     """Where a model's wrong answers to associative-retrieval queries come from.
 
-    Two readings of the errors (results/findings.md, section 2). By the
+    Two readings of the errors (docs/report.md, §4.4). By the
     position of the queried pair: the first pair is stored longest before
     the query, so a memory that fades (fast weights' decay `λ^{t-τ}`, an
     LSTM that forgets) would err more on it. By what a wrong answer is: the
@@ -114,8 +114,8 @@ def queried_pair_effects(
 
     Under the hypothesis that the error does not depend on which pair is
     queried, each pair's wrong answers are binomial with the overall error
-    `p`. Two statistics measure the departure (results/findings.md,
-    section 2): the largest distance of a pair's error from `p`, in
+    `p`. Two statistics measure the departure (docs/report.md, §4.4):
+    the largest distance of a pair's error from `p`, in
     binomial standard errors `sqrt(p (1 - p) / n_i)`, and the
     Cochran-Armitage test of a linear trend of the error in the pair's
     position `i = 1 .. K`,
