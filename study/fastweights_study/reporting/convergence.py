@@ -135,12 +135,7 @@ def cell_rows(runs: Sequence[Mapping], fixed_budget: Mapping) -> list[dict]:
                     "units": units,
                     "learning_rate": found[0]["learning_rate"],
                     "seeds": " ".join(str(r["seed"]) for r in found),
-                    "test_error_mean": round(float(errors.mean()), 4),
-                    "test_error_std": round(float(errors.std(ddof=1)), 4)
-                    if len(errors) > 1
-                    else None,
-                    "test_error_min": float(errors.min()),
-                    "test_error_max": float(errors.max()),
+                    **tuning.error_summary(found),
                     "at_zero": int(np.sum(errors == 0)),
                     "best_seed": best["seed"],
                     "stopped_at_max_epochs": sum(
@@ -233,7 +228,7 @@ def convergence_markdown(
         "",
     ]
     if contrast:
-        errors = [r["test_error_percent"] for r in contrast]
+        summary = tuning.error_summary(contrast)
         kind, units = CONTRAST
         lines += [
             "## The budget alone",
@@ -241,8 +236,13 @@ def convergence_markdown(
             f"{SERIES_NAMES[kind]} at R = {units} at its constant rate "
             f"({contrast[0]['learning_rate']:g}) for "
             f"{contrast[0]['epochs']} epochs, the best epoch on validation "
-            f"kept: {mean_and_std(*_mean_std(errors))} % over seeds "
-            f"{' '.join(str(r['seed']) for r in contrast)}.",
+            "kept: "
+            + mean_and_std(
+                summary["test_error_mean"], summary["test_error_std"]
+            )
+            + " % over seeds "
+            + " ".join(str(r["seed"]) for r in contrast)
+            + ".",
             "",
             runs_markdown(
                 contrast,
@@ -256,26 +256,14 @@ def convergence_markdown(
         runs_markdown(
             runs,
             [
-                "series",
-                "units",
-                "learning_rate",
-                "seed",
-                "epochs",
-                "reason",
-                "rate_reductions",
-                "best_epoch",
-                "test_error_percent",
+                column
+                for column in RUN_COLUMNS[:10]
+                if column not in ("val_error_percent", "seconds")
             ],
         ).rstrip("\n"),
         "",
     ]
     return "\n".join(lines)
-
-
-def _mean_std(values):
-    values = np.array(values)
-    std = round(float(values.std(ddof=1)), 4) if len(values) > 1 else None
-    return round(float(values.mean()), 4), std
 
 
 def load_runs(root) -> list[dict]:

@@ -54,6 +54,7 @@ from fastweights_study.tuning.protocol import widening_learning_rate
 from fastweights_study.tuning.records import RUN_COLUMNS
 from fastweights_study.tuning.records import TABLE_COLUMNS
 from fastweights_study.tuning.records import columns
+from fastweights_study.tuning.records import error_summary
 from fastweights_study.tuning.records import load_search
 from fastweights_study.tuning.records import rates_around
 from fastweights_study.tuning.records import run_rows
@@ -119,6 +120,7 @@ __all__ = [
     "load_search",
     "load_settings",
     "make_tuner",
+    "error_summary",
     "fit_with_backup",
     "best_epoch_results",
     "protocol_points",

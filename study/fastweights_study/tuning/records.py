@@ -196,19 +196,13 @@ def table_rows(grid: dict, runs: Sequence[dict]) -> list[dict]:
         if not chosen:
             # A grid of one learning rate chooses it before any run.
             continue
-        errors = np.array([run["test_error_percent"] for run in chosen])
         rows.append(
             {
                 **cell,
                 "learning_rate": rate,
                 "choice": choice,
                 "seeds": " ".join(str(run["seed"]) for run in chosen),
-                "test_error_mean": round(float(errors.mean()), 4),
-                "test_error_std": round(float(errors.std(ddof=1)), 4)
-                if len(errors) > 1
-                else None,
-                "test_error_min": float(errors.min()),
-                "test_error_max": float(errors.max()),
+                **error_summary(chosen),
             }
         )
     return rows
@@ -259,4 +253,19 @@ def load_search(directory: str | os.PathLike) -> dict:
         "tuner": tuner,
         "runs": run_rows(tuner),
         "histories": trial_histories(tuner),
+    }
+
+
+def error_summary(runs) -> dict:
+    """The test errors of `runs` (their `test_error_percent`): their
+    `test_error_mean`, sample `test_error_std` (`None` for one run),
+    `test_error_min` and `test_error_max`, as the tables keep them."""
+    errors = np.array([run["test_error_percent"] for run in runs])
+    return {
+        "test_error_mean": round(float(errors.mean()), 4),
+        "test_error_std": round(float(errors.std(ddof=1)), 4)
+        if len(errors) > 1
+        else None,
+        "test_error_min": float(errors.min()),
+        "test_error_max": float(errors.max()),
     }
