@@ -10,7 +10,7 @@ A(t) h_s = η Σ_{τ=1..t} λ^{t-τ} v(τ) (k(τ)ᵀ h_s)
 ```
 
 with `k(τ) = v(τ) = h(τ)` for the paper's Hebbian rule, and for the delta
-rule the unit key `k(τ) = h(τ) / |h(τ)|` and the value
+rule the unit key `k(τ) = h(τ) / sqrt(h(τ)ᵀ h(τ) + 1e-6)` and the value
 `v(τ) = h(τ) - λ A(τ-1) k(τ)` (`FastWeightsRNNCell.memory_entry`).
 `fast_weights_attention` returns the weights `η λ^{t-τ} k(τ)ᵀ h_s` of that
 sum for every step of an input sequence; the study's
