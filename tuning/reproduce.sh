@@ -43,7 +43,9 @@
 #    0-2; the LSTM at R = 100 at a constant rate for 300 epochs beside them;
 #    then table1_convergence.*. The cells run in the order of the gaps to
 #    the paper (the LSTM at R = 100 and 50, fast weights at R = 20 first), the
-#    A-LSTM (3x an epoch) last.
+#    A-LSTM (3x an epoch) last. Then the MQAR sweep (Zoology's task, beyond
+#    the paper): its cells (64, 4) and (128, 8), then mqar.*; (256, 16) does
+#    not fit a CPU budget (results/README.md gives its command).
 # The capacity curve's last cells (`bash tuning/reproduce.sh capacity`):
 #    the delta rule at K = 12, then K = 16 for the three series.
 # When both are done, the causal readings of the fast-weights runs that
@@ -187,6 +189,12 @@ convergence() {
     python tuning/convergence_report.py --output results
 }
 
+mqar_sweep() {
+    python tuning/mqar_search.py --sequence-length 64 --num-pairs 4
+    python tuning/mqar_search.py --sequence-length 128 --num-pairs 8
+    python tuning/mqar_report.py --output results
+}
+
 capacity_finish() {
     delta_capacity_at 12
     capacity_k16
@@ -231,7 +239,7 @@ case "${1:-both}" in
         ;;
     table1) table1 && delta_table1 && longer_budget && capacity_k16 ;;
     studies) studies && delta_capacity && studies_reports ;;
-    convergence) convergence ;;
+    convergence) convergence && mqar_sweep ;;
     capacity) capacity_finish ;;
     *)
         echo "usage: bash tuning/reproduce.sh" \

@@ -1035,6 +1035,8 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
         "capacity_report",
         "rates_around",
         "convergence_report",
+        "mqar_search",
+        "mqar_report",
     ):
         assert f"tuning/{script}.py" in scripts
     assert "tuning/capacity_errors.py" in scripts
