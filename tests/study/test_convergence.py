@@ -1,6 +1,8 @@
 """The convergence protocol: Keras's plateau schedule and early stopping in
 the grid search's trials, resumed exactly after an interruption."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -183,3 +185,61 @@ def test_a_backup_of_another_schedule_is_refused(tmp_path):
                 verbose=0,
                 callbacks=[*recipe, backup, StopAtEpoch(1)],
             )
+
+
+@pytest.mark.backend_independent
+def test_table1_convergence_regenerates_from_the_records(tmp_path):
+    """results/table1_convergence.* are what the committed records of the
+    convergence searches give (those finished so far), byte for byte."""
+    import shutil
+
+    from fastweights_study.reporting import convergence
+    from scripts import ROOT
+
+    def copy(directory):
+        # Reading a search writes its grid back: read a copy.
+        target = tmp_path / directory.replace("/", "_")
+        source = os.path.join(ROOT, directory)
+        if os.path.isdir(source):
+            shutil.copytree(
+                source,
+                target,
+                ignore=shutil.ignore_patterns("*.weights.h5", "*.npz"),
+            )
+        return target
+
+    convergence.write_convergence(
+        copy("results/convergence_search"),
+        tmp_path / "written",
+        fixed_budget_tables=[
+            os.path.join(ROOT, "results/table1.csv"),
+            os.path.join(ROOT, "results/delta_search/table1/table1.csv"),
+        ],
+        contrast_directory=copy("results/longer_budget/lstm_r100_search"),
+    )
+    for name in convergence.CONVERGENCE_FILENAMES:
+        with open(tmp_path / "written" / name, newline="") as file:
+            written = file.read()
+        with open(os.path.join(ROOT, "results", name), newline="") as file:
+            assert written == file.read(), f"results/{name} is not its records'"
+
+
+@pytest.mark.backend_independent
+def test_the_report_renders_the_cells_at_convergence_so_far(tmp_path):
+    from fastweights_study import reporting
+
+    row = dict.fromkeys(reporting.convergence.CELL_COLUMNS, "")
+    row.update(series="lstm", units=100, seeds="0 1", at_zero=0)
+    row.update(test_error_mean=1.5, test_error_std=0.25, paper=0.0)
+    row.update(test_error_min=1.25, test_error_max=1.75)
+    row.update(stopped_at_max_epochs=1, fixed_budget_mean=2.5)
+    (tmp_path / "results").mkdir()
+    reporting.common.write_csv(
+        [row],
+        tmp_path / "results" / "table1_convergence.csv",
+        reporting.convergence.CELL_COLUMNS,
+    )
+    text = reporting.report.later_section(tmp_path, "convergence")
+    assert "| LSTM | 100 | 0 1 | 1.50 ± 0.25 | 1.25–1.75 | 0 of 2 " in text
+    assert "| 2.50 | 0.00 | 1 of 2 |" in text
+    assert "43 runs are still to come" in text

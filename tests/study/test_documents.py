@@ -108,6 +108,8 @@ def test_a_later_experiment_says_it_is_running_until_its_records_land(
     assert not re.search(
         r"\d", text.replace("Table 1", "").replace(filename, "")
     )
+    if name == "convergence":  # its table: tests/study/test_convergence.py
+        return
     (tmp_path / "results" / filename).write_text("model,error\nlstm,1.5\n")
     text = reporting.report.later_section(tmp_path, name)
     assert f"`results/{filename}`" in text

@@ -93,12 +93,62 @@ def later_section(root: str | os.PathLike, name: str) -> str:
     if not os.path.exists(path):
         return running
     rows = read_csv(path)
-    columns = list(rows[0]) if rows else []
     source = f"`results/{filename}`"
     if os.path.exists(os.path.join(root, "results", page)):
         source = f"[{page}](../results/{page}), {source}"
-    text = f"From {source}:\n\n" + runs_markdown(rows, columns).rstrip("\n")
+    if name == "convergence":
+        text = convergence_text(rows, source)
+    else:
+        columns = list(rows[0]) if rows else []
+        text = f"From {source}:\n\n" + runs_markdown(rows, columns).rstrip("\n")
     figure = os.path.splitext(filename)[0] + ".png"
     if os.path.exists(os.path.join(root, "results", figure)):
         text += f"\n\n![{name}](../results/{figure})"
     return text
+
+
+def convergence_text(rows, source: str) -> str:
+    """Table 1 at convergence as far as its cells have finished: each
+    cell's seeds at convergence beside the 100-epoch mean and the paper's
+    value (`reporting.convergence.CELL_COLUMNS`)."""
+    from fastweights_study.reporting.common import SERIES_NAMES
+    from fastweights_study.reporting.common import mean_and_std
+    from fastweights_study.reporting.convergence import SEEDS
+    from fastweights_study.reporting.convergence import SERIES
+    from fastweights_study.reporting.convergence import UNITS
+
+    def number(value):
+        return "–" if value is None else f"{value:.2f}"
+
+    lines = [
+        f"**Running**: cells with runs so far, {len(rows)} of "
+        f"{len(SERIES) * len(UNITS)}, from {source}. Test error (%), "
+        "mean ± sd over the seeds listed, each run trained from its "
+        "cell's chosen rate until its validation accuracy stopped "
+        "improving (at most 300 epochs), beside the 100-epoch table's mean "
+        "and the paper's value.",
+        "",
+        "| Model | R | seeds | at convergence | min–max | runs at 0.00 % "
+        "| 100 epochs | paper | seeds stopped at 300 epochs |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        seeds = str(row["seeds"]).split()
+        lines.append(
+            f"| {SERIES_NAMES.get(row['series'], row['series'])} "
+            f"| {row['units']} | {' '.join(seeds)} "
+            f"| {mean_and_std(row['test_error_mean'], row['test_error_std'])} "
+            f"| {row['test_error_min']:.2f}–{row['test_error_max']:.2f} "
+            f"| {row['at_zero']} of {len(seeds)} "
+            f"| {number(row['fixed_budget_mean'])} | {number(row['paper'])} "
+            f"| {row['stopped_at_max_epochs']} of {len(seeds)} |"
+        )
+    missing = len(SEEDS) * len(SERIES) * len(UNITS) - sum(
+        len(str(row["seeds"]).split()) for row in rows
+    )
+    lines += [
+        "",
+        f"{missing} runs are still to come; no conclusion is drawn here "
+        "until every cell has its three seeds.",
+    ]
+    return "\n".join(lines)
