@@ -98,8 +98,7 @@ def test_render_fills_every_placeholder_or_names_the_missing():
 def test_a_later_experiment_says_it_is_running_until_its_records_land(
     name, tmp_path
 ):
-    """Without its CSV a later experiment's section says that it is
-    running, with no number; with it, the section is its table."""
+    """Until its CSV lands a later section says it is running, no number."""
     filename, page, running = reporting.report.LATER[name]
     (tmp_path / "results").mkdir()
     text = reporting.report.later_section(tmp_path, name)
