@@ -192,3 +192,151 @@ def build_retrieval_model(
         jit_compile=jit_compile,
     )
     return retrieval_model
+
+
+# The sequence mixers of `build_mqar_model`: the fast memory's two update
+# rules, and Zoology's baselines at the two ends of recall (Arora et al.,
+# 2023): the LSTM and causal attention.
+MQAR_MIXERS = ("attention", "hebbian", "delta", "lstm")
+
+
+def _mqar_mixer(mixer, d_model, name):
+    if mixer == "attention":
+        return keras.layers.MultiHeadAttention(
+            num_heads=1, key_dim=d_model, name=name
+        )
+    if mixer == "lstm":
+        return keras.layers.LSTM(d_model, return_sequences=True, name=name)
+    return FastWeightsRNN(
+        d_model, update_rule=mixer, return_sequences=True, name=name
+    )
+
+
+def build_mqar_model(
+    mixer: str,
+    d_model: int,
+    sequence_length: int,
+    vocab_size: int,
+    learning_rate: float = 1e-3,
+    weight_decay: float = 0.1,
+    num_layers: int = 2,
+    seed: int | None = None,
+    jit_compile: bool | str = "auto",
+) -> keras.Model:
+    """Builds and compiles a Zoology model for multi-query associative
+    recall (`keras_fastweights.datasets.mqar`).
+
+    Zoology's shape (Arora et al., 2023, https://arxiv.org/abs/2312.04927):
+    a token embedding of width `d_model`, `num_layers` sequence-mixing
+    blocks `x + mixer(LayerNorm(x))` (pre-norm, no MLP), a final layer
+    norm and a dense read-out over the vocabulary. The mixers, by `mixer`:
+
+    - `"hebbian"`: `FastWeightsRNN(d_model, return_sequences=True)`, the
+      paper's fast weights;
+    - `"delta"`: the same with `update_rule="delta"`;
+    - `"lstm"`: `keras.layers.LSTM(d_model, return_sequences=True)`;
+    - `"attention"`: causal `keras.layers.MultiHeadAttention` with one head
+      of width `d_model`, with a learned position embedding added to the
+      token embedding (the recurrent mixers know the order already).
+
+    The read-out runs only at the positions the model is given: an answer
+    is due at `sequence_length / 4` positions at most, and a read-out over
+    thousands of tokens at every position would take most of the time.
+    Trained on `mqar.model_inputs(inputs, targets)` (the tokens, the
+    queries' positions and their answers), every output is an answer, so
+    the loss and the accuracy count the answers only, exactly as a loss and
+    an accuracy over every position that skip `mqar.IGNORE_CLASS` would.
+
+    Compiled with AdamW (`learning_rate`, `weight_decay`, Zoology's
+    optimizer), sparse categorical cross-entropy on the logits, and
+    accuracy.
+
+    Args:
+        mixer: One of `MQAR_MIXERS`: `"attention"`, `"hebbian"`, `"delta"`,
+            `"lstm"`.
+        d_model: Positive integer, the width d of the embedding and of
+            every mixer.
+        sequence_length: Positive integer, the length T of the sequences.
+        vocab_size: Integer >= 2, the number of token ids.
+        learning_rate: Positive float, AdamW's learning rate.
+        weight_decay: Non-negative float, AdamW's weight decay.
+        num_layers: Positive integer, the number of mixing blocks (2,
+            Zoology's).
+        seed: Optional integer >= 0. If given, `keras.utils.set_random_seed`
+            is called with it first: it fixes the initial weights and the
+            randomness that follows (the shuffling of `model.fit`).
+        jit_compile: `Model.compile`'s `jit_compile`.
+
+    Returns:
+        A compiled `keras.Model` named `f"mqar_{mixer}_d{d_model}"` with
+        two inputs, `"tokens"` (int token ids of shape `(batch,
+        sequence_length)`) and `"positions"` (int positions in `[0,
+        sequence_length)` of shape `(batch, num_positions)`), and logits of
+        shape `(batch, num_positions, vocab_size)`: the prediction of the
+        token after each given position. The mixing layers are named
+        `"mixer_1"`, `"mixer_2"`, ...
+
+    Example:
+
+    >>> from keras_fastweights.datasets import mqar
+    >>> inputs, targets = mqar.generate(8, 16, 2, vocab_size=32)
+    >>> x, y = mqar.model_inputs(inputs, targets)
+    >>> model = build_mqar_model("delta", 8, 16, 32)
+    >>> model.name, model.output_shape
+    ('mqar_delta_d8', (None, None, 32))
+    >>> tuple(model(x).shape)
+    (8, 2, 32)
+    """
+    if mixer not in MQAR_MIXERS:
+        raise ValueError(
+            f"`mixer` must be one of {MQAR_MIXERS}. Received: mixer={mixer!r}"
+        )
+    d_model = check_int("d_model", d_model, 1)
+    sequence_length = check_int("sequence_length", sequence_length, 1)
+    vocab_size = check_int("vocab_size", vocab_size, 2)
+    learning_rate = check_positive("learning_rate", learning_rate)
+    weight_decay = check_float("weight_decay", weight_decay, 0.0)
+    num_layers = check_int("num_layers", num_layers, 1)
+    if seed is not None:
+        seed = check_int("seed", seed, 0)
+        keras.utils.set_random_seed(seed)
+
+    tokens = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
+    positions = keras.Input(shape=(None,), dtype="int32", name="positions")
+    x = keras.layers.Embedding(vocab_size, d_model, name="embedding")(tokens)
+    if mixer == "attention":
+        # 0, 1, ..., T - 1 for every sequence, from the tokens' shape.
+        steps = keras.ops.cumsum(keras.ops.ones_like(tokens), axis=1) - 1
+        where = keras.layers.Embedding(
+            sequence_length, d_model, name="position_embedding"
+        )(steps)
+        x = keras.layers.Add(name="embedding_and_position")([x, where])
+    for block in range(1, num_layers + 1):
+        y = keras.layers.LayerNormalization(name=f"norm_{block}")(x)
+        layer = _mqar_mixer(mixer, d_model, name=f"mixer_{block}")
+        if mixer == "attention":
+            y = layer(y, y, use_causal_mask=True)
+        else:
+            y = layer(y)
+        x = keras.layers.Add(name=f"residual_{block}")([x, y])
+    # The final norm and the read-out act on each position alone: gathering
+    # the asked positions first gives the same logits there.
+    x = keras.ops.take_along_axis(
+        x, keras.ops.expand_dims(positions, -1), axis=1
+    )
+    x = keras.layers.LayerNormalization(name="final_norm")(x)
+    logits = keras.layers.Dense(vocab_size, name="logits")(x)
+    model = keras.Model(
+        {"tokens": tokens, "positions": positions},
+        logits,
+        name=f"mqar_{mixer}_d{d_model}",
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate, weight_decay=weight_decay
+        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+    return model
