@@ -175,20 +175,6 @@ its targets the answers there.
 """
 
 
-class StopAtAccuracy(keras.callbacks.Callback):
-    """Stops training at the end of the first epoch whose validation
-    accuracy reaches `accuracy` (Keras's `EarlyStopping` stops on a lack
-    of progress, not on a goal reached)."""
-
-    def __init__(self, accuracy: float):
-        super().__init__()
-        self.accuracy = accuracy
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (logs or {}).get("val_accuracy", 0.0) >= self.accuracy:
-            self.model.stop_training = True
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -237,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         callbacks=[
-            StopAtAccuracy(STOP_ACCURACY),
+            training.StopAtAccuracy(STOP_ACCURACY),
             keras.callbacks.CSVLogger(
                 os.path.join(output_dir, training.HISTORY_FILENAME)
             ),

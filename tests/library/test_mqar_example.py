@@ -78,18 +78,6 @@ def test_default_output_dir_names_the_run(
     assert (run / "model.keras").is_file()
 
 
-def test_stops_once_validation_accuracy_reaches_the_goal(example):
-    """Zoology's rule: training ends after the first epoch at 0.99."""
-    stop = example.StopAtAccuracy(0.99)
-    model = keras.Sequential()
-    model.stop_training = False  # as `fit` sets it
-    stop.set_model(model)
-    stop.on_epoch_end(0, {"val_accuracy": 0.98})
-    assert not stop.model.stop_training
-    stop.on_epoch_end(1, {"val_accuracy": 0.99})
-    assert stop.model.stop_training
-
-
 @pytest.mark.backend_independent
 def test_help_lists_every_flag(example, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -164,3 +164,17 @@ def test_train_bad_arguments(kwargs, error, match, data):
     }
     with pytest.raises(error, match=match):
         training.train_retrieval_model(**arguments, verbose=0)
+
+
+def test_stop_at_accuracy_stops_once_validation_accuracy_reaches_the_goal():
+    """Zoology's rule: training ends after the first epoch at 0.99."""
+    stop = training.StopAtAccuracy(0.99)
+    model = keras.Sequential()
+    model.stop_training = False  # as `fit` sets it
+    stop.set_model(model)
+    stop.on_epoch_end(0, {"val_accuracy": 0.98})
+    assert not stop.model.stop_training and not stop.stopped
+    stop.on_epoch_end(1, {"val_accuracy": 0.99})
+    assert stop.model.stop_training and stop.stopped
+    with pytest.raises(ValueError, match="accuracy=1.5"):
+        training.StopAtAccuracy(1.5)
