@@ -232,8 +232,6 @@ def retrieval_model(kind, units, timesteps=None, padded=False):
 
 def recurrent_path(model, timesteps):
     """The path a FastWeightsRNN takes on `timesteps` steps, else ''."""
-    import keras
-
     from keras_fastweights import FastWeightsRNN
 
     layer = model.get_layer("recurrent")
@@ -241,8 +239,7 @@ def recurrent_path(model, timesteps):
         return ""
     # The layer's own choice (a private method: the benchmark reports what
     # the layer does, and only the static T matters to it).
-    sequences = keras.KerasTensor((None, timesteps, 1))
-    return layer._resolve_implementation(sequences)
+    return layer._resolve_implementation(timesteps)
 
 
 def set_jit_compile(model, jit_compile):

@@ -5,7 +5,7 @@
     KERAS_BACKEND=jax python benchmarks/contractions.py [--units 50]
 
 Each variant replaces the current backend's entry of
-`keras_fastweights.layers.attention_form.READ_OUT_BY_BACKEND` (the layer's
+`keras_fastweights.layers.kernels.READ_OUT_BY_BACKEND` (the layer's
 internals: this script measures them, it is not an example of using the
 package) for the model it trains:
 
@@ -29,22 +29,22 @@ from benchmark import random_data
 from benchmark import rotated
 from benchmark import timed_fit
 
-from keras_fastweights.layers import attention_form
+from keras_fastweights.layers import kernels
 from keras_fastweights.models import build_retrieval_model
 
 VARIANTS = {
-    "default": attention_form.READ_OUT_BY_BACKEND.get(
-        keras.backend.backend(), attention_form.read_out_einsum
+    "default": kernels.READ_OUT_BY_BACKEND.get(
+        keras.backend.backend(), kernels.read_out_einsum
     ),
-    "products": attention_form.read_out_products,
-    "einsum": attention_form.read_out_einsum,
-    "matmul": attention_form.read_out_matmul,
+    "products": kernels.read_out_products,
+    "einsum": kernels.read_out_einsum,
+    "matmul": kernels.read_out_matmul,
 }
 
 
 def use(read_out):
     """Makes the layer read its memory with `read_out` on this backend."""
-    attention_form.READ_OUT_BY_BACKEND[keras.backend.backend()] = read_out
+    kernels.READ_OUT_BY_BACKEND[keras.backend.backend()] = read_out
 
 
 def main(argv=None):

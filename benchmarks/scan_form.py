@@ -38,6 +38,7 @@ from benchmark import timed_fit
 from keras import ops
 
 from keras_fastweights.layers import attention_form
+from keras_fastweights.layers import kernels
 
 UNROLLED = attention_form.run
 
@@ -72,8 +73,10 @@ def scanned(cell, sequences, initial_state, mask, **options):
         # Row t of the history is h(t), the h entering this step.
         history = history + row[None, :, None] * ops.expand_dims(h, 1)
         z = cell.boundary_condition(drive, h)
-        h = cell.inner_loop(
-            z, lambda h_s: attention_form.read_out(history, step_weights, h_s)
+        # The Hebbian memory: h(τ) is key and value.
+        h = cell.settle(
+            z,
+            lambda h_s: kernels.read_out(history, step_weights, h_s, history),
         )[-1]
         return (h, history), h
 
