@@ -11,22 +11,11 @@ from fastweights_study import tuning
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
 
+from .interrupt import StopAtEpoch
+
 # At most this many epochs: enough for the schedule to cut the rate and stop
 # on tiny data, which stops improving at once.
 MAX_EPOCHS = 60
-
-
-class StopAtEpoch(keras.callbacks.Callback):
-    """Interrupts training as the given epoch begins, as if the session
-    ended there."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
 
 
 def plateau_search(directory, **search_kwargs):

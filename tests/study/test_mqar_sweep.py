@@ -13,6 +13,8 @@ from scripts import load_script
 
 from keras_fastweights import training
 
+from .interrupt import StopAtEpoch
+
 mqar_search = load_script("mqar_search")
 mqar_report = load_script("mqar_report")
 
@@ -23,16 +25,6 @@ TINY = [
     *("--num-train", "32", "--num-val", "16", "--num-test", "16"),
     *("--epochs", "2", "--batch-size", "16", "--verbose", "0"),
 ]
-
-
-class StopAtEpoch(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
 
 
 def test_a_cell_s_search_runs_every_point_resumes_and_reports(tmp_path):

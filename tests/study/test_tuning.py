@@ -28,6 +28,7 @@ from keras_fastweights import models
 from keras_fastweights import training
 from keras_fastweights.datasets import associative_retrieval
 
+from .interrupt import StopAtEpoch
 from .records import random_results
 from .records import recorded_search
 
@@ -278,19 +279,6 @@ def test_a_trial_s_checkpoint_holds_the_weights_it_was_tested_with(
     assert training.error_percent(loaded, *test) == pytest.approx(
         trial.metrics.get_last_value(tuning.TEST_ERROR)
     )
-
-
-class StopAtEpoch(keras.callbacks.Callback):
-    """Interrupts training as the given epoch begins, as if the session
-    ended there."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
 
 
 def one_trial_search(directory, **search_kwargs):
