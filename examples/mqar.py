@@ -5,8 +5,9 @@ Description: Trains a two-layer Zoology model whose sequence mixer is fast
     weights (Hebbian or delta rule), an LSTM or causal attention on
     multi-query associative recall (MQAR).
 Accelerator: None (CPU)
-Time: about 10 minutes for the delta rule on a 2-core CPU with JAX
-    (defaults); attention reaches 0.99 in about a minute
+Time: about 25 minutes for the delta rule (defaults: 16 epochs of
+    80-100 s on a 2-core CPU with JAX); attention stops at 0.99 after 13
+    epochs, in about 4 minutes
 
 ## Introduction
 
@@ -23,16 +24,24 @@ Hebbian update or the delta rule, which overwrites what a key held.
 
 Zoology trains on 100,000 sequences over 8,192 tokens for up to 64 epochs.
 The defaults here are a CPU's budget, 20,000 sequences: with the
-vocabulary scaled to 1,024 tokens, each value is still seen about as often
-per epoch as in Zoology's data (see `keras_fastweights.datasets.mqar`).
-Training stops once the test accuracy reaches 0.99, Zoology's rule; as in
-Zoology, the test sequences are the validation data.
+vocabulary scaled down to 1,024 tokens, each of the 512 values is an
+answer about 160 times an epoch (Zoology's data: about 100). The other
+tokens are random (Zoology's generator's default). Training stops once the
+test accuracy reaches 0.99, Zoology's rule; as in Zoology, the test
+sequences are the validation data.
+
+With the defaults and seed 0 (JAX), attention guesses among the four
+values in context (0.25) for 11 epochs, then learns the lookup: 0.93 after
+epoch 12, 0.99 after epoch 13. At 256 or 512 tokens it gets there after
+epoch 5. In their first epochs the delta rule reaches 0.09, 0.16, 0.18,
+0.20, Hebbian fast weights 0.10, 0.19, 0.21, 0.21 and the LSTM 0.17, 0.24,
+0.24.
 
 ## Usage
 
 ```
 python examples/mqar.py                                   # the delta rule
-python examples/mqar.py --mixer attention --epochs 4
+python examples/mqar.py --mixer attention --vocab-size 256   # 5 epochs
 python examples/mqar.py --mixer hebbian --sequence-length 128 --num-pairs 8
 ```
 
