@@ -335,17 +335,50 @@ def test_model_is_zoologys_shape(mixer):
 
 @pytest.mark.parametrize("mixer", models.MQAR_MIXERS)
 def test_read_out_at_given_positions_is_the_read_out_there(mixer):
-    """Reading out at the queries gives the logits that a read-out at every
-    position gives there."""
+    """The logits at the given positions are the final norm and read-out
+    of the last block's output there, as a read-out at every position would
+    give them."""
     model = models.build_mqar_model(mixer, 4, seed=1, **TINY)
     x, _ = tiny_data()
-    every = {**x, "positions": np.tile(np.arange(8, dtype="int32"), (4, 1))}
-    rows = np.arange(4)[:, None]
+    blocks = keras.Model(
+        model.input["tokens"], model.get_layer("residual_2").output
+    )
+    hidden = keras.ops.convert_to_numpy(blocks(x["tokens"]))
+    at_queries = hidden[np.arange(4)[:, None], x["positions"]]
+    expected = model.get_layer("logits")(
+        model.get_layer("final_norm")(at_queries)
+    )
     np.testing.assert_allclose(
         logits(model, x),
-        logits(model, every)[rows, x["positions"]],
+        keras.ops.convert_to_numpy(expected),
         rtol=1e-5,
-        atol=1e-6,
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("mixer", ["attention", "lstm"])
+def test_blocks_are_residual(mixer):
+    """With its mixers' weights at zero (they then output 0), the model
+    reads out its embedding: every block adds to its input."""
+    model = models.build_mqar_model(mixer, 4, seed=4, **TINY)
+    for block in (1, 2):
+        layer = model.get_layer(f"mixer_{block}")
+        layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    x, _ = tiny_data()
+    embedded = "embedding_and_position" if mixer == "attention" else "embedding"
+    embedding = keras.Model(
+        model.input["tokens"], model.get_layer(embedded).output
+    )
+    hidden = keras.ops.convert_to_numpy(embedding(x["tokens"]))
+    at_queries = hidden[np.arange(4)[:, None], x["positions"]]
+    expected = model.get_layer("logits")(
+        model.get_layer("final_norm")(at_queries)
+    )
+    np.testing.assert_allclose(
+        logits(model, x),
+        keras.ops.convert_to_numpy(expected),
+        rtol=1e-5,
+        atol=1e-5,
     )
 
 
