@@ -149,14 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on every visible device (JAX backend), each on its share "
         "of a batch, with keras.distribution.DataParallel",
     )
-    parser.add_argument(
-        "--verbose",
-        choices=["auto", "0", "1", "2"],
-        default="auto",
-        help="Keras's progress: 1 a bar updated every batch, 2 one line an "
-        "epoch, 0 none; auto is 1 in a terminal and 2 when the output goes "
-        "to a file or pipe",
-    )
+    cli.add_verbose_argument(parser)
     parser.add_argument(
         "--output-dir",
         default=None,
@@ -240,10 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         callbacks=training.retrieval_callbacks(
             output_dir, test_data=(x_test, y_test), schedule=args.schedule
         ),
-        # Keras's "auto" is the per-batch bar even into a file.
-        verbose=(1 if sys.stdout.isatty() else 2)
-        if args.verbose == "auto"
-        else int(args.verbose),
+        verbose=cli.verbosity(args.verbose),
     )
 
     # The recipe has restored the weights of the best epoch on validation.

@@ -164,14 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write model.keras, history.csv and history.png "
         "(default: runs/mqar/<mixer>_T<T>_K<K>_d<d>_seed<seed>)",
     )
-    parser.add_argument(
-        "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=2,
-        help="model.fit's verbosity: 0 silent, 1 a progress bar, 2 a line "
-        "per epoch",
-    )
+    cli.add_verbose_argument(parser, default="2")
     return parser
 
 
@@ -237,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.path.join(output_dir, training.HISTORY_FILENAME)
             ),
         ],
-        verbose=args.verbose,
+        verbose=cli.verbosity(args.verbose),
     )
     seconds = time.perf_counter() - start
     model.save(os.path.join(output_dir, training.MODEL_FILENAME))

@@ -8,6 +8,7 @@ The flag types turn a bad value into argparse's one-line error;
 
 import argparse
 import math
+import sys
 
 from keras_fastweights.datasets import associative_retrieval
 
@@ -62,6 +63,29 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def add_verbose_argument(
+    parser: argparse.ArgumentParser, default: str = "auto"
+) -> None:
+    """`--verbose`: Keras's progress during `fit`, read with `verbosity`."""
+    parser.add_argument(
+        "--verbose",
+        choices=["auto", "0", "1", "2"],
+        default=default,
+        help="Keras's progress: 1 a bar updated every batch, 2 one line an "
+        "epoch, 0 none; auto is 1 in a terminal and 2 when the output goes "
+        "to a file or pipe",
+    )
+
+
+def verbosity(verbose: str) -> int:
+    """`model.fit`'s `verbose` for a parsed `--verbose`: Keras's own
+    "auto" draws a bar per batch even into a file, so "auto" here is 1 in
+    a terminal and 2 elsewhere."""
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return int(verbose)
 
 
 def add_epochs_argument(parser: argparse.ArgumentParser) -> None:
