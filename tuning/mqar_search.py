@@ -10,10 +10,11 @@ its backup. Write the tables with `tuning/mqar_report.py`.
 
     python tuning/mqar_search.py --sequence-length 64 --num-pairs 4
 
-The vocabulary defaults to the one that shows each value as often an epoch
-as Zoology's (64, 4) configuration does (`fastweights_study.mqar.
-scaled_vocab_size`), the other tokens are random (Zoology's generator's
-default; `--zero-fillers` for its Figure 2's zeros).
+The vocabulary defaults to the one that makes each value the answer as
+often over the whole training as Zoology's (64, 4) configuration does
+(`fastweights_study.mqar.scaled_vocab_size`), the other tokens are
+random (Zoology's generator's default; `--zero-fillers` for its Figure 2's
+zeros).
 """
 
 import os
@@ -50,14 +51,17 @@ def parse_args(argv=None):
         default=list(mqar.LEARNING_RATES),
         help="AdamW's learning rates (Zoology's logspace(-4, -2, 4))",
     )
-    parser.add_argument("--num-train", type=cli.positive_int, default=20_000)
+    parser.add_argument(
+        "--num-train", type=cli.positive_int, default=mqar.NUM_TRAIN
+    )
     parser.add_argument("--num-val", type=cli.positive_int, default=1_000)
     parser.add_argument("--num-test", type=cli.positive_int, default=2_000)
     parser.add_argument(
         "--vocab-size",
         type=cli.positive_int,
         default=None,
-        help="token ids (default: scaled with --num-train and --num-pairs)",
+        help="token ids (default: scaled with --num-train, --epochs and "
+        "--num-pairs)",
     )
     parser.add_argument(
         "--zero-fillers",
@@ -65,7 +69,7 @@ def parse_args(argv=None):
         help="0 at the positions that neither bind nor ask (Zoology's "
         "Figure 2) instead of random tokens",
     )
-    parser.add_argument("--epochs", type=cli.positive_int, default=8)
+    parser.add_argument("--epochs", type=cli.positive_int, default=mqar.EPOCHS)
     parser.add_argument("--batch-size", type=cli.positive_int, default=64)
     parser.add_argument("--data-seed", type=cli.non_negative_int, default=0)
     parser.add_argument(
@@ -73,11 +77,11 @@ def parse_args(argv=None):
         default=os.path.join("results", "mqar_search"),
         help="the sweep's folder; the cell's search goes in T<length>_K<pairs>",
     )
-    parser.add_argument("--verbose", type=int, choices=[0, 1, 2], default=2)
+    cli.add_verbose_argument(parser, default="2")
     args = parser.parse_args(argv)
     if args.vocab_size is None:
         args.vocab_size = mqar.scaled_vocab_size(
-            args.num_train, args.num_pairs, args.sequence_length
+            args.num_train, args.epochs, args.num_pairs, args.sequence_length
         )
     try:
         args.grid = mqar.check_mqar_grid(
@@ -91,6 +95,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from fastweights_study import mqar
+
+    from keras_fastweights import cli
 
     settings = {
         "sequence_length": args.sequence_length,
@@ -114,7 +120,10 @@ def main(argv=None):
         print(f"mqar_search.py: error: {error}", file=sys.stderr)
         return 2
     search.search(
-        *train, validation_data=val, test_data=test, verbose=args.verbose
+        *train,
+        validation_data=val,
+        test_data=test,
+        verbose=cli.verbosity(args.verbose),
     )
     done, planned = search.progress()
     print(f"{done} of {planned} runs of {directory} finished")

@@ -14,12 +14,18 @@ keeping the best epoch on validation; the grid search's tuner
 records) runs it, so a sweep resumes where it stopped.
 
 What is scaled from Zoology's configuration, and why (`scaled_vocab_size`):
-Zoology trains 100,000 sequences for 64 epochs at a vocabulary of 8,192;
-a CPU budget trains fewer sequences for fewer epochs, and at 8,192 tokens
-each value would then be seen too seldom for the read-out to learn it
-(attention, which solves MQAR, stops at 0.22 in a pilot). The vocabulary
-is scaled with the training sequences so that each value is the answer
-about as often an epoch as in Zoology's (64, 4) configuration.
+Zoology trains 100,000 sequences for 64 epochs at a vocabulary of 8,192,
+so that each of its 4,096 values is the answer about 6,250 times in a
+training at (64, 4). Two CPU cores train 10,000 sequences for at most 16
+epochs a run; at 8,192 tokens each value would then be an answer about
+160 times, and the read-out cannot learn its classes: attention, the
+mixer that solves MQAR, stops at 0.22 in a pilot. A vocabulary scaled to
+keep only the answers an epoch (1,638 tokens at 20,000 sequences) still
+left attention on its 0.25 plateau through 8 epochs. The vocabulary is
+therefore scaled with the whole training, sequences × epochs, so that each
+value is the answer as often as in Zoology's training (204 tokens at
+(64, 4), 410 at (128, 8)); at these attention reached 0.99 (the pilot is
+in results/README.md).
 """
 
 import os
@@ -40,30 +46,37 @@ D_MODELS = (64, 128)
 # Zoology's sweep of learning rates, `np.logspace(-4, -2, 4)`.
 LEARNING_RATES = tuple(float(rate) for rate in np.logspace(-4, -2, 4))
 STOP_ACCURACY = 0.99
-# How often each value is an answer in an epoch of Zoology's (64, 4)
-# configuration: 100,000 sequences of 4 pairs over 8,192 / 2 values.
-ZOOLOGY_ANSWERS_PER_VALUE = 100_000 * 4 / (8192 // 2)
+# How often each value is an answer in a training of Zoology's (64, 4)
+# configuration: 100,000 sequences × 64 epochs × 4 pairs over 8,192 / 2
+# values (6,250).
+ZOOLOGY_ANSWERS_PER_VALUE = 100_000 * 64 * 4 / (8192 // 2)
+# The CPU budget of a run (the module's docstring says why).
+NUM_TRAIN = 10_000
+EPOCHS = 16
 
 
 def scaled_vocab_size(
     num_train: int,
+    epochs: int,
     num_pairs: int,
     sequence_length: int,
     answers_per_value: float = ZOOLOGY_ANSWERS_PER_VALUE,
 ) -> int:
     """The vocabulary at which each value is an answer `answers_per_value`
-    times an epoch of `num_train` sequences of `num_pairs` pairs (half the
-    vocabulary are values), even, and above `sequence_length` (which
-    `mqar.generate` needs).
+    times in a training of `epochs` epochs of `num_train` sequences of
+    `num_pairs` pairs (half the vocabulary are values), even, and above
+    `sequence_length` (which `mqar.generate` needs).
 
     Example:
 
-    >>> scaled_vocab_size(100_000, 4, 64)
+    >>> scaled_vocab_size(100_000, 64, 4, 64)
     8192
-    >>> scaled_vocab_size(20_000, 4, 64)
-    1638
+    >>> scaled_vocab_size(10_000, 16, 4, 64)
+    204
+    >>> scaled_vocab_size(10_000, 16, 8, 128)
+    410
     """
-    values = round(num_train * num_pairs / answers_per_value)
+    values = round(num_train * epochs * num_pairs / answers_per_value)
     return max(2 * values, sequence_length + 2 - sequence_length % 2)
 
 

@@ -36,7 +36,8 @@ def test_a_cell_s_search_runs_every_point_resumes_and_reports(tmp_path):
     assert mqar_search.main(args) == 0  # resumed: nothing left to run
     directory = mqar.cell_directory(tmp_path / "sweep", 64, 4)
     saved = tuning.load_settings(directory)
-    assert saved["settings"]["vocab_size"] == mqar.scaled_vocab_size(32, 4, 64)
+    vocab = mqar.scaled_vocab_size(32, 2, 4, 64)
+    assert saved["settings"]["vocab_size"] == vocab
     assert saved["settings"]["random_non_queries"] is True
 
     mqar_report.main(
@@ -144,7 +145,12 @@ def test_bad_grids_are_refused_naming_the_value():
 
 @pytest.mark.backend_independent
 def test_the_vocabulary_keeps_zoology_s_answers_per_value():
-    for num_train, pairs in [(100_000, 4), (20_000, 4), (20_000, 8)]:
-        vocab = mqar.scaled_vocab_size(num_train, pairs, 64)
-        ratio = num_train * pairs / (vocab // 2)
-        assert abs(ratio - mqar.ZOOLOGY_ANSWERS_PER_VALUE) < 0.1
+    """Each value is the answer as often over a training as in Zoology's
+    (64, 4) configuration, whose own vocabulary comes back."""
+    assert mqar.scaled_vocab_size(100_000, 64, 4, 64) == 8192
+    for num_train, epochs, pairs in [(10_000, 16, 4), (20_000, 8, 8)]:
+        vocab = mqar.scaled_vocab_size(num_train, epochs, pairs, 64)
+        ratio = num_train * epochs * pairs / (vocab // 2)
+        assert abs(ratio - mqar.ZOOLOGY_ANSWERS_PER_VALUE) < 0.01 * ratio
+    # Never at or below the sequence's length, which generate refuses.
+    assert mqar.scaled_vocab_size(10, 1, 1, 64) == 66

@@ -53,8 +53,8 @@ def mqar_markdown(best: Sequence[dict], runs: Sequence[dict], cells) -> str:
         "length, `d² + d` for fast weights, `2d` for the LSTM).",
         "",
         "Cells run (scaled from Zoology's 100,000 sequences, 64 epochs and "
-        "8,192 tokens so that each value is an answer as often an epoch as "
-        "in Zoology's (64, 4)):",
+        "8,192 tokens so that each value is an answer as often over a "
+        "training as in Zoology's (64, 4), `fastweights_study.mqar`):",
         "",
     ]
     for cell in cells:
