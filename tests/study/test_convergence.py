@@ -222,6 +222,7 @@ def test_the_report_renders_the_cells_at_convergence_so_far(tmp_path):
     row.update(test_error_mean=1.5, test_error_std=0.25, paper=0.0)
     row.update(test_error_min=1.25, test_error_max=1.75)
     row.update(stopped_at_max_epochs=1, fixed_budget_mean=2.5)
+    row.update(train_error_mean=0.0, train_error_min=0.0, train_error_max=0.0)
     (tmp_path / "results").mkdir()
     reporting.common.write_csv(
         [row],
@@ -229,6 +230,35 @@ def test_the_report_renders_the_cells_at_convergence_so_far(tmp_path):
         reporting.convergence.CELL_COLUMNS,
     )
     text = reporting.report.later_section(tmp_path, "convergence")
-    assert "| LSTM | 100 | 0 1 | 1.50 ± 0.25 | 1.25–1.75 | 0 of 2 " in text
-    assert "| 2.50 | 0.00 | 1 of 2 |" in text
+    assert "| LSTM | 100 | 0 1 | 1.50 ± 0.25 | 1.25–1.75 | 0.00–0.00 " in text
+    assert "| 0 of 2 | 2.50 | 0.00 | 1 of 2 |" in text
     assert "43 runs are still to come" in text
+    # No cell has every seed: nothing is read from it yet.
+    assert "What the finished cells say" not in text
+
+
+@pytest.mark.backend_independent
+def test_a_cell_s_reading_follows_its_records():
+    """The gap to the paper that training closed, and whether the seeds fit
+    their training sequences, are read from the cell's numbers."""
+    from fastweights_study.reporting.convergence import cell_reading
+    from fastweights_study.reporting.convergence import ordering
+
+    cell = dict(series="lstm", units=100, seeds="0 1 2", paper=0.0)
+    cell.update(test_error_mean=1.5, test_error_min=1.0, test_error_max=2.0)
+    cell.update(fixed_budget_mean=2.0, train_error_mean=0.02)
+    cell.update(train_error_min=0.0, train_error_max=0.05)
+    text = cell_reading(cell)
+    assert "1.50 % at convergence against 2.00 % at 100 epochs" in text
+    assert "closed 25% of the gap to the paper's 0.00 %" in text
+    assert "Every seed fits its training sequences" in text
+    cell.update(train_error_mean=1.0, train_error_max=2.0)
+    assert "limited by what it learns" in cell_reading(cell)
+    cell.update(train_error_mean=0.5)
+    assert "a small part of its test error" in cell_reading(cell)
+    other = dict(cell, series="fast_weights", test_error_mean=0.5, paper=0.0)
+    assert ordering([cell, other], 100) == (
+        "R = 100: Fast weights 0.50, LSTM 1.50; the paper's: "
+        "Fast weights 0.00, LSTM 0.00."
+    )
+    assert ordering([cell, dict(other, seeds="0")], 100) is None

@@ -50,6 +50,7 @@ RUN_COLUMNS = (
     "reason",
     "rate_reductions",
     "best_epoch",
+    "train_error_percent",
     "val_error_percent",
     "test_error_percent",
     "seconds",
@@ -66,6 +67,9 @@ CELL_COLUMNS = (
     "test_error_std",
     "test_error_min",
     "test_error_max",
+    "train_error_mean",
+    "train_error_min",
+    "train_error_max",
     "at_zero",
     "best_seed",
     "stopped_at_max_epochs",
@@ -81,9 +85,10 @@ def search_directory(root, series_name: str, units: int) -> str:
 
 
 def stopped_runs(search: Mapping) -> list[dict]:
-    """A search's runs (`tuning.run_rows`), each labelled with its series
-    and how it ended (`training.stopping`: the reason, the epochs after
-    which the rate fell, as text)."""
+    """A search's runs (`tuning.run_rows`), each labelled with its series,
+    how it ended (`training.stopping`: the reason, the epochs after which
+    the rate fell, as text) and its error (%) on the training sequences at
+    its best epoch (as `fit` measured it during that epoch)."""
     max_epochs = search["settings"]["epochs"]
     rows = []
     for run in search["runs"]:
@@ -104,6 +109,9 @@ def stopped_runs(search: Mapping) -> list[dict]:
                 "model": name,
                 "reason": reason,
                 "rate_reductions": cuts,
+                "train_error_percent": round(
+                    100 * (1 - history["accuracy"][run["best_epoch"] - 1]), 3
+                ),
             }
         )
     return rows
@@ -111,9 +119,10 @@ def stopped_runs(search: Mapping) -> list[dict]:
 
 def cell_rows(runs: Sequence[Mapping], fixed_budget: Mapping) -> list[dict]:
     """One row per cell with runs (`CELL_COLUMNS`), in the order of `SERIES`
-    then `UNITS`: the seeds' test errors at the cell's rate, how many runs
-    are at 0.00 %, the best seed (on test error, the lowest seed of a
-    tie), how many stopped at the most epochs, beside the 100-epoch
+    then `UNITS`: the seeds' test errors at the cell's rate, the range of
+    their training errors at the best epoch, how many runs are at 0.00 %,
+    the best seed (on test error, the lowest seed of a tie), how many
+    stopped at the most epochs, beside the 100-epoch
     table's mean (`fixed_budget`, by (series, units)) and the paper's."""
     rows = []
     for name in SERIES:
@@ -136,6 +145,18 @@ def cell_rows(runs: Sequence[Mapping], fixed_budget: Mapping) -> list[dict]:
                     "learning_rate": found[0]["learning_rate"],
                     "seeds": " ".join(str(r["seed"]) for r in found),
                     **tuning.error_summary(found),
+                    "train_error_mean": round(
+                        float(
+                            np.mean([r["train_error_percent"] for r in found])
+                        ),
+                        4,
+                    ),
+                    "train_error_min": min(
+                        r["train_error_percent"] for r in found
+                    ),
+                    "train_error_max": max(
+                        r["train_error_percent"] for r in found
+                    ),
                     "at_zero": int(np.sum(errors == 0)),
                     "best_seed": best["seed"],
                     "stopped_at_max_epochs": sum(
@@ -146,6 +167,95 @@ def cell_rows(runs: Sequence[Mapping], fixed_budget: Mapping) -> list[dict]:
                 }
             )
     return rows
+
+
+# A training error (%) at the best epoch at or below this for every seed
+# (100 of the 100,000 training sequences): the cell fits its training set.
+FITS_TRAINING = 0.1
+
+
+def cell_reading(cell: Mapping) -> str:
+    """What a finished cell says, in one sentence: its error at convergence
+    against the 100-epoch table's and the paper's (the share of the gap to
+    the paper that training closed), and whether its seeds fit their
+    training sequences (then what is left is generalisation, which more
+    epochs cannot close) or not."""
+    name = SERIES_NAMES.get(cell["series"], cell["series"])
+    mean, fixed, paper = (
+        cell["test_error_mean"],
+        cell["fixed_budget_mean"],
+        cell["paper"],
+    )
+    text = f"{name}, R = {cell['units']}: {mean:.2f} % at convergence"
+    if fixed is not None:
+        text += f" against {fixed:.2f} % at 100 epochs"
+    if paper is None:
+        text += " (not in the paper)"
+    elif mean <= paper:
+        text += f", at or below the paper's {paper:.2f} %"
+    elif fixed is not None and fixed > paper:
+        closed = (fixed - mean) / (fixed - paper)
+        text += (
+            f"; training on to convergence closed {max(closed, 0):.0%} of the "
+            f"gap to the paper's {paper:.2f} %"
+        )
+    else:
+        text += f", above the paper's {paper:.2f} %"
+    low, high = cell["train_error_min"], cell["train_error_max"]
+    if high <= FITS_TRAINING:
+        text += (
+            f". Every seed fits its training sequences ({low:.2f}–"
+            f"{high:.2f} % training error at its best epoch): what is left "
+            "is the gap between training and test sequences, which more "
+            "epochs cannot close."
+        )
+    elif cell["train_error_mean"] >= 0.5 * mean:
+        text += (
+            f". Its training error at the best epoch ({low:.2f}–{high:.2f} "
+            f"%, mean {cell['train_error_mean']:.2f}) is most of its test "
+            "error: it is limited by what it learns more than by overfitting."
+        )
+    else:
+        text += (
+            f". Its training error at the best epoch ({low:.2f}–{high:.2f} "
+            f"%, mean {cell['train_error_mean']:.2f}) is a small part of its "
+            "test error: most of what is left is the gap between training "
+            "and test sequences."
+        )
+    return text
+
+
+def ordering(cells: Sequence[Mapping], units: int) -> str | None:
+    """The finished cells (every seed of `SEEDS`) at `units`, lowest mean
+    test error first, beside the paper's order of the same models; `None`
+    with fewer than two finished."""
+    finished = sorted(
+        (
+            c
+            for c in cells
+            if c["units"] == units
+            and len(str(c["seeds"]).split()) == len(SEEDS)
+        ),
+        key=lambda c: c["test_error_mean"],
+    )
+    if len(finished) < 2:
+        return None
+    ours = ", ".join(
+        f"{SERIES_NAMES.get(c['series'], c['series'])} "
+        f"{c['test_error_mean']:.2f}"
+        for c in finished
+    )
+    papers = sorted(
+        (c["paper"], SERIES_NAMES.get(c["series"], c["series"]))
+        for c in finished
+        if c["paper"] is not None
+    )
+    text = f"R = {units}: {ours}"
+    if len(papers) > 1:
+        text += "; the paper's: " + ", ".join(
+            f"{name} {value:.2f}" for value, name in papers
+        )
+    return text + "."
 
 
 def fixed_budget_means(*paths) -> dict:
@@ -181,11 +291,14 @@ def convergence_markdown(
         f"`EarlyStopping` (patience {training.STOP_PATIENCE}), at most "
         f"{max_epochs} epochs, the best epoch on validation kept; mean ± "
         "standard deviation over the seeds listed. Beside it: the "
-        "100-epoch table's mean at a constant rate, and the paper's value.",
+        "100-epoch table's mean at a constant rate, and the paper's value. "
+        "The training error is the range over the seeds of the error on the "
+        "training sequences at the best epoch.",
         "",
-        "| Model | R | rate | seeds | at convergence | min–max | runs at "
-        "0.00 % | best seed | 100 epochs | paper | stopped at (epoch) |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| Model | R | rate | seeds | at convergence | min–max | training "
+        "error | runs at 0.00 % | best seed | 100 epochs | paper | stopped "
+        "at (epoch) |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for cell in cells:
         stops = ", ".join(
@@ -198,6 +311,7 @@ def convergence_markdown(
             f"| {cell['units']} | {cell['learning_rate']:g} | {cell['seeds']} "
             f"| {mean_and_std(cell['test_error_mean'], cell['test_error_std'])}"
             f" | {cell['test_error_min']:.2f}–{cell['test_error_max']:.2f} "
+            f"| {cell['train_error_min']:.2f}–{cell['train_error_max']:.2f} "
             f"| {cell['at_zero']} of {len(cell['seeds'].split())} "
             f"| {cell['best_seed']} "
             f"| {'–' if fixed is None else f'{fixed:.2f}'} "
@@ -257,7 +371,7 @@ def convergence_markdown(
             runs,
             [
                 column
-                for column in RUN_COLUMNS[:10]
+                for column in RUN_COLUMNS[:11]
                 if column not in ("val_error_percent", "seconds")
             ],
         ).rstrip("\n"),

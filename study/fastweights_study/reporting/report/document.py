@@ -116,6 +116,8 @@ def convergence_text(rows, source: str) -> str:
     from fastweights_study.reporting.convergence import SEEDS
     from fastweights_study.reporting.convergence import SERIES
     from fastweights_study.reporting.convergence import UNITS
+    from fastweights_study.reporting.convergence import cell_reading
+    from fastweights_study.reporting.convergence import ordering
 
     def number(value):
         return "–" if value is None else f"{value:.2f}"
@@ -126,11 +128,12 @@ def convergence_text(rows, source: str) -> str:
         "mean ± sd over the seeds listed, each run trained from its "
         "cell's chosen rate until its validation accuracy stopped "
         "improving (at most 300 epochs), beside the 100-epoch table's mean "
-        "and the paper's value.",
+        "and the paper's value; the training error is the range over the "
+        "seeds of the error on the training sequences at the best epoch.",
         "",
-        "| Model | R | seeds | at convergence | min–max | runs at 0.00 % "
-        "| 100 epochs | paper | seeds stopped at 300 epochs |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| Model | R | seeds | at convergence | min–max | training error "
+        "| runs at 0.00 % | 100 epochs | paper | seeds stopped at 300 epochs |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         seeds = str(row["seeds"]).split()
@@ -139,6 +142,7 @@ def convergence_text(rows, source: str) -> str:
             f"| {row['units']} | {' '.join(seeds)} "
             f"| {mean_and_std(row['test_error_mean'], row['test_error_std'])} "
             f"| {row['test_error_min']:.2f}–{row['test_error_max']:.2f} "
+            f"| {row['train_error_min']:.2f}–{row['train_error_max']:.2f} "
             f"| {row['at_zero']} of {len(seeds)} "
             f"| {number(row['fixed_budget_mean'])} | {number(row['paper'])} "
             f"| {row['stopped_at_max_epochs']} of {len(seeds)} |"
@@ -146,9 +150,22 @@ def convergence_text(rows, source: str) -> str:
     missing = len(SEEDS) * len(SERIES) * len(UNITS) - sum(
         len(str(row["seeds"]).split()) for row in rows
     )
-    lines += [
-        "",
-        f"{missing} runs are still to come; no conclusion is drawn here "
-        "until every cell has its three seeds.",
-    ]
+    finished = [r for r in rows if len(str(r["seeds"]).split()) == len(SEEDS)]
+    if finished:
+        lines += ["", "**What the finished cells say.**", ""]
+        lines += [f"- {cell_reading(row)}" for row in finished]
+    orders = [ordering(rows, units) for units in UNITS]
+    if any(orders):
+        lines += [
+            "",
+            "**The order at convergence** (finished cells, lowest mean first):",
+            "",
+        ]
+        lines += [f"- {order}" for order in orders if order]
+    if missing:
+        lines += [
+            "",
+            f"{missing} runs are still to come; the order of a row of Table "
+            "1 is read here only from cells with every seed.",
+        ]
     return "\n".join(lines)

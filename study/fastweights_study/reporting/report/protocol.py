@@ -136,8 +136,21 @@ def machine_values(root) -> dict:
         compact(run["test_error_percent"])
         for run in (run_of(table1), run_of(ablation, variant="paper"))
     )
-    recorded = [*table1, *ablation, *delta]
+    converged = read_csv(results_path(root, "table1_convergence_runs.csv"))
+    recorded = [*table1, *ablation, *delta, *converged]
+
+    def models_of(runs):
+        # The CPU's model name, without the cores and family that some
+        # records add in brackets.
+        return words(
+            sorted({r["cpu"].split(" (")[0] for r in runs if r["cpu"]})
+        )
+
     return {
+        "machines.by_table": (
+            f"Table 1's runs on {models_of([*table1, *delta])}, the runs at "
+            f"convergence on {models_of(converged)}"
+        ),
         "machines.same_run": (
             f"{series_name(key[0])} at R = {key[1]}, learning rate "
             f"{compact(key[2])}, seed {key[3]}: {in_table1} % in Table 1's "
