@@ -4,7 +4,8 @@ Reads `--directory`'s cells (`T<length>_K<pairs>`, each a search of
 `tuning/mqar_search.py`; a cell not begun is skipped) and writes into
 `--output`: `mqar.csv` (per cell, mixer and width, the run at the learning
 rate best on validation), `mqar_runs.csv` (every run), `mqar.md` and
-`mqar.png` (test accuracy against the state size, Zoology's Figure 2).
+`mqar.png` (test accuracy against the state size, Zoology's Figure 2) and
+`mqar_curves.png` (those runs' validation accuracy by epoch).
 
     python tuning/mqar_report.py --output results
 """

@@ -62,7 +62,8 @@ def test_a_cell_s_search_runs_every_point_resumes_and_reports(tmp_path):
         assert float(row["val_accuracy"]) == max(
             float(r["val_accuracy"]) for r in mine
         )
-    assert (tmp_path / "mqar.png").read_bytes()[:4] == b"\x89PNG"
+    for figure in ("mqar.png", "mqar_curves.png"):
+        assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG"
     assert "T = 64, K = 4" in (tmp_path / "mqar.md").read_text()
 
 
@@ -154,3 +155,30 @@ def test_the_vocabulary_keeps_zoology_s_answers_per_value():
         assert abs(ratio - mqar.ZOOLOGY_ANSWERS_PER_VALUE) < 0.01 * ratio
     # Never at or below the sequence's length, which generate refuses.
     assert mqar.scaled_vocab_size(10, 1, 1, 64) == 66
+
+
+@pytest.mark.backend_independent
+def test_the_reading_names_the_mixers_that_recall():
+    """A mixer recalls at 0.99 at some width; the others are given with
+    their best width and marked near 1 / K, the accuracy of guessing among
+    the values in context."""
+    from fastweights_study.reporting.mqar import mqar_reading
+
+    def row(mixer, d_model, accuracy):
+        cell = dict(sequence_length=64, num_pairs=4, mixer=mixer)
+        return {**cell, "d_model": d_model, "test_accuracy": accuracy}
+
+    best = [
+        row("attention", 64, 0.995),
+        row("attention", 128, 0.999),
+        row("hebbian", 64, 0.26),
+        row("hebbian", 128, 0.24),
+        row("lstm", 64, 0.5),
+    ]
+    assert mqar_reading(best) == [
+        "T = 64, K = 4 (guessing among the 4 values in context: 0.25): "
+        "recall at 0.99 by Attention (1 head) (d = 64, 128); the best of "
+        "the others: Fast weights (Hebbian) 0.26 (d = 64, near guessing), "
+        "LSTM 0.50 (d = 64)."
+    ]
+    assert "no mixer reached 0.99" in mqar_reading(best[2:])[0]

@@ -1,8 +1,11 @@
 """The MQAR sweep's results (`fastweights_study.mqar`): `write_mqar` writes
 `mqar.csv` (per cell, mixer and width, the run of the learning rate best
-on validation), `mqar_runs.csv` (every run), `mqar.md` and `mqar.png`
+on validation), `mqar_runs.csv` (every run), `mqar.md`, `mqar.png`
 (test accuracy against the recurrent state's size, one panel per
-(sequence length, pairs), one line per mixer: Zoology's Figure 2)."""
+(sequence length, pairs), one line per mixer: Zoology's Figure 2) and
+`mqar_curves.png` (the validation accuracy of those runs by epoch: a
+mixer that stays at the accuracy of guessing among the values in context
+has copied the values without binding them to their keys)."""
 
 import os
 from collections.abc import Sequence
@@ -13,7 +16,13 @@ from fastweights_study.reporting.common import runs_markdown
 from fastweights_study.reporting.common import write_csv
 from keras_fastweights import models
 
-MQAR_FILENAMES = ("mqar.csv", "mqar_runs.csv", "mqar.md", "mqar.png")
+MQAR_FILENAMES = (
+    "mqar.csv",
+    "mqar_runs.csv",
+    "mqar.md",
+    "mqar.png",
+    "mqar_curves.png",
+)
 MIXER_NAMES = {
     "attention": "Attention (1 head)",
     "hebbian": "Fast weights (Hebbian)",
@@ -23,10 +32,11 @@ MIXER_NAMES = {
 BEST_COLUMNS = (*mqar.RUN_COLUMNS[:-4], "rates_tried")
 
 
-def load_runs(root) -> tuple[list[dict], list[dict]]:
+def load_runs(root) -> tuple[list[dict], list[dict], dict]:
     """The finished runs of every cell's search under `root`, in the order
-    of `mqar.CELLS` (a cell not begun is skipped), and the cells' settings."""
-    runs, cells = [], []
+    of `mqar.CELLS` (a cell not begun is skipped), the cells' settings, and
+    the runs' histories by (sequence length, pairs, trial id)."""
+    runs, cells, histories = [], [], {}
     for length, pairs in mqar.CELLS:
         directory = mqar.cell_directory(root, length, pairs)
         if not os.path.isdir(os.path.join(directory, tuning.PROJECT_NAME)):
@@ -35,7 +45,62 @@ def load_runs(root) -> tuple[list[dict], list[dict]]:
         search = mqar.make_search(directory, saved["grid"], saved["settings"])
         runs += mqar.run_rows(search, saved["settings"])
         cells.append(saved["settings"])
-    return runs, cells
+        for trial_id, history in tuning.trial_histories(search).items():
+            histories[(length, pairs, trial_id)] = history
+    return runs, cells, histories
+
+
+def mqar_reading(best: Sequence[dict]) -> list[str]:
+    """What each cell's runs say, one sentence a cell: the mixers that
+    recall (test accuracy at least `mqar.STOP_ACCURACY` at some width),
+    and the best accuracy of the others, marked where it is near the
+    accuracy of guessing among the cell's K values in context (1 / K):
+    such a mixer copies the values without binding them to their keys."""
+    sentences = []
+    cells = dict.fromkeys((r["sequence_length"], r["num_pairs"]) for r in best)
+    for length, pairs in cells:
+        rows = [
+            r
+            for r in best
+            if (r["sequence_length"], r["num_pairs"]) == (length, pairs)
+        ]
+        recall, others = [], []
+        for mixer in models.MQAR_MIXERS:
+            found = [r for r in rows if r["mixer"] == mixer]
+            if not found:
+                continue
+            top = max(found, key=lambda r: (r["test_accuracy"], -r["d_model"]))
+            name = MIXER_NAMES[mixer]
+            if top["test_accuracy"] >= mqar.STOP_ACCURACY:
+                widths = sorted(
+                    r["d_model"]
+                    for r in found
+                    if r["test_accuracy"] >= mqar.STOP_ACCURACY
+                )
+                recall.append(f"{name} (d = {', '.join(map(str, widths))})")
+            else:
+                note = (
+                    ", near guessing"
+                    if top["test_accuracy"] < 1.5 / pairs
+                    else ""
+                )
+                others.append(
+                    f"{name} {top['test_accuracy']:.2f} (d = "
+                    f"{top['d_model']}{note})"
+                )
+        text = (
+            f"T = {length}, K = {pairs} (guessing among the {pairs} values "
+            f"in context: {1 / pairs:.2f}): "
+            + (
+                f"recall at {mqar.STOP_ACCURACY} by " + ", ".join(recall)
+                if recall
+                else f"no mixer reached {mqar.STOP_ACCURACY}"
+            )
+        )
+        if others:
+            text += "; the best of the others: " + ", ".join(others)
+        sentences.append(text + ".")
+    return sentences
 
 
 def mqar_markdown(best: Sequence[dict], runs: Sequence[dict], cells) -> str:
@@ -79,7 +144,13 @@ def mqar_markdown(best: Sequence[dict], runs: Sequence[dict], cells) -> str:
         "test_accuracy",
         "rates_tried",
     ]
+    lines += ["", "## What the runs say", ""]
+    lines += [f"- {sentence}" for sentence in mqar_reading(best)]
     lines += [
+        "",
+        "![accuracy against the state size](mqar.png)",
+        "",
+        "![validation accuracy by epoch](mqar_curves.png)",
         "",
         "## Best learning rate per cell",
         "",
@@ -136,15 +207,62 @@ def plot_mqar(best: Sequence[dict], path) -> None:
     plt.close(figure)
 
 
+def plot_curves(best: Sequence[dict], histories: dict, path) -> None:
+    """The validation accuracy by epoch of each (cell, mixer, width) at
+    its best rate, one panel per cell, one colour per mixer (solid the
+    narrower width, dashed the wider)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = list(
+        dict.fromkeys((r["sequence_length"], r["num_pairs"]) for r in best)
+    )
+    widths = sorted({r["d_model"] for r in best})
+    figure, axes = plt.subplots(
+        1,
+        max(len(cells), 1),
+        figsize=(4.2 * max(len(cells), 1), 3.6),
+        sharey=True,
+        squeeze=False,
+    )
+    colours = dict(zip(models.MQAR_MIXERS, plt.rcParams["axes.prop_cycle"]))
+    for axis, (length, pairs) in zip(axes[0], cells):
+        for row in best:
+            if (row["sequence_length"], row["num_pairs"]) != (length, pairs):
+                continue
+            accuracy = histories[(length, pairs, row["trial_id"])][
+                "val_accuracy"
+            ]
+            axis.plot(
+                range(1, len(accuracy) + 1),
+                accuracy,
+                color=colours[row["mixer"]]["color"],
+                linestyle="-" if row["d_model"] == widths[0] else "--",
+                label=f"{MIXER_NAMES[row['mixer']]}, d = {row['d_model']}",
+            )
+        axis.set_title(f"T = {length}, K = {pairs}")
+        axis.set_xlabel("epoch")
+        axis.set_ylim(0, 1.02)
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("validation accuracy (answers)")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def write_mqar(root, output_dir) -> list[dict]:
     """Writes `MQAR_FILENAMES` to `output_dir` from the sweep under `root`;
     returns the best rows."""
-    runs, cells = load_runs(root)
+    runs, cells, histories = load_runs(root)
     best = mqar.best_rows(runs)
-    csv_name, runs_name, md_name, png_name = MQAR_FILENAMES
+    csv_name, runs_name, md_name, png_name, curves_name = MQAR_FILENAMES
     write_csv(best, os.path.join(output_dir, csv_name), BEST_COLUMNS)
     write_csv(runs, os.path.join(output_dir, runs_name), mqar.RUN_COLUMNS)
     with open(os.path.join(output_dir, md_name), "w") as file:
         file.write(mqar_markdown(best, runs, cells))
     plot_mqar(best, os.path.join(output_dir, png_name))
+    plot_curves(best, histories, os.path.join(output_dir, curves_name))
     return best

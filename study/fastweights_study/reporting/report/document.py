@@ -98,6 +98,8 @@ def later_section(root: str | os.PathLike, name: str) -> str:
         source = f"[{page}](../results/{page}), {source}"
     if name == "convergence":
         text = convergence_text(rows, source)
+    elif name == "mqar":
+        return mqar_text(rows, source)
     else:
         columns = list(rows[0]) if rows else []
         text = f"From {source}:\n\n" + runs_markdown(rows, columns).rstrip("\n")
@@ -168,4 +170,23 @@ def convergence_text(rows, source: str) -> str:
             f"{missing} runs are still to come; the order of a row of Table "
             "1 is read here only from cells with every seed.",
         ]
+    return "\n".join(lines)
+
+
+def mqar_text(rows, source: str) -> str:
+    """The MQAR sweep as far as its cells have runs: what each cell says
+    (`reporting.mqar.mqar_reading`), the best run of each (cell, mixer,
+    width), and the two figures."""
+    from fastweights_study.reporting.mqar import mqar_reading
+
+    columns = ["sequence_length", "num_pairs", "mixer", "d_model"]
+    columns += ["state_size", "learning_rate", "best_epoch", "test_accuracy"]
+    lines = [f"From {source}:", ""]
+    lines += [f"- {sentence}" for sentence in mqar_reading(rows)]
+    lines += ["", runs_markdown(rows, columns).rstrip("\n"), ""]
+    lines += [
+        "![MQAR accuracy against the state size](../results/mqar.png)",
+        "",
+        "![MQAR validation accuracy by epoch](../results/mqar_curves.png)",
+    ]
     return "\n".join(lines)
