@@ -164,9 +164,9 @@ def mqar_markdown(best: Sequence[dict], runs: Sequence[dict], cells) -> str:
     return "\n".join(lines)
 
 
-def plot_mqar(best: Sequence[dict], path) -> None:
-    """Test accuracy against the state size (log scale), one panel per
-    cell, one line per mixer."""
+def _cell_panels(best: Sequence[dict]):
+    """A figure with one panel per (sequence length, pairs) of `best`:
+    the figure, `pyplot`, and the panels with their cells."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -183,6 +183,26 @@ def plot_mqar(best: Sequence[dict], path) -> None:
         squeeze=False,
     )
     for axis, (length, pairs) in zip(axes[0], cells):
+        axis.set_title(f"T = {length}, K = {pairs}")
+        axis.set_ylim(0, 1.02)
+        axis.grid(alpha=0.3)
+    return figure, plt, list(zip(axes[0], cells))
+
+
+def _save(figure, plt, ylabel: str, path) -> None:
+    axes = figure.axes
+    axes[0].set_ylabel(ylabel)
+    axes[-1].legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_mqar(best: Sequence[dict], path) -> None:
+    """Test accuracy against the state size (log scale), one panel per
+    cell, one line per mixer."""
+    figure, plt, panels = _cell_panels(best)
+    for axis, (length, pairs) in panels:
         for mixer in models.MQAR_MIXERS:
             points = sorted(
                 (r["state_size"], r["test_accuracy"])
@@ -196,39 +216,18 @@ def plot_mqar(best: Sequence[dict], path) -> None:
                     sizes, accuracies, marker="o", label=MIXER_NAMES[mixer]
                 )
         axis.set_xscale("log")
-        axis.set_title(f"T = {length}, K = {pairs}")
         axis.set_xlabel("state size per layer (numbers)")
-        axis.set_ylim(0, 1.02)
-        axis.grid(alpha=0.3)
-    axes[0][0].set_ylabel("test accuracy (answers)")
-    axes[0][-1].legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    _save(figure, plt, "test accuracy (answers)", path)
 
 
 def plot_curves(best: Sequence[dict], histories: dict, path) -> None:
     """The validation accuracy by epoch of each (cell, mixer, width) at
     its best rate, one panel per cell, one colour per mixer (solid the
     narrower width, dashed the wider)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cells = list(
-        dict.fromkeys((r["sequence_length"], r["num_pairs"]) for r in best)
-    )
+    figure, plt, panels = _cell_panels(best)
     widths = sorted({r["d_model"] for r in best})
-    figure, axes = plt.subplots(
-        1,
-        max(len(cells), 1),
-        figsize=(4.2 * max(len(cells), 1), 3.6),
-        sharey=True,
-        squeeze=False,
-    )
     colours = dict(zip(models.MQAR_MIXERS, plt.rcParams["axes.prop_cycle"]))
-    for axis, (length, pairs) in zip(axes[0], cells):
+    for axis, (length, pairs) in panels:
         for row in best:
             if (row["sequence_length"], row["num_pairs"]) != (length, pairs):
                 continue
@@ -242,15 +241,8 @@ def plot_curves(best: Sequence[dict], histories: dict, path) -> None:
                 linestyle="-" if row["d_model"] == widths[0] else "--",
                 label=f"{MIXER_NAMES[row['mixer']]}, d = {row['d_model']}",
             )
-        axis.set_title(f"T = {length}, K = {pairs}")
         axis.set_xlabel("epoch")
-        axis.set_ylim(0, 1.02)
-        axis.grid(alpha=0.3)
-    axes[0][0].set_ylabel("validation accuracy (answers)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    _save(figure, plt, "validation accuracy (answers)", path)
 
 
 def write_mqar(root, output_dir) -> list[dict]:
