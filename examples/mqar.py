@@ -112,13 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--vocab-size",
         type=cli.positive_int,
-        default=1024,
-        help="token ids (Zoology's: 8192, for 100,000 training sequences)",
+        default=None,
+        help="token ids (default: scaled so that each value is an answer as "
+        "often over the training as in Zoology's, 8,192 tokens for 100,000 "
+        "sequences and 64 epochs: mqar.scaled_vocab_size)",
     )
     parser.add_argument(
         "--num-train",
         type=cli.positive_int,
-        default=20_000,
+        default=10_000,
         help="training sequences",
     )
     parser.add_argument(
@@ -180,6 +182,10 @@ its targets the answers there.
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.vocab_size is None:
+        args.vocab_size = mqar.scaled_vocab_size(
+            args.num_train, args.epochs, args.num_pairs, args.sequence_length
+        )
     output_dir = args.output_dir or os.path.join(
         "runs",
         "mqar",

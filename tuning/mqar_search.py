@@ -12,7 +12,7 @@ its backup. Write the tables with `tuning/mqar_report.py`.
 
 The vocabulary defaults to the one that makes each value the answer as
 often over the whole training as Zoology's (64, 4) configuration does
-(`fastweights_study.mqar.scaled_vocab_size`), the other tokens are
+(`keras_fastweights.datasets.mqar.scaled_vocab_size`), the other tokens are
 random (Zoology's generator's default; `--zero-fillers` for its Figure 2's
 zeros).
 """
@@ -25,6 +25,7 @@ def parse_args(argv=None):
     from fastweights_study import mqar
 
     from keras_fastweights import cli
+    from keras_fastweights import datasets
     from keras_fastweights import models
 
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -80,7 +81,7 @@ def parse_args(argv=None):
     cli.add_verbose_argument(parser, default="2")
     args = parser.parse_args(argv)
     if args.vocab_size is None:
-        args.vocab_size = mqar.scaled_vocab_size(
+        args.vocab_size = datasets.mqar.scaled_vocab_size(
             args.num_train, args.epochs, args.num_pairs, args.sequence_length
         )
     try:

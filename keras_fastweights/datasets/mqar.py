@@ -53,6 +53,10 @@ from keras_fastweights.validation import check_positive
 # The target of the positions that ask nothing (Zoology's, and PyTorch's
 # default `ignore_index`): `SparseCategoricalCrossentropy(ignore_class=...)`.
 IGNORE_CLASS = -100
+# How often each value is the answer over a training of Zoology's (64, 4)
+# configuration: 100,000 sequences × 64 epochs × 4 pairs over its 8,192 / 2
+# values (6,250 times).
+ZOOLOGY_ANSWERS_PER_VALUE = 100_000 * 64 * 4 / (8192 // 2)
 
 
 def _distinct(rng, num_examples, size, count):
@@ -313,3 +317,43 @@ def load_data(
         inputs[num_train:],
         targets[num_train:],
     )
+
+
+def scaled_vocab_size(
+    num_train: int,
+    epochs: int,
+    num_pairs: int,
+    sequence_length: int,
+    answers_per_value: float = ZOOLOGY_ANSWERS_PER_VALUE,
+) -> int:
+    """The vocabulary for a smaller training than Zoology's: each value is
+    then an answer as often over the training as in Zoology's.
+
+    Zoology trains 100,000 sequences for 64 epochs at 8,192 tokens. With
+    fewer sequences or epochs at that vocabulary each value is seen too
+    seldom for a read-out to learn it, and even attention, which solves
+    MQAR, stays near guessing. This returns the even vocabulary at which
+    each value is an answer `answers_per_value` times in `epochs` epochs of
+    `num_train` sequences of `num_pairs` pairs (half the vocabulary are
+    values), and at least `sequence_length + 2`, which `generate` needs.
+
+    Args:
+        num_train, epochs, num_pairs, sequence_length: Positive integers.
+        answers_per_value: Positive float; default Zoology's 6,250.
+
+    Example:
+
+    >>> scaled_vocab_size(100_000, 64, 4, 64)
+    8192
+    >>> scaled_vocab_size(10_000, 16, 4, 64)
+    204
+    >>> scaled_vocab_size(10_000, 16, 8, 128)
+    410
+    """
+    num_train = check_int("num_train", num_train, 1)
+    epochs = check_int("epochs", epochs, 1)
+    num_pairs = check_int("num_pairs", num_pairs, 1)
+    sequence_length = check_int("sequence_length", sequence_length, 1)
+    answers_per_value = check_positive("answers_per_value", answers_per_value)
+    values = round(num_train * epochs * num_pairs / answers_per_value)
+    return max(2 * values, sequence_length + 2 - sequence_length % 2)

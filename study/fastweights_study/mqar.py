@@ -13,7 +13,8 @@ keeping the best epoch on validation; the grid search's tuner
 (`tuning.RetrievalGridSearch`: its oracle, trial backups, histories and
 records) runs it, so a sweep resumes where it stopped.
 
-What is scaled from Zoology's configuration, and why (`scaled_vocab_size`):
+What is scaled from Zoology's configuration, and why
+(`keras_fastweights.datasets.mqar.scaled_vocab_size`):
 Zoology trains 100,000 sequences for 64 epochs at a vocabulary of 8,192,
 so that each of its 4,096 values is the answer about 6,250 times in a
 training at (64, 4). Two CPU cores train 10,000 sequences for at most 16
@@ -46,38 +47,9 @@ D_MODELS = (64, 128)
 # Zoology's sweep of learning rates, `np.logspace(-4, -2, 4)`.
 LEARNING_RATES = tuple(float(rate) for rate in np.logspace(-4, -2, 4))
 STOP_ACCURACY = 0.99
-# How often each value is an answer in a training of Zoology's (64, 4)
-# configuration: 100,000 sequences × 64 epochs × 4 pairs over 8,192 / 2
-# values (6,250).
-ZOOLOGY_ANSWERS_PER_VALUE = 100_000 * 64 * 4 / (8192 // 2)
 # The CPU budget of a run (the module's docstring says why).
 NUM_TRAIN = 10_000
 EPOCHS = 16
-
-
-def scaled_vocab_size(
-    num_train: int,
-    epochs: int,
-    num_pairs: int,
-    sequence_length: int,
-    answers_per_value: float = ZOOLOGY_ANSWERS_PER_VALUE,
-) -> int:
-    """The vocabulary at which each value is an answer `answers_per_value`
-    times in a training of `epochs` epochs of `num_train` sequences of
-    `num_pairs` pairs (half the vocabulary are values), even, and above
-    `sequence_length` (which `mqar.generate` needs).
-
-    Example:
-
-    >>> scaled_vocab_size(100_000, 64, 4, 64)
-    8192
-    >>> scaled_vocab_size(10_000, 16, 4, 64)
-    204
-    >>> scaled_vocab_size(10_000, 16, 8, 128)
-    410
-    """
-    values = round(num_train * epochs * num_pairs / answers_per_value)
-    return max(2 * values, sequence_length + 2 - sequence_length % 2)
 
 
 def check_mqar_grid(

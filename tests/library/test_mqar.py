@@ -215,6 +215,21 @@ def test_seeded_and_exact():
 
 
 @data_test
+def test_the_vocabulary_keeps_zoology_s_answers_per_value():
+    """Each value is the answer as often over a training as in Zoology's
+    (64, 4) configuration, whose own vocabulary comes back."""
+    assert mqar.scaled_vocab_size(100_000, 64, 4, 64) == 8192
+    for num_train, epochs, pairs in [(10_000, 16, 4), (20_000, 8, 8)]:
+        vocab = mqar.scaled_vocab_size(num_train, epochs, pairs, 64)
+        ratio = num_train * epochs * pairs / (vocab // 2)
+        assert abs(ratio - mqar.ZOOLOGY_ANSWERS_PER_VALUE) < 0.01 * ratio
+    # Never at or below the sequence's length, which generate refuses.
+    assert mqar.scaled_vocab_size(10, 1, 1, 64) == 66
+    with pytest.raises(ValueError, match="epochs"):
+        mqar.scaled_vocab_size(10_000, 0, 4, 64)
+
+
+@data_test
 def test_load_data_splits_one_draw():
     (x_train, y_train), (x_test, y_test) = mqar.load_data(
         64, 4, num_train=300, num_test=100, vocab_size=1024, seed=13

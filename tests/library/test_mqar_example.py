@@ -126,3 +126,17 @@ def test_invalid_flags_give_a_one_line_error(argv, mentioned, example, capsys):
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("mqar.py: error:")
     assert mentioned in lines[0]
+
+
+def test_the_default_vocabulary_is_scaled_to_the_training(
+    example, capsys, tmp_path
+):
+    """Without --vocab-size, each value is an answer as often over the
+    training as in Zoology's (`mqar.scaled_vocab_size`)."""
+    settings = SETTINGS[:4] + SETTINGS[6:]  # without --vocab-size
+    argv = ["--mixer", "lstm", "--output-dir", str(tmp_path), *settings]
+    argv += ["--num-train", "20000"]  # the last --num-train counts
+    assert example.main(argv) == 0
+    vocab = mqar.scaled_vocab_size(20_000, 1, 2, 8)
+    assert vocab == 2 * round(20_000 * 2 / mqar.ZOOLOGY_ANSWERS_PER_VALUE)
+    assert f"over {vocab:,} tokens" in capsys.readouterr().out

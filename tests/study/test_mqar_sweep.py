@@ -11,6 +11,7 @@ from fastweights_study import mqar
 from fastweights_study import tuning
 from scripts import load_script
 
+from keras_fastweights import datasets
 from keras_fastweights import training
 
 from .interrupt import StopAtEpoch
@@ -36,7 +37,7 @@ def test_a_cell_s_search_runs_every_point_resumes_and_reports(tmp_path):
     assert mqar_search.main(args) == 0  # resumed: nothing left to run
     directory = mqar.cell_directory(tmp_path / "sweep", 64, 4)
     saved = tuning.load_settings(directory)
-    vocab = mqar.scaled_vocab_size(32, 2, 4, 64)
+    vocab = datasets.mqar.scaled_vocab_size(32, 2, 4, 64)
     assert saved["settings"]["vocab_size"] == vocab
     assert saved["settings"]["random_non_queries"] is True
 
@@ -142,19 +143,6 @@ def test_bad_grids_are_refused_naming_the_value():
         mqar.check_mqar_grid(["lstm"], [0], [0.01])
     with pytest.raises(ValueError, match="distinct values of learning_rate"):
         mqar.check_mqar_grid(["lstm"], [4], [0.01, 0.01])
-
-
-@pytest.mark.backend_independent
-def test_the_vocabulary_keeps_zoology_s_answers_per_value():
-    """Each value is the answer as often over a training as in Zoology's
-    (64, 4) configuration, whose own vocabulary comes back."""
-    assert mqar.scaled_vocab_size(100_000, 64, 4, 64) == 8192
-    for num_train, epochs, pairs in [(10_000, 16, 4), (20_000, 8, 8)]:
-        vocab = mqar.scaled_vocab_size(num_train, epochs, pairs, 64)
-        ratio = num_train * epochs * pairs / (vocab // 2)
-        assert abs(ratio - mqar.ZOOLOGY_ANSWERS_PER_VALUE) < 0.01 * ratio
-    # Never at or below the sequence's length, which generate refuses.
-    assert mqar.scaled_vocab_size(10, 1, 1, 64) == 66
 
 
 @pytest.mark.backend_independent
