@@ -87,7 +87,8 @@ def first_difference(committed: str, rendered: str) -> str | None:
 
 def later_section(root: str | os.PathLike, name: str) -> str:
     """The section of an experiment of `LATER`: that it is running, until
-    its CSV exists under `root/results`; then its rows as a table."""
+    its CSV exists under `root/results`; then what its rows say
+    (`convergence_text`, `mqar_text`)."""
     filename, page, running = LATER[name]
     path = os.path.join(root, "results", filename)
     if not os.path.exists(path):
@@ -96,17 +97,9 @@ def later_section(root: str | os.PathLike, name: str) -> str:
     source = f"`results/{filename}`"
     if os.path.exists(os.path.join(root, "results", page)):
         source = f"[{page}](../results/{page}), {source}"
-    if name == "convergence":
-        text = convergence_text(rows, source)
-    elif name == "mqar":
+    if name == "mqar":
         return mqar_text(rows, source)
-    else:
-        columns = list(rows[0]) if rows else []
-        text = f"From {source}:\n\n" + runs_markdown(rows, columns).rstrip("\n")
-    figure = os.path.splitext(filename)[0] + ".png"
-    if os.path.exists(os.path.join(root, "results", figure)):
-        text += f"\n\n![{name}](../results/{figure})"
-    return text
+    return convergence_text(rows, source)
 
 
 def convergence_text(rows, source: str) -> str:
