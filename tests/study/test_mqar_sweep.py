@@ -170,3 +170,26 @@ def test_the_reading_names_the_mixers_that_recall():
         "LSTM 0.50 (d = 64)."
     ]
     assert "no mixer reached 0.99" in mqar_reading(best[2:])[0]
+
+
+def test_the_mqar_tables_regenerate_from_the_records(tmp_path):
+    """results/mqar.csv, mqar_runs.csv and mqar.md are what the committed
+    records of the sweep give (the cells run so far), byte for byte."""
+    import os
+    import shutil
+
+    from fastweights_study.reporting import mqar as report
+    from scripts import ROOT
+
+    # Reading a search writes its grid back: read a copy.
+    shutil.copytree(
+        os.path.join(ROOT, "results", "mqar_search"),
+        tmp_path / "sweep",
+        ignore=shutil.ignore_patterns("*.weights.h5", "*.npz"),
+    )
+    report.write_mqar(tmp_path / "sweep", tmp_path)
+    for name in report.MQAR_FILENAMES[:3]:
+        with open(tmp_path / name, newline="") as file:
+            written = file.read()
+        with open(os.path.join(ROOT, "results", name), newline="") as file:
+            assert written == file.read(), f"results/{name} is not its records'"

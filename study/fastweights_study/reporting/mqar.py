@@ -189,10 +189,10 @@ def _cell_panels(best: Sequence[dict]):
     return figure, plt, list(zip(axes[0], cells))
 
 
-def _save(figure, plt, ylabel: str, path) -> None:
+def _save(figure, plt, ylabel: str, path, legend="lower right") -> None:
     axes = figure.axes
     axes[0].set_ylabel(ylabel)
-    axes[-1].legend(fontsize=7, loc="lower right")
+    axes[-1].legend(fontsize=7, loc=legend)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -242,7 +242,9 @@ def plot_curves(best: Sequence[dict], histories: dict, path) -> None:
                 label=f"{MIXER_NAMES[row['mixer']]}, d = {row['d_model']}",
             )
         axis.set_xlabel("epoch")
-    _save(figure, plt, "validation accuracy (answers)", path)
+        axis.xaxis.get_major_locator().set_params(integer=True)
+    # Between the mixers that recall (top) and those at guessing (bottom).
+    _save(figure, plt, "validation accuracy (answers)", path, "center right")
 
 
 def write_mqar(root, output_dir) -> list[dict]:
