@@ -110,14 +110,14 @@ def test_a_later_experiment_says_it_is_running_until_its_records_land(
     if name == "convergence":  # its table: tests/study/test_convergence.py
         return
     columns = "sequence_length,num_pairs,mixer,d_model,state_size"
-    rows = (
-        ",learning_rate,best_epoch,test_accuracy\n64,4,lstm,64,128,0.001,7,0.5"
-    )
+    rows = ",learning_rate,best_epoch,test_accuracy,rates_tried\n"
+    rows += "64,4,lstm,64,128,0.001,7,0.5,1"
     (tmp_path / "results" / filename).write_text(columns + rows + "\n")
     text = reporting.report.later_section(tmp_path, name)
     assert f"`results/{filename}`" in text
     assert "- T = 64, K = 4 (guessing among the 4 values" in text
-    assert "| 64 | 4 | lstm | 64 | 128 | 0.001 | 7 | 0.5 |" in text
+    assert "| 64 | 4 | lstm | 64 | 128 | 0.001 | 7 | 0.5 | 1 |" in text
+    assert "**Running**: from" in text and "1 to 1 of the 4 learning" in text
 
 
 def load_copy(directory, tmp_path):

@@ -170,11 +170,28 @@ def mqar_text(rows, source: str) -> str:
     """The MQAR sweep as far as its cells have runs: what each cell says
     (`reporting.mqar.mqar_reading`), the best run of each (cell, mixer,
     width), and the two figures."""
+    from fastweights_study.mqar import CPU_CELLS
+    from fastweights_study.mqar import D_MODELS
+    from fastweights_study.mqar import LEARNING_RATES
     from fastweights_study.reporting.mqar import mqar_reading
+    from keras_fastweights.models import MQAR_MIXERS
 
     columns = ["sequence_length", "num_pairs", "mixer", "d_model"]
     columns += ["state_size", "learning_rate", "best_epoch", "test_accuracy"]
+    columns += ["rates_tried"]
     lines = [f"From {source}:", ""]
+    tried = {row["rates_tried"] for row in rows}
+    cells = {(row["sequence_length"], row["num_pairs"]) for row in rows}
+    points = len(CPU_CELLS) * len(MQAR_MIXERS) * len(D_MODELS)
+    if min(tried) < len(LEARNING_RATES) or len(rows) < points:
+        lines[0] = (
+            f"**Running**: from {source}, {len(cells)} of the "
+            f"{len(CPU_CELLS)} cells that a CPU runs begun, "
+            f"{len(rows)} (cell, mixer, width) points with "
+            f"{min(tried)} to {max(tried)} of the {len(LEARNING_RATES)} "
+            "learning rates tried each. What a point says may change while "
+            "its other rates run."
+        )
     lines += [f"- {sentence}" for sentence in mqar_reading(rows)]
     lines += ["", runs_markdown(rows, columns).rstrip("\n"), ""]
     lines += [
