@@ -193,12 +193,14 @@ def cell_reading(cell: Mapping) -> str:
         text += " (not in the paper)"
     elif mean <= paper:
         text += f", at or below the paper's {paper:.2f} %"
-    elif fixed is not None and fixed > paper:
+    elif fixed is not None and fixed > mean:
         closed = (fixed - mean) / (fixed - paper)
         text += (
-            f"; training on to convergence closed {max(closed, 0):.0%} of the "
-            f"gap to the paper's {paper:.2f} %"
+            f"; training on to convergence closed {closed:.0%} of the gap to "
+            f"the paper's {paper:.2f} %"
         )
+    elif fixed is not None:
+        text += f", no closer to the paper's {paper:.2f} % than at 100 epochs"
     else:
         text += f", above the paper's {paper:.2f} %"
     low, high = cell["train_error_min"], cell["train_error_max"]
