@@ -192,7 +192,12 @@ def _cell_panels(best: Sequence[dict]):
 def _save(figure, plt, ylabel: str, path, legend="lower right") -> None:
     axes = figure.axes
     axes[0].set_ylabel(ylabel)
-    axes[-1].legend(fontsize=7, loc=legend)
+    # One legend for every panel's lines: a cell may lack some mixers.
+    handles = {}
+    for axis in axes:
+        for handle, label in zip(*axis.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    axes[-1].legend(handles.values(), handles.keys(), fontsize=7, loc=legend)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
