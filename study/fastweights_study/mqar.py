@@ -19,8 +19,9 @@ Zoology trains 100,000 sequences for 64 epochs at a vocabulary of 8,192,
 so that each of its 4,096 values is the answer about 6,250 times in a
 training at (64, 4). Two CPU cores train 10,000 sequences for at most 16
 epochs a run; at 8,192 tokens each value would then be an answer about
-160 times, and the read-out cannot learn its classes: attention, the
-mixer that solves MQAR, stops at 0.22 in a pilot. A vocabulary scaled to
+160 times, too seldom for the read-out to learn its classes: attention,
+the mixer that solves MQAR, stopped at 0.22 in a pilot at 8,192 tokens
+(20,000 sequences, 12 epochs). A vocabulary scaled to
 keep only the answers an epoch (1,638 tokens at 20,000 sequences) still
 left attention on its 0.25 plateau through 8 epochs. The vocabulary is
 therefore scaled with the whole training, sequences × epochs, so that each
