@@ -252,6 +252,8 @@ def test_a_cell_s_reading_follows_its_records():
     assert "1.50 % at convergence against 2.00 % at 100 epochs" in text
     assert "closed 25% of the gap to the paper's 0.00 %" in text
     assert "Every seed fits its training sequences" in text
+    solved = cell_reading(dict(cell, test_error_mean=0.003))
+    assert solved.endswith("at the paper's 0.00 % (to two decimals).")
     worse = cell_reading(dict(cell, test_error_mean=2.5))
     assert "no closer to the paper's 0.00 % than at 100 epochs" in worse
     cell.update(train_error_mean=1.0, train_error_max=2.0)

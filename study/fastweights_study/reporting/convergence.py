@@ -191,8 +191,8 @@ def cell_reading(cell: Mapping) -> str:
         text += f" against {fixed:.2f} % at 100 epochs"
     if paper is None:
         text += " (not in the paper)"
-    elif mean <= paper:
-        text += f", at or below the paper's {paper:.2f} %"
+    elif round(mean, 2) <= paper:
+        return text + f", at the paper's {paper:.2f} % (to two decimals)."
     elif fixed is not None and fixed > mean:
         closed = (fixed - mean) / (fixed - paper)
         text += (
