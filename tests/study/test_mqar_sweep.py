@@ -170,6 +170,10 @@ def test_the_reading_names_the_mixers_that_recall():
         "LSTM 0.50 (d = 64)."
     ]
     assert "no mixer reached 0.99" in mqar_reading(best[2:])[0]
+    assert (
+        "0.10 (d = 64, below guessing)"
+        in mqar_reading([row("lstm", 64, 0.1)])[0]
+    )
 
 
 def test_the_mqar_tables_regenerate_from_the_records(tmp_path):

@@ -55,7 +55,8 @@ def mqar_reading(best: Sequence[dict]) -> list[str]:
     recall (test accuracy at least `mqar.STOP_ACCURACY` at some width),
     and the best accuracy of the others, marked where it is near the
     accuracy of guessing among the cell's K values in context (1 / K):
-    such a mixer copies the values without binding them to their keys."""
+    such a mixer copies the values without binding them to their keys;
+    below half of it, it has not learned even that."""
     sentences = []
     cells = dict.fromkeys((r["sequence_length"], r["num_pairs"]) for r in best)
     for length, pairs in cells:
@@ -79,11 +80,11 @@ def mqar_reading(best: Sequence[dict]) -> list[str]:
                 )
                 recall.append(f"{name} (d = {', '.join(map(str, widths))})")
             else:
-                note = (
-                    ", near guessing"
-                    if top["test_accuracy"] < 1.5 / pairs
-                    else ""
-                )
+                note = ""
+                if top["test_accuracy"] < 0.5 / pairs:
+                    note = ", below guessing"
+                elif top["test_accuracy"] < 1.5 / pairs:
+                    note = ", near guessing"
                 others.append(
                     f"{name} {top['test_accuracy']:.2f} (d = "
                     f"{top['d_model']}{note})"
