@@ -329,6 +329,19 @@ def logits(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
 
 
+def read_out_from(model, layer, x):
+    """The model's final norm and read-out applied to the output of its
+    layer named `layer` at the queries' positions of `x`."""
+    features = keras.Model(model.input["tokens"], model.get_layer(layer).output)
+    hidden = keras.ops.convert_to_numpy(features(x["tokens"]))
+    rows = np.arange(len(hidden))[:, None]
+    at_queries = hidden[rows, x["positions"]]
+    read_out = model.get_layer("logits")(
+        model.get_layer("final_norm")(at_queries)
+    )
+    return keras.ops.convert_to_numpy(read_out)
+
+
 @pytest.mark.parametrize("mixer", models.MQAR_MIXERS)
 def test_model_is_zoologys_shape(mixer):
     model = models.build_mqar_model(mixer, 4, **TINY)
@@ -355,17 +368,9 @@ def test_read_out_at_given_positions_is_the_read_out_there(mixer):
     give them."""
     model = models.build_mqar_model(mixer, 4, seed=1, **TINY)
     x, _ = tiny_data()
-    blocks = keras.Model(
-        model.input["tokens"], model.get_layer("residual_2").output
-    )
-    hidden = keras.ops.convert_to_numpy(blocks(x["tokens"]))
-    at_queries = hidden[np.arange(4)[:, None], x["positions"]]
-    expected = model.get_layer("logits")(
-        model.get_layer("final_norm")(at_queries)
-    )
     np.testing.assert_allclose(
         logits(model, x),
-        keras.ops.convert_to_numpy(expected),
+        read_out_from(model, "residual_2", x),
         rtol=1e-5,
         atol=1e-5,
     )
@@ -381,17 +386,9 @@ def test_blocks_are_residual(mixer):
         layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
     x, _ = tiny_data()
     embedded = "embedding_and_position" if mixer == "attention" else "embedding"
-    embedding = keras.Model(
-        model.input["tokens"], model.get_layer(embedded).output
-    )
-    hidden = keras.ops.convert_to_numpy(embedding(x["tokens"]))
-    at_queries = hidden[np.arange(4)[:, None], x["positions"]]
-    expected = model.get_layer("logits")(
-        model.get_layer("final_norm")(at_queries)
-    )
     np.testing.assert_allclose(
         logits(model, x),
-        keras.ops.convert_to_numpy(expected),
+        read_out_from(model, embedded, x),
         rtol=1e-5,
         atol=1e-5,
     )
