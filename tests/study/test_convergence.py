@@ -230,36 +230,45 @@ def test_the_report_renders_the_cells_at_convergence_so_far(tmp_path):
         reporting.convergence.CELL_COLUMNS,
     )
     text = reporting.report.later_section(tmp_path, "convergence")
-    assert "| LSTM | 100 | 0 1 | 1.50 ± 0.25 | 1.25–1.75 | 0.00–0.00 " in text
-    assert "| 0 of 2 | 2.50 | 0.00 | 1 of 2 |" in text
-    assert "43 runs are still to come" in text
+    assert "| LSTM | 100 | 0 1 | 1.50 ± 0.25 | 1.25–1.75 | 2.50 | 0.00 " in text
     # No cell has every seed: nothing is read from it yet.
-    assert "What the finished cells say" not in text
+    assert "| … | 0.00–0.00 | … | 0 of 2 | 1 of 2 |" in text
+    assert "43 runs are still to come" in text
+    row.update(seeds="0 1 2", stopped_at_max_epochs=0)
+    reporting.common.write_csv(
+        [row],
+        tmp_path / "results" / "table1_convergence.csv",
+        reporting.convergence.CELL_COLUMNS,
+    )
+    text = reporting.report.later_section(tmp_path, "convergence")
+    assert (
+        "| 0.00 | 40% | 0.00–0.00 | generalisation | 0 of 3 | 0 of 3 |" in text
+    )
+    assert "42 runs are still to come" in text
 
 
 @pytest.mark.backend_independent
 def test_a_cell_s_reading_follows_its_records():
     """The gap to the paper that training closed, and whether the seeds fit
     their training sequences, are read from the cell's numbers."""
-    from fastweights_study.reporting.convergence import cell_reading
+    from fastweights_study.reporting.convergence import gap_closed
     from fastweights_study.reporting.convergence import ordering
+    from fastweights_study.reporting.convergence import what_is_left
 
     cell = dict(series="lstm", units=100, seeds="0 1 2", paper=0.0)
     cell.update(test_error_mean=1.5, test_error_min=1.0, test_error_max=2.0)
     cell.update(fixed_budget_mean=2.0, train_error_mean=0.02)
     cell.update(train_error_min=0.0, train_error_max=0.05)
-    text = cell_reading(cell)
-    assert "1.50 % at convergence against 2.00 % at 100 epochs" in text
-    assert "closed 25% of the gap to the paper's 0.00 %" in text
-    assert "Every seed fits its training sequences" in text
-    solved = cell_reading(dict(cell, test_error_mean=0.003))
-    assert solved.endswith("at the paper's 0.00 % (to two decimals).")
-    worse = cell_reading(dict(cell, test_error_mean=2.5))
-    assert "no closer to the paper's 0.00 % than at 100 epochs" in worse
+    assert gap_closed(cell) == "25%"
+    assert what_is_left(cell) == "generalisation"
+    assert gap_closed(dict(cell, test_error_mean=0.003)) == "at the paper"
+    assert gap_closed(dict(cell, test_error_mean=2.5)) == "none"
+    assert gap_closed(dict(cell, paper=None)) == "–"
+    assert what_is_left(dict(cell, test_error_max=0.0)) == "nothing"
     cell.update(train_error_mean=1.0, train_error_max=2.0)
-    assert "limited by what it learns" in cell_reading(cell)
+    assert what_is_left(cell) == "learning"
     cell.update(train_error_mean=0.5)
-    assert "a small part of its test error" in cell_reading(cell)
+    assert what_is_left(cell) == "mostly generalisation"
     other = dict(cell, series="fast_weights", test_error_mean=0.5, paper=0.0)
     assert ordering([cell, other], 100) == (
         "R = 100: Fast weights 0.50, LSTM 1.50; the paper's: "

@@ -116,7 +116,7 @@ def test_a_later_experiment_says_it_is_running_until_its_records_land(
     text = reporting.report.later_section(tmp_path, name)
     assert f"`results/{filename}`" in text
     assert "- T = 64, K = 4 (guessing among the 4 values" in text
-    assert "| 64 | 4 | lstm | 64 | 128 | 0.001 | 7 | 0.5 | 1 |" in text
+    assert "LSTM 0.50 (d = 64)" in text
     assert "**Running**: from" in text and "1 to 1 of the 4 learning" in text
 
 

@@ -174,57 +174,38 @@ def cell_rows(runs: Sequence[Mapping], fixed_budget: Mapping) -> list[dict]:
 FITS_TRAINING = 0.1
 
 
-def cell_reading(cell: Mapping) -> str:
-    """What a finished cell says, in one sentence: its error at convergence
-    against the 100-epoch table's and the paper's (the share of the gap to
-    the paper that training closed), and whether its seeds fit their
-    training sequences (then what is left is generalisation, which more
-    epochs cannot close) or not."""
-    name = SERIES_NAMES.get(cell["series"], cell["series"])
+def gap_closed(cell: Mapping) -> str:
+    """The share of the gap between the 100-epoch mean and the paper's
+    value that training to convergence closed: `"at the paper"` where the
+    cell's mean rounds to the paper's value or below, `"none"` where it is
+    no lower than at 100 epochs, `"–"` where the paper has no value."""
     mean, fixed, paper = (
         cell["test_error_mean"],
         cell["fixed_budget_mean"],
         cell["paper"],
     )
-    text = f"{name}, R = {cell['units']}: {mean:.2f} % at convergence"
-    if fixed is not None:
-        text += f" against {fixed:.2f} % at 100 epochs"
-    if paper is None:
-        text += " (not in the paper)"
-    elif round(mean, 2) <= paper:
-        return text + f", at the paper's {paper:.2f} % (to two decimals)."
-    elif fixed is not None and fixed > mean:
-        closed = (fixed - mean) / (fixed - paper)
-        text += (
-            f"; training on to convergence closed {closed:.0%} of the gap to "
-            f"the paper's {paper:.2f} %"
-        )
-    elif fixed is not None:
-        text += f", no closer to the paper's {paper:.2f} % than at 100 epochs"
-    else:
-        text += f", above the paper's {paper:.2f} %"
-    low, high = cell["train_error_min"], cell["train_error_max"]
-    if high <= FITS_TRAINING:
-        text += (
-            f". Every seed fits its training sequences ({low:.2f}–"
-            f"{high:.2f} % training error at its best epoch): what is left "
-            "is the gap between training and test sequences, which more "
-            "epochs cannot close."
-        )
-    elif cell["train_error_mean"] >= 0.5 * mean:
-        text += (
-            f". Its training error at the best epoch ({low:.2f}–{high:.2f} "
-            f"%, mean {cell['train_error_mean']:.2f}) is most of its test "
-            "error: it is limited by what it learns more than by overfitting."
-        )
-    else:
-        text += (
-            f". Its training error at the best epoch ({low:.2f}–{high:.2f} "
-            f"%, mean {cell['train_error_mean']:.2f}) is a small part of its "
-            "test error: most of what is left is the gap between training "
-            "and test sequences."
-        )
-    return text
+    if paper is None or fixed is None:
+        return "–"
+    if round(mean, 2) <= paper:
+        return "at the paper"
+    if fixed <= mean:
+        return "none"
+    return f"{(fixed - mean) / (fixed - paper):.0%}"
+
+
+def what_is_left(cell: Mapping) -> str:
+    """What limits a cell at convergence, read from its training error at
+    the best epoch: `"generalisation"` where every seed fits its training
+    sequences (more epochs cannot close what is left), `"learning"` where
+    the training error is at least half the test error, and `"mostly
+    generalisation"` otherwise; `"nothing"` where every seed is at 0.00 %."""
+    if cell["test_error_max"] == 0:
+        return "nothing"
+    if cell["train_error_max"] <= FITS_TRAINING:
+        return "generalisation"
+    if cell["train_error_mean"] >= 0.5 * cell["test_error_mean"]:
+        return "learning"
+    return "mostly generalisation"
 
 
 def ordering(cells: Sequence[Mapping], units: int) -> str | None:

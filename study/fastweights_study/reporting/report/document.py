@@ -8,7 +8,6 @@ import re
 from collections.abc import Mapping
 
 from fastweights_study.reporting.common import read_csv
-from fastweights_study.reporting.common import runs_markdown
 
 TEMPLATE = os.path.join("docs", "report.template.md")
 REPORT = os.path.join("docs", "report.md")
@@ -108,47 +107,60 @@ def convergence_text(rows, source: str) -> str:
     value (`reporting.convergence.CELL_COLUMNS`)."""
     from fastweights_study.reporting.common import SERIES_NAMES
     from fastweights_study.reporting.common import mean_and_std
+    from fastweights_study.reporting.convergence import FITS_TRAINING
     from fastweights_study.reporting.convergence import SEEDS
     from fastweights_study.reporting.convergence import SERIES
     from fastweights_study.reporting.convergence import UNITS
-    from fastweights_study.reporting.convergence import cell_reading
+    from fastweights_study.reporting.convergence import gap_closed
     from fastweights_study.reporting.convergence import ordering
+    from fastweights_study.reporting.convergence import what_is_left
 
     def number(value):
         return "–" if value is None else f"{value:.2f}"
 
+    missing = len(SEEDS) * len(SERIES) * len(UNITS) - sum(
+        len(str(row["seeds"]).split()) for row in rows
+    )
+    heading = f"From {source}."
+    if missing:
+        heading = (
+            f"**Running**: cells with runs so far, {len(rows)} of "
+            f"{len(SERIES) * len(UNITS)}, from {source}."
+        )
     lines = [
-        f"**Running**: cells with runs so far, {len(rows)} of "
-        f"{len(SERIES) * len(UNITS)}, from {source}. Test error (%), "
+        f"{heading} Test error (%), "
         "mean ± sd over the seeds listed, each run trained from its "
         "cell's chosen rate until its validation accuracy stopped "
         "improving (at most 300 epochs), beside the 100-epoch table's mean "
-        "and the paper's value; the training error is the range over the "
-        "seeds of the error on the training sequences at the best epoch.",
+        "and the paper's value. *Gap closed*: the share of the gap between "
+        "the 100-epoch mean and the paper's value that training to "
+        "convergence closed. *Training error*: the range over the seeds of "
+        "the error on the training sequences at the best epoch. *Left*: "
+        f"generalisation where every seed fits its training sequences (at "
+        f"most {FITS_TRAINING} %), which more epochs cannot close; learning "
+        "where the training error is at least half the test error; mostly "
+        "generalisation otherwise.",
         "",
-        "| Model | R | seeds | at convergence | min–max | training error "
-        "| runs at 0.00 % | 100 epochs | paper | seeds stopped at 300 epochs |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| Model | R | seeds | at convergence | min–max | 100 epochs "
+        "| paper | gap closed | training error | left | runs at 0.00 % "
+        "| stopped at 300 epochs |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for row in rows:
         seeds = str(row["seeds"]).split()
+        finished = len(seeds) == len(SEEDS)
         lines.append(
             f"| {SERIES_NAMES.get(row['series'], row['series'])} "
             f"| {row['units']} | {' '.join(seeds)} "
             f"| {mean_and_std(row['test_error_mean'], row['test_error_std'])} "
             f"| {row['test_error_min']:.2f}–{row['test_error_max']:.2f} "
-            f"| {row['train_error_min']:.2f}–{row['train_error_max']:.2f} "
-            f"| {row['at_zero']} of {len(seeds)} "
             f"| {number(row['fixed_budget_mean'])} | {number(row['paper'])} "
+            f"| {gap_closed(row) if finished else '…'} "
+            f"| {row['train_error_min']:.2f}–{row['train_error_max']:.2f} "
+            f"| {what_is_left(row) if finished else '…'} "
+            f"| {row['at_zero']} of {len(seeds)} "
             f"| {row['stopped_at_max_epochs']} of {len(seeds)} |"
         )
-    missing = len(SEEDS) * len(SERIES) * len(UNITS) - sum(
-        len(str(row["seeds"]).split()) for row in rows
-    )
-    finished = [r for r in rows if len(str(r["seeds"]).split()) == len(SEEDS)]
-    if finished:
-        lines += ["", "**What the finished cells say.**", ""]
-        lines += [f"- {cell_reading(row)}" for row in finished]
     orders = [ordering(rows, units) for units in UNITS]
     if any(orders):
         lines += [
@@ -168,17 +180,14 @@ def convergence_text(rows, source: str) -> str:
 
 def mqar_text(rows, source: str) -> str:
     """The MQAR sweep as far as its cells have runs: what each cell says
-    (`reporting.mqar.mqar_reading`), the best run of each (cell, mixer,
-    width), and the two figures."""
+    (`reporting.mqar.mqar_reading`) and the two figures; the best run of
+    each (cell, mixer, width) is the table of `source`."""
     from fastweights_study.mqar import CPU_CELLS
     from fastweights_study.mqar import D_MODELS
     from fastweights_study.mqar import LEARNING_RATES
     from fastweights_study.reporting.mqar import mqar_reading
     from keras_fastweights.models import MQAR_MIXERS
 
-    columns = ["sequence_length", "num_pairs", "mixer", "d_model"]
-    columns += ["state_size", "learning_rate", "best_epoch", "test_accuracy"]
-    columns += ["rates_tried"]
     lines = [f"From {source}:", ""]
     tried = {row["rates_tried"] for row in rows}
     cells = {(row["sequence_length"], row["num_pairs"]) for row in rows}
@@ -193,7 +202,7 @@ def mqar_text(rows, source: str) -> str:
             "its other rates run."
         )
     lines += [f"- {sentence}" for sentence in mqar_reading(rows)]
-    lines += ["", runs_markdown(rows, columns).rstrip("\n"), ""]
+    lines += [""]
     lines += [
         "![MQAR accuracy against the state size](../results/mqar.png)",
         "",
