@@ -1,5 +1,5 @@
 """The values of the report's ablation and gradient clipping (§4.5,
-§4.8): their tables, Welch's tests and the plateau's exits."""
+§4.7): their tables, Welch's tests and the plateau's exits."""
 
 from fastweights_study.reporting.common import cell_runs
 from fastweights_study.reporting.common import mean_and_std

@@ -1,5 +1,5 @@
-"""The values of the report's capacity curve and the delta rule (§4.4,
-§4.7): Table 3, Welch's tests, and what the wrong answers hold."""
+"""The values of the report's capacity curve and the delta rule (§4.4):
+Table 2, Welch's tests, and what the wrong answers hold."""
 
 import numpy as np
 
@@ -122,7 +122,7 @@ def capacity_values(root) -> dict:
             for e in str(finished["fast_weights", k]["best_epochs"]).split()
         ),
         "capacity.pending": (
-            f"Still running: {'; '.join(pending)}. Table 3 gains their cells "
+            f"Still running: {'; '.join(pending)}. Table 2 gains their cells "
             "as their seeds finish."
             if pending
             else ""

@@ -12,6 +12,7 @@ from fastweights_study.reporting.report.formatting import compact
 from fastweights_study.reporting.report.formatting import markdown_table
 from fastweights_study.reporting.report.formatting import results_path
 from fastweights_study.reporting.report.formatting import span
+from fastweights_study.reporting.report.formatting import words
 
 # The run that results/memory_causal.csv reads: tuning/memory_causal.py's
 # default --trial, Table 1's search's first trial.
@@ -133,24 +134,37 @@ def causal_values(root, values) -> dict:
     longer = read_csv(
         results_path(root, "longer_budget", "r100_search", "table1_runs.csv")
     )
-    slow_lines, slow_count, slow_no_memory = [], 0, []
-    for epochs, group, prefix in (
-        (values["epochs"], slow_runs, ""),
-        (values["longer.epochs"], longer, "longer_r100_"),
-    ):
-        for run, reading in zip(group, _readings_of(root, group, prefix)):
-            cells_of = [reading[r][c] for r, c in READING_COLUMNS]
-            if abs(cells_of[1]) < LOOKUP_CHANGE:
-                slow_count += epochs == values["epochs"]
-                slow_no_memory.append(cells_of[3])
-            slow_lines.append(
-                [
-                    epochs,
-                    run["seed"],
-                    compact(run["test_error_percent"]),
-                    *(f"{c:.3f}" for c in cells_of),
-                ]
-            )
+    # The seeds that had not found the look-up after Table 1's budget,
+    # read again after the longer one.
+    readings = {
+        epochs: {
+            run["seed"]: [reading[r][c] for r, c in READING_COLUMNS]
+            + [run["test_error_percent"]]
+            for run, reading in zip(group, _readings_of(root, group, prefix))
+        }
+        for epochs, group, prefix in (
+            ("before", slow_runs, ""),
+            ("after", longer, "longer_r100_"),
+        )
+    }
+    slow = [
+        seed
+        for seed, cells_of in readings["before"].items()
+        if abs(cells_of[1]) < LOOKUP_CHANGE
+    ]
+    slow_values = {
+        "slow.count": len(slow),
+        "slow.no_memory_max": (
+            f"{max(readings[e][s][3] for e in readings for s in slow):.2f}"
+        ),
+    }
+    for epochs, by_seed in readings.items():
+        slow_values[f"slow.{epochs}.errors"] = words(
+            compact(by_seed[seed][-1]) for seed in slow
+        )
+        slow_values[f"slow.{epochs}.changes"] = words(
+            f"{-by_seed[seed][1]:.2f}" for seed in slow
+        )
     return {
         "causal.sequences": f"{by_role['nothing']['sequences']:,}",
         "causal.one.rate": compact(trial["learning_rate"]),
@@ -163,9 +177,5 @@ def causal_values(root, values) -> dict:
         "causal.one.key_change": f"{-key['change']:.4f}",
         "causal.cells": markdown_table(header, "lrrrrrr", lines),
         "causal.change_range": span([-c for c in changes], "{:.2f}", " to "),
-        "slow.table": markdown_table(
-            ["epochs", "seed", *header[2:]], "rrrrrrr", slow_lines
-        ),
-        "slow.count": slow_count,
-        "slow.no_memory_max": f"{max(slow_no_memory):.2f}",
+        **slow_values,
     }

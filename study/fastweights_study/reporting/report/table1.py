@@ -208,21 +208,17 @@ def sensitivity_values(root) -> dict:
             cell["seed 0"] = row
         if row["chosen_on_mean"] == "True":
             cell["mean"] = row
-    lines, differ = [], []
+    differ = []
     for (model, units), cell in cells.items():
         seed0, mean = cell["seed 0"], cell["mean"]
-        lines.append(
-            [
-                SERIES_NAMES[model],
-                units,
-                compact(seed0["learning_rate"]),
-                f"{seed0['test_error_mean']:.2f}",
-                compact(mean["learning_rate"]),
-                f"{mean['test_error_mean']:.2f}",
-            ]
-        )
         if seed0["learning_rate"] != mean["learning_rate"]:
-            differ.append(f"{series_name(model)} at R = {units}")
+            differ.append(
+                f"{series_name(model)} at R = {units} "
+                f"({compact(mean['learning_rate'])} for "
+                f"{compact(seed0['learning_rate'])}: "
+                f"{mean['test_error_mean']:.2f} against "
+                f"{seed0['test_error_mean']:.2f} % mean test error)"
+            )
     units = min(u for _, u in cells)
     p = {
         on: welch_text(
@@ -232,18 +228,6 @@ def sensitivity_values(root) -> dict:
         for on in ("seed 0", "mean")
     }
     return {
-        "sensitivity.table": markdown_table(
-            [
-                "model",
-                "R",
-                "seed 0's choice",
-                "its mean test error (%)",
-                "the mean's choice",
-                "its mean test error (%)",
-            ],
-            "lrrrrr",
-            lines,
-        ),
         "sensitivity.differ": (
             f"for {words(differ)}, and agrees elsewhere"
             if differ
