@@ -234,6 +234,8 @@ def test_the_report_renders_the_cells_at_convergence_so_far(tmp_path):
     # No cell has every seed: nothing is read from it yet.
     assert "| … | 0.00–0.00 | … | 0 of 2 | 1 of 2 |" in text
     assert "43 runs are still to come" in text
+    # Every cell has its line, the report its length, before its runs land.
+    assert text.count("| none yet |") == 14
     row.update(seeds="0 1 2", stopped_at_max_epochs=0)
     reporting.common.write_csv(
         [row],

@@ -3,6 +3,7 @@
 committed report with the rendered one, and `later_section` renders the
 sections of experiments whose records land later (`LATER`)."""
 
+import itertools
 import os
 import re
 from collections.abc import Mapping
@@ -146,7 +147,16 @@ def convergence_text(rows, source: str) -> str:
         "| stopped at 300 epochs |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
-    for row in rows:
+    found = {(row["series"], int(row["units"])): row for row in rows}
+    for series, units in itertools.product(SERIES, UNITS):
+        row = found.get((series, units))
+        if row is None:  # every cell has its line, its runs or not
+            lines.append(
+                f"| {SERIES_NAMES.get(series, series)} | {units} | none yet "
+                + "| … " * 9
+                + "|"
+            )
+            continue
         seeds = str(row["seeds"]).split()
         finished = len(seeds) == len(SEEDS)
         lines.append(
