@@ -70,6 +70,14 @@ def test_the_report_is_what_the_records_give():
     assert result.returncode == 0, result.stderr
 
 
+def test_the_report_stays_within_its_length():
+    """The report is a paper of about twelve printed pages: at most 700
+    lines. Every section of a later experiment has its full length before
+    its runs land (one line per cell), so records do not move this."""
+    lines = read_document("docs", "report.md").count("\n")
+    assert lines <= 700, f"docs/report.md has {lines} lines, more than 700"
+
+
 def test_the_check_names_the_first_changed_line():
     """One digit changed in the report: the check names that line."""
     rendered = read_document("docs", "report.md")
