@@ -253,6 +253,7 @@ def test_the_report_renders_the_cells_at_convergence_so_far(tmp_path):
 def test_a_cell_s_reading_follows_its_records():
     """The gap to the paper that training closed, and whether the seeds fit
     their training sequences, are read from the cell's numbers."""
+    from fastweights_study.reporting.convergence import against_the_paper
     from fastweights_study.reporting.convergence import gap_closed
     from fastweights_study.reporting.convergence import ordering
     from fastweights_study.reporting.convergence import what_is_left
@@ -277,3 +278,16 @@ def test_a_cell_s_reading_follows_its_records():
         "Fast weights 0.00, LSTM 0.00."
     )
     assert ordering([cell, dict(other, seeds="0")], 100) is None
+    cell.update(welch_p_fast_weights=0.031)
+    assert against_the_paper([cell, other], 100) == (
+        "R = 100: fast weights 0.50 %; the LSTM 1.50 % (Welch p = 0.031): "
+        "level in the paper (0.00 against 0.00)."
+    )
+    cell.update(paper=1.85)
+    assert (
+        "1.50 % (Welch p = 0.031): the paper's order (0.00 against 1.85)"
+        in (against_the_paper([cell, other], 100))
+    )
+    reversed_ = against_the_paper([dict(cell, test_error_mean=0.2), other], 100)
+    assert "the paper's order reversed (0.00 against 1.85)" in reversed_
+    assert against_the_paper([cell, dict(other, seeds="0")], 100) is None

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fastweights_study import analysis
 from fastweights_study import tuning
 from fastweights_study.reporting.common import DELTA_SERIES
 from fastweights_study.reporting.common import SERIES_NAMES
@@ -75,6 +76,7 @@ CELL_COLUMNS = (
     "stopped_at_max_epochs",
     "fixed_budget_mean",
     "paper",
+    "welch_p_fast_weights",
 )
 
 
@@ -164,8 +166,23 @@ def cell_rows(runs: Sequence[Mapping], fixed_budget: Mapping) -> list[dict]:
                     ),
                     "fixed_budget_mean": fixed_budget.get((name, units)),
                     "paper": PAPER_TABLE1.get((name, units)),
+                    "welch_p_fast_weights": None,
+                    "errors": errors,
                 }
             )
+    # Welch's p of fast weights against each other cell at the same R, where
+    # both have two seeds or more.
+    reference = {
+        r["units"]: r["errors"] for r in rows if r["series"] == SERIES[0]
+    }
+    for row in rows:
+        ours = reference.get(row["units"])
+        if row["series"] != SERIES[0] and ours is not None:
+            if min(len(ours), len(row["errors"])) > 1:
+                p = analysis.welch_test(list(ours), list(row["errors"]))["p"]
+                row["welch_p_fast_weights"] = float(f"{p:.2g}")
+    for row in rows:
+        del row["errors"]
     return rows
 
 
@@ -239,6 +256,44 @@ def ordering(cells: Sequence[Mapping], units: int) -> str | None:
             f"{name} {value:.2f}" for value, name in papers
         )
     return text + "."
+
+
+def against_the_paper(cells: Sequence[Mapping], units: int) -> str | None:
+    """Whether the paper's order of fast weights and each other finished
+    cell at `units` holds at convergence: the two means, Welch's p and the
+    paper's two values; `None` until fast weights and another cell with
+    a paper value have every seed."""
+    finished = {
+        c["series"]: c
+        for c in cells
+        if c["units"] == units and len(str(c["seeds"]).split()) == len(SEEDS)
+    }
+    ours = finished.get(SERIES[0])
+    if ours is None or ours["paper"] is None:
+        return None
+    verdicts = []
+    for name in SERIES[1:]:
+        cell = finished.get(name)
+        if cell is None or cell["paper"] is None:
+            continue
+        mine, theirs = ours["test_error_mean"], cell["test_error_mean"]
+        if round(ours["paper"], 2) == round(cell["paper"], 2):
+            verdict = "level in the paper"
+        elif round(mine, 2) == round(theirs, 2):
+            verdict = "level here, not in the paper"
+        elif (ours["paper"] < cell["paper"]) == (mine < theirs):
+            verdict = "the paper's order"
+        else:
+            verdict = "the paper's order reversed"
+        verdicts.append(
+            f"the {SERIES_NAMES.get(name, name)} {theirs:.2f} % (Welch p = "
+            f"{cell['welch_p_fast_weights']:g}): {verdict} "
+            f"({ours['paper']:.2f} against {cell['paper']:.2f})"
+        )
+    if not verdicts:
+        return None
+    mine = ours["test_error_mean"]
+    return f"R = {units}: fast weights {mine:.2f} %; " + "; ".join(verdicts) + "."
 
 
 def fixed_budget_means(*paths) -> dict:

@@ -112,6 +112,7 @@ def convergence_text(rows, source: str) -> str:
     from fastweights_study.reporting.convergence import SEEDS
     from fastweights_study.reporting.convergence import SERIES
     from fastweights_study.reporting.convergence import UNITS
+    from fastweights_study.reporting.convergence import against_the_paper
     from fastweights_study.reporting.convergence import gap_closed
     from fastweights_study.reporting.convergence import ordering
     from fastweights_study.reporting.convergence import what_is_left
@@ -179,6 +180,10 @@ def convergence_text(rows, source: str) -> str:
             "",
         ]
         lines += [f"- {order}" for order in orders if order]
+    verdicts = [against_the_paper(rows, units) for units in UNITS]
+    if any(verdicts):
+        lines += ["", "**Does the paper's order hold?**", ""]
+        lines += [f"- {verdict}" for verdict in verdicts if verdict]
     if missing:
         lines += [
             "",
