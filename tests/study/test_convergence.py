@@ -236,7 +236,8 @@ def test_the_report_renders_the_cells_at_convergence_so_far(tmp_path):
     assert "43 runs are still to come" in text
     # Every cell has its line, the report its length, before its runs land.
     assert text.count("| none yet |") == 14
-    row.update(seeds="0 1 2", stopped_at_max_epochs=0)
+    assert "On the key-blind plateau" not in text
+    row.update(seeds="0 1 2", stopped_at_max_epochs=0, on_plateau=1)
     reporting.common.write_csv(
         [row],
         tmp_path / "results" / "table1_convergence.csv",
@@ -247,6 +248,7 @@ def test_the_report_renders_the_cells_at_convergence_so_far(tmp_path):
         "| 0.00 | 40% | 0.00–0.00 | generalisation | 0 of 3 | 0 of 3 |" in text
     )
     assert "42 runs are still to come" in text
+    assert "they never used the key): LSTM at R = 100, 1 of 3 seeds." in text
 
 
 @pytest.mark.backend_independent
@@ -265,6 +267,7 @@ def test_a_cell_s_reading_follows_its_records():
     assert gap_closed(cell) == "25%"
     assert what_is_left(cell) == "generalisation"
     assert gap_closed(dict(cell, test_error_mean=0.003)) == "at the paper"
+    assert gap_closed(dict(cell, paper=60.81)) == "below the paper"
     assert gap_closed(dict(cell, test_error_mean=2.5)) == "none"
     assert gap_closed(dict(cell, paper=None)) == "–"
     assert what_is_left(dict(cell, test_error_max=0.0)) == "nothing"

@@ -116,6 +116,8 @@ def convergence_text(rows, source: str) -> str:
     from fastweights_study.reporting.convergence import gap_closed
     from fastweights_study.reporting.convergence import ordering
     from fastweights_study.reporting.convergence import what_is_left
+    from fastweights_study.reporting.plateau import PLATEAU_MARGIN
+    from keras_fastweights import training
 
     def number(value):
         return "–" if value is None else f"{value:.2f}"
@@ -141,7 +143,7 @@ def convergence_text(rows, source: str) -> str:
         f"generalisation where every seed fits its training sequences (at "
         f"most {FITS_TRAINING} %), which more epochs cannot close; learning "
         "where the training error is at least half the test error; mostly "
-        "generalisation otherwise.",
+        "generalisation otherwise; nothing where every seed is at 0.00 %.",
         "",
         "| Model | R | seeds | at convergence | min–max | 100 epochs "
         "| paper | gap closed | training error | left | runs at 0.00 % "
@@ -172,6 +174,23 @@ def convergence_text(rows, source: str) -> str:
             f"| {row['at_zero']} of {len(seeds)} "
             f"| {row['stopped_at_max_epochs']} of {len(seeds)} |"
         )
+    stuck = [row for row in rows if row["on_plateau"]]
+    if stuck:
+        lines += [
+            "",
+            "On the key-blind plateau when early stopping ended them (their "
+            f"best validation error within {PLATEAU_MARGIN:g} points of it, "
+            "§3.6: they never used the key): "
+            + "; ".join(
+                f"{SERIES_NAMES.get(row['series'], row['series'])} at R = "
+                f"{row['units']}, {row['on_plateau']} of "
+                f"{len(str(row['seeds']).split())} seeds"
+                for row in stuck
+            )
+            + f". Early stopping ends a run {training.STOP_PATIENCE} epochs "
+            "after its best, on the plateau too, where the 100-epoch protocol "
+            "let it go on.",
+        ]
     orders = [ordering(rows, units) for units in UNITS]
     if any(orders):
         lines += [
