@@ -40,24 +40,37 @@ def form(model, mixer, timesteps):
     return model.get_layer("mixer_1")._resolve_implementation(timesteps)
 
 
-def time_length(args, timesteps, d_model):
-    num_pairs = timesteps // 16
+def mqar_data(args, timesteps):
+    """An epoch of `args.num_sequences` (whole batches) MQAR sequences of
+    `timesteps` steps and T / 16 pairs, as the model reads them."""
     sequences = args.num_sequences // args.batch_size * args.batch_size
     x, y = mqar.model_inputs(
-        *mqar.generate(sequences, timesteps, num_pairs, args.vocab_size)
+        *mqar.generate(
+            sequences, timesteps, max(1, timesteps // 16), args.vocab_size
+        )
     )
-    warm_up = 2 * args.batch_size
+    return x, y, sequences
+
+
+def warm_up(model, x, y, batch_size):
+    """Compiles `model` by a fit of two batches; returns its seconds."""
+    return timed_fit(
+        model,
+        {name: v[: 2 * batch_size] for name, v in x.items()},
+        y[: 2 * batch_size],
+        batch_size,
+    )
+
+
+def time_length(args, timesteps, d_model):
+    num_pairs = timesteps // 16
+    x, y, sequences = mqar_data(args, timesteps)
     models = {}
     for mixer in MQAR_MIXERS:
         model = build_mqar_model(
             mixer, d_model, timesteps, args.vocab_size, seed=0
         )
-        timed_fit(
-            model,
-            {name: v[:warm_up] for name, v in x.items()},
-            y[:warm_up],
-            args.batch_size,
-        )
+        warm_up(model, x, y, args.batch_size)
         models[mixer] = model
     seconds = {mixer: [] for mixer in models}
     for round_index in range(args.rounds):
@@ -87,6 +100,42 @@ def time_length(args, timesteps, d_model):
         )
 
 
+def add_data_arguments(parser, num_sequences):
+    """The flags of the data and the rounds, shared with chunk_length.py."""
+    parser.add_argument(
+        "--vocab-size",
+        type=int,
+        default=512,
+        help="Token ids (more than the longest T).",
+    )
+    parser.add_argument(
+        "--num-sequences",
+        type=int,
+        default=num_sequences,
+        help="Sequences per timed epoch, rounded down to whole batches.",
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+
+
+def run(parser, argv, time_one):
+    """Parses the flags, prints the backend, commit and machine, and runs
+    `time_one(args, timesteps)` for each of `--lengths`."""
+    args = parser.parse_args(argv)
+    lengths = split(args.lengths, int)
+    if max(lengths) >= args.vocab_size:
+        parser.error("--vocab-size must exceed every length")
+    backend = keras.backend.backend()
+    version = importlib.import_module(backend).__version__
+    print(
+        f"# {backend} {version}, Keras {keras.__version__}; "
+        f"{describe_commit()}\n# {describe_machine()}"
+    )
+    for timesteps in lengths:
+        time_one(args, timesteps)
+    print(f"\n# after: {describe_machine()}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -100,35 +149,13 @@ def main(argv=None):
     parser.add_argument(
         "--d-models", default="64", help="Comma-separated widths d."
     )
-    parser.add_argument(
-        "--vocab-size",
-        type=int,
-        default=512,
-        help="Token ids (more than the longest T).",
-    )
-    parser.add_argument(
-        "--num-sequences",
-        type=int,
-        default=1280,
-        help="Sequences per timed epoch, rounded down to whole batches.",
-    )
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args(argv)
-    lengths = split(args.lengths, int)
-    if max(lengths) >= args.vocab_size:
-        parser.error("--vocab-size must exceed every length")
+    add_data_arguments(parser, num_sequences=1280)
 
-    backend = keras.backend.backend()
-    version = importlib.import_module(backend).__version__
-    print(
-        f"# {backend} {version}, Keras {keras.__version__}; "
-        f"{describe_commit()}\n# {describe_machine()}"
-    )
-    for timesteps in lengths:
+    def time_widths(args, timesteps):
         for d_model in split(args.d_models, int):
             time_length(args, timesteps, d_model)
-    print(f"\n# after: {describe_machine()}")
+
+    run(parser, argv, time_widths)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ from keras_fastweights.validation import check_rate
 
 # The ways FastWeightsRNN can run the recurrence; see its docstring.
 IMPLEMENTATIONS = ("auto", "cell", "attention", "chunked")
+# The chunk length of the `"chunked"` path by update rule when none is
+# given: the fastest measured (benchmarks/chunk_length.py).
+DEFAULT_CHUNK_LENGTHS = {"hebbian": 8, "delta": 4}
 
 
 @keras.saving.register_keras_serializable(package="keras_fastweights")
@@ -61,9 +64,13 @@ class FastWeightsRNN(RecurrentLayer):
             the attention forms weigh a stored `h(τ)` by `η λ^n`, `n` the
             number of unmasked steps after `τ`.
         chunk_length: Positive integer, the steps per chunk of the
-            `"chunked"` path. Default: `8`: chunks of 8 rather than 32
-            train padded batches of 20-200 steps 2x as fast and compile 5x
-            as fast on JAX, for 4x the stored `A`'s (benchmarks/README.md).
+            `"chunked"` path. Default: `None`, which is `8` for the Hebbian
+            rule and `4` for the delta rule (`DEFAULT_CHUNK_LENGTHS`): the
+            fastest on JAX at 48 to 128 steps (benchmarks/README.md). For
+            the Hebbian rule, chunks of 8 rather than 32 also train padded
+            batches of 20-200 steps 2x as fast and compile 5x as fast, for
+            4x the stored `A`'s; the delta rule's chunks solve for their
+            values step by step, which costs more the longer the chunk.
         attention_max_steps: Positive integer, the longest sequence for
             which `"auto"` takes the unchunked attention form, whose work
             grows with `T² units` per example (the matrix form's with
@@ -127,7 +134,7 @@ class FastWeightsRNN(RecurrentLayer):
         recurrent_dropout=0.0,
         seed=None,
         implementation="auto",
-        chunk_length=8,
+        chunk_length=None,
         attention_max_steps=40,
         **kwargs,
     ):
@@ -136,13 +143,16 @@ class FastWeightsRNN(RecurrentLayer):
                 f"`implementation` must be one of {IMPLEMENTATIONS}. "
                 f"Received: implementation={implementation!r}"
             )
-        chunk_length = check_int("chunk_length", chunk_length, 1)
+        if chunk_length is not None:
+            chunk_length = check_int("chunk_length", chunk_length, 1)
         attention_max_steps = check_int(
             "attention_max_steps", attention_max_steps, 1
         )
         dropout = check_rate("dropout", dropout)
         recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         super().__init__(FastWeightsRNNCell, units, **kwargs)
+        if chunk_length is None:
+            chunk_length = DEFAULT_CHUNK_LENGTHS[self.cell.update_rule]
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout
         self.seed = seed

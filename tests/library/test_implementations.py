@@ -16,6 +16,7 @@ from reference import numpy_fast_weights
 
 from keras_fastweights import FastWeightsRNN
 from keras_fastweights.layers import attention_form
+from keras_fastweights.layers.fast_weights_rnn import DEFAULT_CHUNK_LENGTHS
 from keras_fastweights.layers.fast_weights_rnn import IMPLEMENTATIONS
 
 # float32 rounding, amplified by layer normalization over a few units and
@@ -38,7 +39,6 @@ PATHS = ("cell", *OTHER_PATHS, *DELTA_PATHS)
 # several chunks and a rest in a dozen steps, which JAX compiles faster
 # than longer sequences.
 CHUNK_LENGTH = 4
-DEFAULT_CHUNK_LENGTH = FastWeightsRNN(1).chunk_length
 
 
 def make_inputs(timesteps, seed=0):
@@ -110,10 +110,24 @@ def test_matches_reference(implementation, timesteps, inner_steps):
     assert_matches_reference(layer, make_inputs(timesteps))
 
 
-def test_matches_reference_with_default_chunks():
-    # Two chunks and a rest of 6 steps.
-    layer = make_layer("chunked", chunk_length=DEFAULT_CHUNK_LENGTH)
-    assert_matches_reference(layer, make_inputs(2 * DEFAULT_CHUNK_LENGTH + 6))
+@pytest.mark.parametrize("implementation", ["chunked", "delta:chunked"])
+def test_matches_reference_with_default_chunks(implementation):
+    # The rule's default chunks: two and a rest of 3 steps.
+    layer = make_layer(implementation, chunk_length=None)
+    chunk_length = DEFAULT_CHUNK_LENGTHS[layer.update_rule]
+    assert layer.chunk_length == chunk_length
+    assert_matches_reference(layer, make_inputs(2 * chunk_length + 3))
+
+
+def test_the_default_chunk_length_follows_the_update_rule():
+    """8 steps a chunk for the Hebbian rule, 4 for the delta rule (the
+    fastest measured), unless given; a saved layer keeps its own."""
+    assert FastWeightsRNN(UNITS).chunk_length == 8
+    delta = FastWeightsRNN(UNITS, update_rule="delta")
+    assert delta.chunk_length == 4
+    assert FastWeightsRNN.from_config(delta.get_config()).chunk_length == 4
+    given = FastWeightsRNN(UNITS, update_rule="delta", chunk_length=8)
+    assert given.chunk_length == 8
 
 
 @pytest.fixture
