@@ -129,7 +129,10 @@ def cell_rows(runs: Sequence[Mapping], fixed_budget: Mapping) -> list[dict]:
     their training errors at the best epoch, how many runs are at 0.00 %,
     the best seed (on test error, the lowest seed of a tie), how many
     stopped at the most epochs, beside the 100-epoch
-    table's mean (`fixed_budget`, by (series, units)) and the paper's."""
+    table's mean (`fixed_budget`, by (series, units)) and the paper's;
+    Welch's p of fast weights against the cell at the same units, and how
+    many of its runs stopped on the key-blind plateau
+    (`reporting.plateau.on_plateau`)."""
     rows = []
     for name in SERIES:
         for units in UNITS:
