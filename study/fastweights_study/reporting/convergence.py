@@ -238,18 +238,21 @@ def what_is_left(cell: Mapping) -> str:
     return "mostly generalisation"
 
 
+def finished_at(cells: Sequence[Mapping], units: int) -> list[Mapping]:
+    """The cells at `units` that have every seed of `SEEDS`."""
+    return [
+        c
+        for c in cells
+        if c["units"] == units and len(str(c["seeds"]).split()) == len(SEEDS)
+    ]
+
+
 def ordering(cells: Sequence[Mapping], units: int) -> str | None:
     """The finished cells (every seed of `SEEDS`) at `units`, lowest mean
     test error first, beside the paper's order of the same models; `None`
     with fewer than two finished."""
     finished = sorted(
-        (
-            c
-            for c in cells
-            if c["units"] == units
-            and len(str(c["seeds"]).split()) == len(SEEDS)
-        ),
-        key=lambda c: c["test_error_mean"],
+        finished_at(cells, units), key=lambda c: c["test_error_mean"]
     )
     if len(finished) < 2:
         return None
@@ -276,20 +279,16 @@ def against_the_paper(cells: Sequence[Mapping], units: int) -> str | None:
     cell at `units` holds at convergence: the two means, Welch's p and the
     paper's two values; `None` until fast weights and another cell with
     a paper value have every seed."""
-    finished = {
-        c["series"]: c
-        for c in cells
-        if c["units"] == units and len(str(c["seeds"]).split()) == len(SEEDS)
-    }
+    finished = {c["series"]: c for c in finished_at(cells, units)}
     ours = finished.get(SERIES[0])
     if ours is None or ours["paper"] is None:
         return None
-    verdicts = []
+    mine, verdicts = ours["test_error_mean"], []
     for name in SERIES[1:]:
         cell = finished.get(name)
         if cell is None or cell["paper"] is None:
             continue
-        mine, theirs = ours["test_error_mean"], cell["test_error_mean"]
+        theirs = cell["test_error_mean"]
         if round(ours["paper"], 2) == round(cell["paper"], 2):
             verdict = "level in the paper"
         elif round(mine, 2) == round(theirs, 2):
@@ -305,7 +304,6 @@ def against_the_paper(cells: Sequence[Mapping], units: int) -> str | None:
         )
     if not verdicts:
         return None
-    mine = ours["test_error_mean"]
     verdicts = "; ".join(verdicts)
     return f"R = {units}: fast weights {mine:.2f} %; {verdicts}."
 
