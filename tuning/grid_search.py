@@ -61,6 +61,7 @@ SINGLE_THREAD_ENV = {
 
 
 def parse_args(argv=None):
+    from fastweights_study import cli as study_cli
     from fastweights_study import tuning
     from fastweights_study import variants
 
@@ -151,6 +152,7 @@ def parse_args(argv=None):
         action="store_true",
         help="start over; without it a rerun resumes the search",
     )
+    study_cli.add_resume_elsewhere_argument(parser)
     parser.add_argument(
         "--table-only",
         action="store_true",
@@ -316,6 +318,7 @@ def main(argv=None):
             args.directory,
             overwrite=args.overwrite,
             settings=settings,
+            resume_elsewhere=args.resume_elsewhere,
             num_pairs=args.num_pairs,
             epochs=args.epochs,
             schedule=args.schedule,

@@ -22,6 +22,7 @@ import sys
 
 
 def parse_args(argv=None):
+    from fastweights_study import cli as study_cli
     from fastweights_study import mqar
 
     from keras_fastweights import cli
@@ -78,6 +79,7 @@ def parse_args(argv=None):
         default=os.path.join("results", "mqar_search"),
         help="the sweep's folder; the cell's search goes in T<length>_K<pairs>",
     )
+    study_cli.add_resume_elsewhere_argument(parser)
     cli.add_verbose_argument(parser, default="2")
     args = parser.parse_args(argv)
     if args.vocab_size is None:
@@ -116,7 +118,12 @@ def main(argv=None):
     )
     try:
         train, val, test = mqar.load_data(settings)
-        search = mqar.make_search(directory, args.grid, settings)
+        search = mqar.make_search(
+            directory,
+            args.grid,
+            settings,
+            resume_elsewhere=args.resume_elsewhere,
+        )
     except ValueError as error:
         print(f"mqar_search.py: error: {error}", file=sys.stderr)
         return 2

@@ -2,7 +2,11 @@
 # Every long run behind results/, each resumable: run this script again
 # after an interruption and it goes on where it stopped (finished trials
 # are kept; an interrupted trial goes on from its last finished epoch, as
-# it would have gone on, from the backup.npz in its directory). A grid that
+# it would have gone on, from the backup.npz in its directory, on this
+# machine or another: --resume-elsewhere, since the lanes run across
+# sessions on whatever CPU a session gets; a trial that went on on another
+# CPU model names both, with the epoch, in its environment.json and in the
+# runs' `cpu` column, and repeats exactly on neither). A grid that
 # grew (--widen, more rates or seeds) extends its search: the runs it had
 # are kept, only the new points run.
 #
@@ -56,7 +60,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KERAS_BACKEND="${KERAS_BACKEND:-jax}"
-search="python tuning/grid_search.py --verbose 2"
+search="python tuning/grid_search.py --verbose 2 --resume-elsewhere"
 protocol="--learning-rates 0.0003 0.001 0.003 --seeds 0 1 2 --widen"
 
 table1() {
@@ -190,8 +194,10 @@ convergence() {
 }
 
 mqar_sweep() {
-    python tuning/mqar_search.py --sequence-length 64 --num-pairs 4
-    python tuning/mqar_search.py --sequence-length 128 --num-pairs 8
+    python tuning/mqar_search.py --sequence-length 64 --num-pairs 4 \
+        --resume-elsewhere
+    python tuning/mqar_search.py --sequence-length 128 --num-pairs 8 \
+        --resume-elsewhere
     python tuning/mqar_report.py --output results
 }
 

@@ -20,6 +20,19 @@ def load_data(settings: Mapping):
     return cli.load_data(argparse.Namespace(**settings))
 
 
+def add_resume_elsewhere_argument(parser: argparse.ArgumentParser) -> None:
+    """`--resume-elsewhere`, the searches' flag for
+    `tuning.RetrievalGridSearch`'s `resume_elsewhere`."""
+    parser.add_argument(
+        "--resume-elsewhere",
+        action="store_true",
+        help="an interrupted trial whose backup was written on another CPU "
+        "model or library versions goes on from it (its environment.json "
+        "then names each machine and the epoch it went on from) instead of "
+        "running again from its start",
+    )
+
+
 def add_capacity_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of the scripts that read the capacity curve's searches:
     `--directories` (one grid search per K; by default the study's, in

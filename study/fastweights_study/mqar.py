@@ -186,15 +186,22 @@ class MQARHyperModel(keras_tuner.HyperModel):
         return results
 
 
-def make_search(directory, grid: dict, settings: dict, overwrite=False):
+def make_search(
+    directory,
+    grid: dict,
+    settings: dict,
+    overwrite=False,
+    resume_elsewhere=False,
+):
     """Creates or resumes a cell's search in `directory` (its grid and
     settings kept beside it, as `tuning.make_tuner` keeps them, a resume
-    with others refused)."""
+    with others refused; `resume_elsewhere` as there)."""
     return tuning.make_tuner(
         grid,
         directory,
         overwrite=overwrite,
         settings=settings,
+        resume_elsewhere=resume_elsewhere,
         hypermodel=MQARHyperModel(grid, settings),
     )
 

@@ -281,7 +281,7 @@ def test_a_trial_s_checkpoint_holds_the_weights_it_was_tested_with(
     )
 
 
-def one_trial_search(directory, **search_kwargs):
+def one_trial_search(directory, resume_elsewhere=False, **search_kwargs):
     """One fast-weights trial of 4 epochs on tiny data, shuffled each
     epoch, its trial (completed or not) and the search."""
     (x, y), validation, test = associative_retrieval.load_data(
@@ -294,7 +294,10 @@ def one_trial_search(directory, **search_kwargs):
         batch_size=16,
     )
     search = tuning.RetrievalGridSearch(
-        hypermodel, directory=directory, project_name=tuning.PROJECT_NAME
+        hypermodel,
+        resume_elsewhere=resume_elsewhere,
+        directory=directory,
+        project_name=tuning.PROJECT_NAME,
     )
     search.search(
         x,
@@ -379,6 +382,37 @@ def test_a_trial_begun_on_another_machine_runs_again_from_its_start(
     (trial,) = tuning.completed_trials(search)
     assert tuning.trial_values(trial)["epochs"] == 4
     assert tuning.read_environment(trial_dir) == tuning.environment()
+
+
+def test_with_resume_elsewhere_it_goes_on_and_its_record_names_both(
+    tmp_path, capsys
+):
+    with pytest.raises(KeyboardInterrupt):
+        one_trial_search(tmp_path, callbacks=[StopAtEpoch(2)])
+    trial_dir = tmp_path / tuning.PROJECT_NAME / "trial_0000"
+    began_on = tuning.read_environment(trial_dir)
+    began_on["cpu_id"] = "family 99, model 99"
+    with open(trial_dir / tuning.ENVIRONMENT_FILENAME, "w") as file:
+        json.dump(began_on, file)
+    capsys.readouterr()
+    search = one_trial_search(tmp_path, resume_elsewhere=True)
+    assert "goes on from epoch 3 on this machine" in capsys.readouterr().out
+    (trial,) = tuning.completed_trials(search)
+    assert tuning.trial_values(trial)["epochs"] == 4
+    history = (trial_dir / training.HISTORY_FILENAME).read_text()
+    assert history.count("\n") == 5
+    recorded = tuning.read_environment(trial_dir)
+    (continued,) = recorded.pop(tuning.CONTINUED_ON)
+    assert recorded == began_on
+    assert continued.pop("from_epoch") == 3
+    assert continued == tuning.environment()
+    assert tuning.last_environment(tuning.read_environment(trial_dir)) == (
+        tuning.environment()
+    )
+    first, then = tuning.environment_columns(trial_dir)["cpu"].split(
+        "; from epoch 3: "
+    )
+    assert "family 99, model 99" in first and "family 99" not in then
 
 
 def test_a_backup_of_another_model_is_refused_naming_it(tmp_path):

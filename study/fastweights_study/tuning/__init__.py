@@ -28,12 +28,15 @@ The command-line tool is `tuning/grid_search.py`.
 from fastweights_study.tuning.backup import BACKUP_FILENAME
 from fastweights_study.tuning.backup import SCHEDULE_STATE
 from fastweights_study.tuning.backup import TrialBackup
+from fastweights_study.tuning.machine import CONTINUED_ON
 from fastweights_study.tuning.machine import ENVIRONMENT_COLUMNS
 from fastweights_study.tuning.machine import ENVIRONMENT_FILENAME
 from fastweights_study.tuning.machine import VECTOR_EXTENSIONS
+from fastweights_study.tuning.machine import continue_environment
 from fastweights_study.tuning.machine import cpu_description
 from fastweights_study.tuning.machine import environment
 from fastweights_study.tuning.machine import environment_columns
+from fastweights_study.tuning.machine import last_environment
 from fastweights_study.tuning.machine import read_environment
 from fastweights_study.tuning.machine import write_environment
 from fastweights_study.tuning.protocol import LEARNING_RATE_LADDER
@@ -83,6 +86,7 @@ from fastweights_study.tuning.search import trial_values
 
 __all__ = [
     "BACKUP_FILENAME",
+    "CONTINUED_ON",
     "ENVIRONMENT_COLUMNS",
     "ENVIRONMENT_FILENAME",
     "GRID_FILENAME",
@@ -110,6 +114,7 @@ __all__ = [
     "choose_learning_rate",
     "columns",
     "completed_trials",
+    "continue_environment",
     "cpu_description",
     "environment",
     "environment_columns",
@@ -117,6 +122,7 @@ __all__ = [
     "grid_size",
     "in_cell",
     "is_worker",
+    "last_environment",
     "load_search",
     "load_settings",
     "make_tuner",

@@ -89,6 +89,33 @@ def write_environment(trial_dir: str | os.PathLike) -> None:
         json.dump(environment(), file, indent=1)
 
 
+def continue_environment(trial_dir: str | os.PathLike, from_epoch: int) -> None:
+    """Records in `trial_dir/environment.json` that the trial went on, from
+    `from_epoch` (1-based), on this machine (`environment()`): its record
+    then names every machine it ran on (`CONTINUED_ON`), the machine it
+    began on first. A trial that spans two machines repeats on neither."""
+    recorded = read_environment(trial_dir)
+    continued = recorded.setdefault(CONTINUED_ON, [])
+    continued.append({"from_epoch": from_epoch, **environment()})
+    with open(os.path.join(trial_dir, ENVIRONMENT_FILENAME), "w") as file:
+        json.dump(recorded, file, indent=1)
+
+
+# In `environment.json`, where a trial went on on another machine: a list
+# of `{"from_epoch": ..., **environment()}`, in order.
+CONTINUED_ON = "continued_on"
+
+
+def last_environment(recorded: dict | None) -> dict | None:
+    """The machine a recorded trial ran on last: the one it began on, or
+    the last it went on on (`continue_environment`)."""
+    if recorded is None or not recorded.get(CONTINUED_ON):
+        return recorded
+    last = dict(recorded[CONTINUED_ON][-1])
+    del last["from_epoch"]
+    return last
+
+
 def read_environment(trial_dir: str | os.PathLike) -> dict | None:
     """A trial's `environment.json`, or `None` for a trial run before it
     was recorded."""
@@ -106,10 +133,20 @@ ENVIRONMENT_COLUMNS = ("cpu", "versions")
 
 def environment_columns(trial_dir) -> dict:
     """A run's `cpu` and `versions` columns, from its `environment.json`
-    (empty for a run recorded before there was one)."""
+    (empty for a run recorded before there was one). A run that went on on
+    another machine names each, with the epoch from which it ran there."""
     recorded = read_environment(trial_dir)
     if recorded is None:
         return dict.fromkeys(ENVIRONMENT_COLUMNS, "")
+    columns = _described(recorded)
+    for later in recorded.get(CONTINUED_ON, []):
+        for name, value in _described(later).items():
+            columns[name] += f"; from epoch {later['from_epoch']}: {value}"
+    return columns
+
+
+def _described(recorded: dict) -> dict:
+    """One machine's `cpu` and `versions` columns."""
     versions = recorded["versions"]
     # Records before `cpu_id` was kept name the model and cores only.
     detail = [recorded["cpu_id"]] if "cpu_id" in recorded else []

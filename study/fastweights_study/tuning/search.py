@@ -14,7 +14,9 @@ import keras_tuner
 from fastweights_study.tuning.backup import BACKUP_FILENAME
 from fastweights_study.tuning.backup import SCHEDULE_STATE
 from fastweights_study.tuning.backup import TrialBackup
+from fastweights_study.tuning.machine import continue_environment
 from fastweights_study.tuning.machine import environment
+from fastweights_study.tuning.machine import last_environment
 from fastweights_study.tuning.machine import read_environment
 from fastweights_study.tuning.machine import write_environment
 from fastweights_study.tuning.protocol import OPTIONAL_AXES
@@ -269,11 +271,26 @@ class RetrievalGridSearch(keras_tuner.Tuner):
     runs and how many of the grid are done. Each trial's per-epoch history
     (with the test metrics of every epoch) is kept beside its record, in
     `history.csv`; read it back with `trial_history`.
+
+    Args:
+        hypermodel: The grid's `RetrievalHyperModel` (or another task's
+            with its `grid` and `fit` arguments).
+        resume_elsewhere: What an interrupted trial does whose backup was
+            written on another machine or versions (`environment`): by
+            default it runs again from its start, so that every record
+            repeats exactly on one machine; with `True` it goes on from
+            the backup, and its `environment.json` names each machine
+            with the epoch it went on from (`continue_environment`).
+        **kwargs: `keras_tuner.Tuner`'s (`directory`, `project_name`,
+            `overwrite`).
     """
 
-    def __init__(self, hypermodel: RetrievalHyperModel, **kwargs):
+    def __init__(
+        self, hypermodel: RetrievalHyperModel, resume_elsewhere=False, **kwargs
+    ):
         oracle = GridOracle(hypermodel.grid)
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
+        self.resume_elsewhere = resume_elsewhere
 
     def progress(self) -> tuple[int, int]:
         """`protocol_progress` of the completed trials."""
@@ -285,18 +302,33 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         path = os.path.join(trial_dir, training.HISTORY_FILENAME)
         # A trial that was interrupted goes on from its backup's epoch, its
         # history that of the epochs the backup holds; unless it began on
-        # another machine or versions, which would draw another run.
+        # another machine or versions, which would draw another run (or,
+        # with `resume_elsewhere`, make a record that spans two machines).
         backup = os.path.join(trial_dir, BACKUP_FILENAME)
         done = TrialBackup.read_logs(backup)
-        began_on, here = read_environment(trial_dir), environment()
-        if done and began_on != here:
+        last_on, here = (
+            last_environment(read_environment(trial_dir)),
+            environment(),
+        )
+        if not done:
+            write_environment(trial_dir)
+        elif last_on is not None and last_on != here and self.resume_elsewhere:
             print(
-                f"{backup} was written on {began_on}, not on this machine "
+                f"{backup} was written on {last_on}: the trial goes on from "
+                f"epoch {len(done) + 1} on this machine ({here}), and its "
+                "record names both.",
+                flush=True,
+            )
+            continue_environment(trial_dir, len(done) + 1)
+        elif last_on != here:
+            print(
+                f"{backup} was written on {last_on}, not on this machine "
                 f"({here}): the trial runs again from its start.",
                 flush=True,
             )
             os.remove(backup)
             done = []
+            write_environment(trial_dir)
         if done:
             TrialBackup.write_history(path, done)
         callbacks = list(kwargs.pop("callbacks", []))
@@ -307,7 +339,6 @@ class RetrievalGridSearch(keras_tuner.Tuner):
         # best epoch, write that over it, so that the checkpoint holds the
         # weights the trial's test error comes from.
         callbacks.append(SaveWeightsAtEnd(self.checkpoint_path(trial.trial_id)))
-        write_environment(trial_dir)
         return super().run_trial(
             trial, *args, callbacks=callbacks, backup_path=backup, **kwargs
         )
@@ -335,6 +366,7 @@ def make_tuner(
     overwrite: bool = False,
     settings: dict | None = None,
     hypermodel: keras_tuner.HyperModel | None = None,
+    resume_elsewhere: bool = False,
     **hypermodel_kwargs,
 ) -> RetrievalGridSearch:
     """Creates (or, without `overwrite`, resumes) the grid search of
@@ -347,7 +379,9 @@ def make_tuner(
     of the same grid runs only the trials that did not finish. Resuming with
     another grid, or other `settings` (a JSON-able dict such as the data
     sizes and epochs), would mix two searches, so it raises a `ValueError`
-    unless `overwrite=True`, which starts over.
+    unless `overwrite=True`, which starts over. `resume_elsewhere` is
+    `RetrievalGridSearch`'s: whether an interrupted trial goes on from a
+    backup written on another machine.
     """
     project = os.path.join(directory, PROJECT_NAME)
     saved = {GRID_FILENAME: grid, SETTINGS_FILENAME: settings}
@@ -380,6 +414,7 @@ def make_tuner(
         directory=directory,
         project_name=PROJECT_NAME,
         overwrite=overwrite,
+        resume_elsewhere=resume_elsewhere,
     )
     if not is_worker():
         os.makedirs(project, exist_ok=True)
