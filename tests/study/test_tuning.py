@@ -409,10 +409,12 @@ def test_with_resume_elsewhere_it_goes_on_and_its_record_names_both(
     assert tuning.last_environment(tuning.read_environment(trial_dir)) == (
         tuning.environment()
     )
-    first, then = tuning.environment_columns(trial_dir)["cpu"].split(
-        "; from epoch 3: "
-    )
+    columns = tuning.environment_columns(trial_dir)
+    assert "; from epoch 3: " in columns["cpu"]
+    first, then = tuning.machines_of(columns["cpu"])
     assert "family 99, model 99" in first and "family 99" not in then
+    assert len(set(tuning.machines_of(columns["versions"]))) == 1
+    assert tuning.machines_of("") == []
 
 
 def test_a_backup_of_another_model_is_refused_naming_it(tmp_path):

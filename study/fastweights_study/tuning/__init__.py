@@ -37,6 +37,7 @@ from fastweights_study.tuning.machine import cpu_description
 from fastweights_study.tuning.machine import environment
 from fastweights_study.tuning.machine import environment_columns
 from fastweights_study.tuning.machine import last_environment
+from fastweights_study.tuning.machine import machines_of
 from fastweights_study.tuning.machine import read_environment
 from fastweights_study.tuning.machine import write_environment
 from fastweights_study.tuning.protocol import LEARNING_RATE_LADDER
@@ -123,6 +124,7 @@ __all__ = [
     "in_cell",
     "is_worker",
     "last_environment",
+    "machines_of",
     "load_search",
     "load_settings",
     "make_tuner",

@@ -4,6 +4,7 @@ repeats exactly on the same CPU model and versions only."""
 
 import json
 import os
+import re
 
 import keras
 import keras_tuner
@@ -143,6 +144,17 @@ def environment_columns(trial_dir) -> dict:
         for name, value in _described(later).items():
             columns[name] += f"; from epoch {later['from_epoch']}: {value}"
     return columns
+
+
+def machines_of(column: str) -> list[str]:
+    """The machines (or versions) one run's `cpu` (or `versions`) column
+    names, in order: one, or one per machine the run went on on
+    (`environment_columns`); none for an empty column."""
+    return [part for part in CONTINUED_SEPARATOR.split(column) if part]
+
+
+# Between the machines a run's column names (`environment_columns`).
+CONTINUED_SEPARATOR = re.compile(r"; from epoch \d+: ")
 
 
 def _described(recorded: dict) -> dict:

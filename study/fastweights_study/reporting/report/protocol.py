@@ -7,6 +7,7 @@ import math
 import re
 
 from fastweights_study import analysis
+from fastweights_study import tuning
 from fastweights_study.reporting.common import read_csv
 from fastweights_study.reporting.report.formatting import compact
 from fastweights_study.reporting.report.formatting import markdown_table
@@ -139,12 +140,15 @@ def machine_values(root) -> dict:
     converged = read_csv(results_path(root, "table1_convergence_runs.csv"))
     recorded = [*table1, *ablation, *delta, *converged]
 
+    def each(runs, column):
+        # Every machine (or versions) the runs name, a run that went on on
+        # another machine naming each.
+        return {m for r in runs for m in tuning.machines_of(r[column] or "")}
+
     def models_of(runs):
         # The CPU's model name, without the cores and family that some
         # records add in brackets.
-        return words(
-            sorted({r["cpu"].split(" (")[0] for r in runs if r["cpu"]})
-        )
+        return words(sorted({cpu.split(" (")[0] for cpu in each(runs, "cpu")}))
 
     return {
         "machines.by_table": (
@@ -157,20 +161,15 @@ def machine_values(root) -> dict:
             f"search and {in_ablation} % in the ablation's, on two such "
             "machines"
         ),
-        "machines.cpus": words(
-            sorted({r["cpu"] for r in recorded if r["cpu"]})
-        ),
+        "machines.cpus": words(sorted(each(recorded, "cpu"))),
         "machines.cores": words(
             sorted(
                 {
                     int(cores)
-                    for r in recorded
-                    if r["cpu"]
-                    for cores in re.findall(r"(\d+) cores", r["cpu"])
+                    for cpu in each(recorded, "cpu")
+                    for cores in re.findall(r"(\d+) cores", cpu)
                 }
             )
         ),
-        "machines.versions": words(
-            sorted({r["versions"] for r in recorded if r["versions"]})
-        ),
+        "machines.versions": words(sorted(each(recorded, "versions"))),
     }
