@@ -294,3 +294,39 @@ def test_a_cell_s_reading_follows_its_records():
     reversed_ = against_the_paper([dict(cell, test_error_mean=0.2), other], 100)
     assert "the paper's order reversed (0.00 against 1.85)" in reversed_
     assert against_the_paper([cell, dict(other, seeds="0")], 100) is None
+
+
+@pytest.mark.backend_independent
+def test_which_gaps_close_is_read_from_the_finished_cells():
+    from fastweights_study.reporting.convergence import gaps_reading
+
+    lstm = dict(series="lstm", units=100, seeds="0 1 2", paper=0.0)
+    lstm.update(test_error_mean=1.5, test_error_min=1.0, test_error_max=2.0)
+    lstm.update(fixed_budget_mean=2.0, train_error_mean=0.0)
+    lstm.update(train_error_min=0.0, train_error_max=0.0)
+    assert gaps_reading([lstm]) == (
+        "what is left is generalisation, every seed fitting its training "
+        "sequences: LSTM at R = 100 (25% closed; training 0.00–0.00, test "
+        "1.00–2.00 %)"
+    )
+    fast = dict(lstm, series="fast_weights", units=20, paper=1.81)
+    fast.update(test_error_mean=1.812, fixed_budget_mean=3.5)
+    learning = dict(lstm, units=50, paper=1.85, fixed_budget_mean=3.83)
+    learning.update(test_error_mean=3.0, train_error_mean=2.0)
+    learning.update(train_error_max=3.0)
+    under = dict(fast, units=50, test_error_mean=1.0)
+    reading = gaps_reading([learning, fast, lstm, under])
+    assert reading.startswith(
+        "closed: Fast weights at R = 20 (1.81 against 1.81), Fast weights at "
+        "R = 50 (1.00 against 1.81); what is left is generalisation"
+    )
+    assert reading.endswith(
+        "; what is left is learning, the seeds not fitting their training "
+        "sequences: LSTM at R = 50 (42% closed; training 0.00–3.00, test "
+        "1.00–2.00 %)"
+    )
+    # A cell not above the paper at 100 epochs (the paper's failed
+    # baselines, or at the paper already), or not finished, has no gap.
+    below = dict(lstm, paper=60.81, fixed_budget_mean=7.2)
+    level = dict(lstm, fixed_budget_mean=0.001)
+    assert gaps_reading([below, level, dict(lstm, seeds="0 1")]) is None

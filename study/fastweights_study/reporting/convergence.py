@@ -238,6 +238,53 @@ def what_is_left(cell: Mapping) -> str:
     return "mostly generalisation"
 
 
+def gaps_reading(cells: Sequence[Mapping]) -> str | None:
+    """Which gaps to the paper training to convergence closed, over the
+    finished cells whose 100-epoch mean was above the paper's value (the
+    paper's failed baselines, below which every cell is, aside): those
+    closed, those where what is left is generalisation (more epochs cannot
+    close it), learning, or mostly generalisation (`what_is_left`), each
+    with the share closed (`gap_closed`) and the seeds' training and test
+    errors (a cell that went below the paper's value counts as closed);
+    `None` until a finished cell has a gap."""
+    groups = {}
+    for units in UNITS:
+        for cell in finished_at(cells, units):
+            fixed, paper = cell["fixed_budget_mean"], cell["paper"]
+            if paper is None or fixed is None or round(fixed, 2) <= paper:
+                continue
+            closed = gap_closed(cell)
+            series = SERIES_NAMES.get(cell["series"], cell["series"])
+            name = f"{series} at R = {units}"
+            if closed in ("at the paper", "below the paper"):
+                groups.setdefault("closed", []).append(
+                    f"{name} ({cell['test_error_mean']:.2f} against "
+                    f"{paper:.2f})"
+                )
+                continue
+            groups.setdefault(what_is_left(cell), []).append(
+                f"{name} ({closed} closed; training "
+                f"{cell['train_error_min']:.2f}–{cell['train_error_max']:.2f}, "
+                f"test {cell['test_error_min']:.2f}–"
+                f"{cell['test_error_max']:.2f} %)"
+            )
+    if not groups:
+        return None
+    headings = {
+        "closed": "closed",
+        "generalisation": "what is left is generalisation, every seed "
+        "fitting its training sequences",
+        "learning": "what is left is learning, the seeds not fitting their "
+        "training sequences",
+        "mostly generalisation": "what is left is mostly generalisation",
+    }
+    return "; ".join(
+        f"{headings[key]}: {', '.join(groups[key])}"
+        for key in headings
+        if key in groups
+    )
+
+
 def finished_at(cells: Sequence[Mapping], units: int) -> list[Mapping]:
     """The cells at `units` that have every seed of `SEEDS`."""
     return [

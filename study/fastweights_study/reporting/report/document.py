@@ -114,6 +114,7 @@ def convergence_text(rows, source: str) -> str:
     from fastweights_study.reporting.convergence import UNITS
     from fastweights_study.reporting.convergence import against_the_paper
     from fastweights_study.reporting.convergence import gap_closed
+    from fastweights_study.reporting.convergence import gaps_reading
     from fastweights_study.reporting.convergence import ordering
     from fastweights_study.reporting.convergence import what_is_left
     from fastweights_study.reporting.plateau import PLATEAU_MARGIN
@@ -203,6 +204,13 @@ def convergence_text(rows, source: str) -> str:
     if any(verdicts):
         lines += ["", "**Does the paper's order hold?**", ""]
         lines += [f"- {verdict}" for verdict in verdicts if verdict]
+    gaps = gaps_reading(rows)
+    if gaps:
+        lines += [
+            "",
+            "**Which gaps to the paper close** (finished cells whose "
+            f"100-epoch mean was above the paper's): {gaps}.",
+        ]
     if missing:
         lines += [
             "",
