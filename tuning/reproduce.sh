@@ -47,11 +47,13 @@
 #    0-2; the LSTM at R = 100 at a constant rate for 300 epochs beside them;
 #    then table1_convergence.*. The cells run in the order of the gaps to
 #    the paper (the LSTM at R = 100 and 50, fast weights at R = 20 first), the
-#    A-LSTM (3x an epoch) last. Then the MQAR sweep (Zoology's task, beyond
-#    the paper): its cells (64, 4) and (128, 8), then mqar.*; (256, 16) does
-#    not fit a CPU budget (results/README.md gives its command).
+#    A-LSTM (3x an epoch) last. Then the MQAR sweep's cell (64, 4)
+#    (Zoology's task, beyond the paper), then mqar.*.
 # The capacity curve's last cells (`bash tuning/reproduce.sh capacity`):
-#    the delta rule at K = 12, then K = 16 for the three series.
+#    the delta rule at K = 12, then K = 16 for the three series; then the
+#    MQAR sweep's cell (128, 8), then mqar.*. Each MQAR cell is one search,
+#    run by one lane; (256, 16) does not fit a CPU budget (results/README.md
+#    gives its command). `bash tuning/reproduce.sh mqar` runs both cells.
 # When both are done, the causal readings of the fast-weights runs that
 # the tables count (tuning/causal_readings.py), and the reports: table1.*
 # (with the delta rule's row), figure2.png, plateau.*;
@@ -193,10 +195,10 @@ convergence() {
     python tuning/convergence_report.py --output results
 }
 
-mqar_sweep() {
-    python tuning/mqar_search.py --sequence-length 64 --num-pairs 4 \
-        --resume-elsewhere
-    python tuning/mqar_search.py --sequence-length 128 --num-pairs 8 \
+# One MQAR cell's search (sequence length, pairs), then mqar.* from every
+# cell's runs so far.
+mqar_cell() {
+    python tuning/mqar_search.py --sequence-length "$1" --num-pairs "$2" \
         --resume-elsewhere
     python tuning/mqar_report.py --output results
 }
@@ -245,11 +247,12 @@ case "${1:-both}" in
         ;;
     table1) table1 && delta_table1 && longer_budget && capacity_k16 ;;
     studies) studies && delta_capacity && studies_reports ;;
-    convergence) convergence && mqar_sweep ;;
-    capacity) capacity_finish ;;
+    convergence) convergence && mqar_cell 64 4 ;;
+    capacity) capacity_finish && mqar_cell 128 8 ;;
+    mqar) mqar_cell 64 4 && mqar_cell 128 8 ;;
     *)
         echo "usage: bash tuning/reproduce.sh" \
-            "[both|table1|studies|convergence|capacity]" >&2
+            "[both|table1|studies|convergence|capacity|mqar]" >&2
         exit 2
         ;;
 esac

@@ -1027,6 +1027,7 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
         text = file.read().replace("\\\n", " ")
     # The shell's variables, as bash expands them.
     protocol = re.search(r'^protocol="([^"]+)"$', text, re.MULTILINE)[1]
+    search = re.search(r'^search="([^"]+)"$', text, re.MULTILINE)[1]
     text = text.replace("$protocol", protocol)
     text = text.replace("$rates", "0.001 0.003 0.01")
     text = text.replace('"${rule[@]}"', "")
@@ -1045,9 +1046,7 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
         if words[:1] == ["$causal"]:
             words = ["python", "tuning/causal_readings.py", *words[1:]]
         if words[:1] == ["$search"]:
-            words = ["python", "tuning/grid_search.py", "--verbose", "2"] + (
-                words[1:]
-            )
+            words = shlex.split(search) + words[1:]
         if words[:1] == ["python"] and words[1].startswith("tuning/"):
             commands.append(words[1:])
     scripts = [command[0] for command in commands]
@@ -1070,6 +1069,7 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
             flag.replace("${pairs}", "2")
             .replace("$pairs", "2")
             .replace("$1", "2")
+            .replace("$2", "4")
             .replace("{2,6,8,10,12}", "2")
             for flag in flags
         ]
