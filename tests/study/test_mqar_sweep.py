@@ -28,6 +28,7 @@ TINY = [
 ]
 
 
+@pytest.mark.backend_independent
 def test_a_cell_s_search_runs_every_point_resumes_and_reports(tmp_path):
     """Every (mixer, d, rate) of a cell runs once with its scaled
     vocabulary; the report keeps the best rate per (mixer, d) with the
@@ -68,6 +69,7 @@ def test_a_cell_s_search_runs_every_point_resumes_and_reports(tmp_path):
     assert "T = 64, K = 4" in (tmp_path / "mqar.md").read_text()
 
 
+@pytest.mark.backend_independent
 def test_an_interrupted_run_goes_on_and_a_reached_goal_stays_reached(
     tmp_path,
 ):
@@ -176,6 +178,7 @@ def test_the_reading_names_the_mixers_that_recall():
     )
 
 
+@pytest.mark.backend_independent
 def test_the_mqar_tables_regenerate_from_the_records(tmp_path):
     """results/mqar.csv, mqar_runs.csv and mqar.md are what the committed
     records of the sweep give (the cells run so far), byte for byte."""

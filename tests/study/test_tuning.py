@@ -365,6 +365,7 @@ def test_an_interrupted_trial_goes_on_from_its_last_epoch_as_if_not_stopped(
         )
 
 
+@pytest.mark.backend_independent
 def test_a_trial_begun_on_another_machine_runs_again_from_its_start(
     tmp_path, capsys
 ):
@@ -384,6 +385,7 @@ def test_a_trial_begun_on_another_machine_runs_again_from_its_start(
     assert tuning.read_environment(trial_dir) == tuning.environment()
 
 
+@pytest.mark.backend_independent
 def test_with_resume_elsewhere_it_goes_on_and_its_record_names_both(
     tmp_path, capsys
 ):
