@@ -249,6 +249,22 @@ def test_the_report_renders_the_cells_at_convergence_so_far(tmp_path):
     )
     assert "42 runs are still to come" in text
     assert "they never used the key): LSTM at R = 100, 1 of 3 seeds." in text
+    assert "The budget alone" not in text
+    run = dict.fromkeys(reporting.convergence.RUN_COLUMNS, "")
+    run.update(series="lstm", units=100, learning_rate=0.003, seed=0)
+    run.update(epochs=300, best_epoch=284, test_error_percent=1.49)
+    reporting.common.write_csv(
+        [run, dict(run, seed=1, best_epoch=251, test_error_percent=2.01)],
+        tmp_path / "results" / reporting.convergence.CONVERGENCE_FILENAMES[-1],
+        reporting.convergence.RUN_COLUMNS,
+    )
+    text = reporting.report.later_section(tmp_path, "convergence")
+    assert (
+        "**The budget alone**: the LSTM at R = 100 at its constant rate "
+        "(0.003) for 300 epochs, the best epoch on validation kept: "
+        "1.75 ± 0.37 % (seed 0: 1.49 % at epoch 284; seed 1: 2.01 % at epoch "
+        "251); with the plateau schedule 1.50 ± 0.25 %, at 100 epochs 2.50 %."
+    ) in text
 
 
 @pytest.mark.backend_independent

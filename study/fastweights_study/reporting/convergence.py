@@ -33,6 +33,8 @@ CONVERGENCE_FILENAMES = (
     "table1_convergence.csv",
     "table1_convergence_runs.csv",
     "table1_convergence.md",
+    # The budget alone (`CONTRAST` at its constant rate): its runs so far.
+    "table1_convergence_contrast.csv",
 )
 # The series in the order of the table's rows.
 SERIES = ("fast_weights", DELTA_SERIES, "lstm", "associative_lstm", "irnn")
@@ -285,6 +287,39 @@ def gaps_reading(cells: Sequence[Mapping]) -> str | None:
     )
 
 
+def contrast_reading(
+    contrast: Sequence[Mapping], cells: Sequence[Mapping]
+) -> str:
+    """The budget alone: `CONTRAST`'s runs at its constant rate (their
+    mean, and each seed's error and best epoch), beside the same cell with
+    the plateau schedule (`cells`) and at 100 epochs."""
+    kind, units = CONTRAST
+    summary = tuning.error_summary(contrast)
+    each = "; ".join(
+        f"seed {r['seed']}: {r['test_error_percent']:.2f} % at epoch "
+        f"{r['best_epoch']}"
+        for r in contrast
+    )
+    text = (
+        f"**The budget alone**: the {SERIES_NAMES[kind]} at R = {units} at "
+        f"its constant rate ({contrast[0]['learning_rate']:g}) for "
+        f"{max(r['epochs'] for r in contrast)} epochs, the best epoch on "
+        "validation kept: "
+        + mean_and_std(summary["test_error_mean"], summary["test_error_std"])
+        + f" % ({each})"
+    )
+    cell = next(
+        (c for c in cells if (c["series"], c["units"]) == CONTRAST), None
+    )
+    if cell is not None:
+        text += (
+            "; with the plateau schedule "
+            + mean_and_std(cell["test_error_mean"], cell["test_error_std"])
+            + f" %, at 100 epochs {cell['fixed_budget_mean']:.2f} %"
+        )
+    return text + "."
+
+
 def finished_at(cells: Sequence[Mapping], units: int) -> list[Mapping]:
     """The cells at `units` that have every seed of `SEEDS`."""
     return [
@@ -524,9 +559,10 @@ def write_convergence(
         os.path.join(contrast_directory, tuning.PROJECT_NAME)
     ):
         contrast = stopped_runs(tuning.load_search(contrast_directory))
-    csv_name, runs_name, md_name = CONVERGENCE_FILENAMES
+    csv_name, runs_name, md_name, contrast_name = CONVERGENCE_FILENAMES
     write_csv(cells, os.path.join(output_dir, csv_name), CELL_COLUMNS)
     write_csv(runs, os.path.join(output_dir, runs_name), RUN_COLUMNS)
+    write_csv(contrast, os.path.join(output_dir, contrast_name), RUN_COLUMNS)
     with open(os.path.join(output_dir, md_name), "w") as file:
         file.write(convergence_markdown(cells, runs, contrast))
     return cells

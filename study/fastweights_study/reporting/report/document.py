@@ -99,13 +99,18 @@ def later_section(root: str | os.PathLike, name: str) -> str:
         source = f"[{page}](../results/{page}), {source}"
     if name == "mqar":
         return mqar_text(rows, source)
-    return convergence_text(rows, source)
+    from fastweights_study.reporting.convergence import CONVERGENCE_FILENAMES
+
+    contrast = os.path.join(root, "results", CONVERGENCE_FILENAMES[-1])
+    contrast = read_csv(contrast) if os.path.exists(contrast) else []
+    return convergence_text(rows, source, contrast)
 
 
-def convergence_text(rows, source: str) -> str:
+def convergence_text(rows, source: str, contrast=()) -> str:
     """Table 1 at convergence as far as its cells have finished: each
     cell's seeds at convergence beside the 100-epoch mean and the paper's
-    value (`reporting.convergence.CELL_COLUMNS`)."""
+    value (`reporting.convergence.CELL_COLUMNS`); with the `contrast`'s
+    runs (the budget alone, `reporting.convergence.contrast_reading`)."""
     from fastweights_study.reporting.common import SERIES_NAMES
     from fastweights_study.reporting.common import mean_and_std
     from fastweights_study.reporting.convergence import FITS_TRAINING
@@ -113,6 +118,7 @@ def convergence_text(rows, source: str) -> str:
     from fastweights_study.reporting.convergence import SERIES
     from fastweights_study.reporting.convergence import UNITS
     from fastweights_study.reporting.convergence import against_the_paper
+    from fastweights_study.reporting.convergence import contrast_reading
     from fastweights_study.reporting.convergence import gap_closed
     from fastweights_study.reporting.convergence import gaps_reading
     from fastweights_study.reporting.convergence import ordering
@@ -211,6 +217,8 @@ def convergence_text(rows, source: str) -> str:
             "**Which gaps to the paper close** (finished cells whose "
             f"100-epoch mean was above the paper's): {gaps}.",
         ]
+    if contrast:
+        lines += ["", contrast_reading(contrast, rows)]
     if missing:
         lines += [
             "",
