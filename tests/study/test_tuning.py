@@ -365,21 +365,29 @@ def test_an_interrupted_trial_goes_on_from_its_last_epoch_as_if_not_stopped(
         )
 
 
+def stopped_on_another_machine(directory, epochs):
+    """A trial stopped after `epochs` epochs, its record changed to say it
+    ran on a machine that no CPU is (`cpu_id`): its folder and that
+    record."""
+    with pytest.raises(KeyboardInterrupt):
+        one_trial_search(directory, callbacks=[StopAtEpoch(epochs)])
+    trial_dir = directory / tuning.PROJECT_NAME / "trial_0000"
+    began_on = tuning.read_environment(trial_dir)
+    began_on["cpu_id"] = "family 99, model 99"
+    with open(trial_dir / tuning.ENVIRONMENT_FILENAME, "w") as file:
+        json.dump(began_on, file)
+    return trial_dir, began_on
+
+
 @pytest.mark.backend_independent
 def test_a_trial_begun_on_another_machine_runs_again_from_its_start(
     tmp_path, capsys
 ):
-    with pytest.raises(KeyboardInterrupt):
-        one_trial_search(tmp_path, callbacks=[StopAtEpoch(1)])
-    trial_dir = tmp_path / tuning.PROJECT_NAME / "trial_0000"
-    recorded = tuning.read_environment(trial_dir)
-    recorded["cpu_id"] = "family 6, model 85"
-    with open(trial_dir / tuning.ENVIRONMENT_FILENAME, "w") as file:
-        json.dump(recorded, file)
+    trial_dir, _ = stopped_on_another_machine(tmp_path, 1)
     capsys.readouterr()
     search = one_trial_search(tmp_path)
     out = capsys.readouterr().out
-    assert "family 6, model 85" in out and "again from its start" in out
+    assert "family 99, model 99" in out and "again from its start" in out
     (trial,) = tuning.completed_trials(search)
     assert tuning.trial_values(trial)["epochs"] == 4
     assert tuning.read_environment(trial_dir) == tuning.environment()
@@ -389,13 +397,7 @@ def test_a_trial_begun_on_another_machine_runs_again_from_its_start(
 def test_with_resume_elsewhere_it_goes_on_and_its_record_names_both(
     tmp_path, capsys
 ):
-    with pytest.raises(KeyboardInterrupt):
-        one_trial_search(tmp_path, callbacks=[StopAtEpoch(2)])
-    trial_dir = tmp_path / tuning.PROJECT_NAME / "trial_0000"
-    began_on = tuning.read_environment(trial_dir)
-    began_on["cpu_id"] = "family 99, model 99"
-    with open(trial_dir / tuning.ENVIRONMENT_FILENAME, "w") as file:
-        json.dump(began_on, file)
+    trial_dir, began_on = stopped_on_another_machine(tmp_path, 2)
     capsys.readouterr()
     search = one_trial_search(tmp_path, resume_elsewhere=True)
     assert "goes on from epoch 3 on this machine" in capsys.readouterr().out
