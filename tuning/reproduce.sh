@@ -51,9 +51,10 @@
 #    (Zoology's task, beyond the paper), then mqar.*.
 # The capacity curve's last cells (`bash tuning/reproduce.sh capacity`):
 #    the delta rule at K = 12, then K = 16 for the three series; then the
-#    MQAR sweep's cell (128, 8), then mqar.*. Each MQAR cell is one search,
-#    run by one lane; (256, 16) does not fit a CPU budget (results/README.md
-#    gives its command). `bash tuning/reproduce.sh mqar` runs both cells.
+#    MQAR sweep's cell (128, 8) at d = 64, then mqar.*. Each MQAR cell is
+#    one search, run by one lane; (128, 8) at d = 128 and (256, 16) do not
+#    fit a CPU budget (results/README.md gives their commands).
+#    `bash tuning/reproduce.sh mqar` runs both cells.
 # When both are done, the causal readings of the fast-weights runs that
 # the tables count (tuning/causal_readings.py), and the reports: table1.*
 # (with the delta rule's row), figure2.png, plateau.*;
@@ -195,11 +196,15 @@ convergence() {
     python tuning/convergence_report.py --output results
 }
 
-# One MQAR cell's search (sequence length, pairs), then mqar.* from every
-# cell's runs so far.
+# One MQAR cell's search (sequence length, pairs, then its widths d), then
+# mqar.* from every cell's runs so far. Two CPU cores run (64, 4) at d = 64
+# and 128 and (128, 8) at d = 64, about twelve lane-hours
+# (fastweights_study.mqar.CPU_WIDTHS says why).
 mqar_cell() {
-    python tuning/mqar_search.py --sequence-length "$1" --num-pairs "$2" \
-        --resume-elsewhere
+    local length=$1 pairs=$2
+    shift 2
+    python tuning/mqar_search.py --sequence-length "$length" \
+        --num-pairs "$pairs" --d-models "$@" --resume-elsewhere
     python tuning/mqar_report.py --output results
 }
 
@@ -247,9 +252,9 @@ case "${1:-both}" in
         ;;
     table1) table1 && delta_table1 && longer_budget && capacity_k16 ;;
     studies) studies && delta_capacity && studies_reports ;;
-    convergence) convergence && mqar_cell 64 4 ;;
-    capacity) capacity_finish && mqar_cell 128 8 ;;
-    mqar) mqar_cell 64 4 && mqar_cell 128 8 ;;
+    convergence) convergence && mqar_cell 64 4 64 128 ;;
+    capacity) capacity_finish && mqar_cell 128 8 64 ;;
+    mqar) mqar_cell 64 4 64 128 && mqar_cell 128 8 64 ;;
     *)
         echo "usage: bash tuning/reproduce.sh" \
             "[both|table1|studies|convergence|capacity|mqar]" >&2

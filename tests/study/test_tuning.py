@@ -1035,6 +1035,8 @@ def test_reproduce_sh_runs_the_scripts_with_flags_they_accept():
     text = text.replace("$protocol", protocol)
     text = text.replace("$rates", "0.001 0.003 0.01")
     text = text.replace('"${rule[@]}"', "")
+    text = text.replace('"$length"', "64").replace('"$pairs"', "4")
+    text = text.replace('"$@"', "64 128")
     for variable, value in [
         ("$(chosen_rate lstm 100)", "0.003"),
         ('"$source"', "results/table1_search"),

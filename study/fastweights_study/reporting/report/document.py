@@ -233,7 +233,7 @@ def mqar_text(rows, source: str) -> str:
     (`reporting.mqar.mqar_reading`) and the two figures; the best run of
     each (cell, mixer, width) is the table of `source`."""
     from fastweights_study.mqar import CPU_CELLS
-    from fastweights_study.mqar import D_MODELS
+    from fastweights_study.mqar import CPU_WIDTHS
     from fastweights_study.mqar import LEARNING_RATES
     from fastweights_study.reporting.mqar import mqar_reading
     from keras_fastweights.models import MQAR_MIXERS
@@ -241,7 +241,7 @@ def mqar_text(rows, source: str) -> str:
     lines = [f"From {source}:", ""]
     tried = {row["rates_tried"] for row in rows}
     cells = {(row["sequence_length"], row["num_pairs"]) for row in rows}
-    points = len(CPU_CELLS) * len(MQAR_MIXERS) * len(D_MODELS)
+    points = len(MQAR_MIXERS) * sum(map(len, CPU_WIDTHS.values()))
     if min(tried) < len(LEARNING_RATES) or len(rows) < points:
         lines[0] = (
             f"**Running**: from {source}, {len(cells)} of the "
